@@ -1,0 +1,177 @@
+/* nbcl_physics.h — small pure physics and vector functions, written once for OpenCL C and C11.
+ * Vectors are 3-element arrays (x, y, z). Functions follow nanoBragg's definitions (spec-a-core)
+ * so that the host set-up, the host reference path and the device kernel agree. */
+#ifndef NBCL_PHYSICS_H
+#define NBCL_PHYSICS_H
+
+NBCL_FN REAL nbcl_dot3(const REAL *a, const REAL *b)
+{
+    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+}
+
+NBCL_FN void nbcl_cross3(const REAL *a, const REAL *b, REAL *out)
+{
+    REAL x = a[1] * b[2] - a[2] * b[1];
+    REAL y = a[2] * b[0] - a[0] * b[2];
+    REAL z = a[0] * b[1] - a[1] * b[0];
+    out[0] = x;
+    out[1] = y;
+    out[2] = z;
+}
+
+NBCL_FN REAL nbcl_norm3(const REAL *v)
+{
+    return sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
+}
+
+/* out = v/|v| (out may alias v); a zero vector gives zero; returns |v| */
+NBCL_FN REAL nbcl_unitize3(const REAL *v, REAL *out)
+{
+    REAL mag = nbcl_norm3(v);
+    if (mag != R(0.0)) {
+        out[0] = v[0] / mag;
+        out[1] = v[1] / mag;
+        out[2] = v[2] / mag;
+    } else {
+        out[0] = out[1] = out[2] = R(0.0);
+    }
+    return mag;
+}
+
+/* Rodrigues rotation of v by angle phi about the unit vector axis (out may alias v) */
+NBCL_FN void nbcl_rotate_axis(const REAL *v, const REAL *axis, REAL phi, REAL *out)
+{
+    REAL s = sin(phi), c = cos(phi);
+    REAL d = (axis[0] * v[0] + axis[1] * v[1] + axis[2] * v[2]) * (R(1.0) - c);
+    REAL x = axis[0] * d + v[0] * c + (-axis[2] * v[1] + axis[1] * v[2]) * s;
+    REAL y = axis[1] * d + v[1] * c + (axis[2] * v[0] - axis[0] * v[2]) * s;
+    REAL z = axis[2] * d + v[2] * c + (-axis[1] * v[0] + axis[0] * v[1]) * s;
+    out[0] = x;
+    out[1] = y;
+    out[2] = z;
+}
+
+/* rotation about x, then y, then z (right-handed, angles in radians); zero angles are skipped */
+NBCL_FN void nbcl_rotate_xyz(const REAL *v, REAL rx, REAL ry, REAL rz, REAL *out)
+{
+    REAL x = v[0], y = v[1], z = v[2], t0, t1, t2;
+    if (rx != R(0.0)) {
+        REAL c = cos(rx), s = sin(rx);
+        t1 = y * c - z * s;
+        t2 = y * s + z * c;
+        y = t1;
+        z = t2;
+    }
+    if (ry != R(0.0)) {
+        REAL c = cos(ry), s = sin(ry);
+        t0 = x * c + z * s;
+        t2 = -x * s + z * c;
+        x = t0;
+        z = t2;
+    }
+    if (rz != R(0.0)) {
+        REAL c = cos(rz), s = sin(rz);
+        t0 = x * c - y * s;
+        t1 = x * s + y * c;
+        x = t0;
+        y = t1;
+    }
+    out[0] = x;
+    out[1] = y;
+    out[2] = z;
+}
+
+/* apply a row-major 3x3 matrix: out = U v */
+NBCL_FN void nbcl_mat3_apply(const REAL *u, const REAL *v, REAL *out)
+{
+    REAL x = u[0] * v[0] + u[1] * v[1] + u[2] * v[2];
+    REAL y = u[3] * v[0] + u[4] * v[1] + u[5] * v[2];
+    REAL z = u[6] * v[0] + u[7] * v[1] + u[8] * v[2];
+    out[0] = x;
+    out[1] = y;
+    out[2] = z;
+}
+
+/* Fourier transform of a grating of N slits: sin(N x)/sin(x), N at x == 0 (spec definition) */
+NBCL_FN REAL nbcl_sincg(REAL x, REAL N)
+{
+    if (x == R(0.0))
+        return N;
+    return sin(x * N) / sin(x);
+}
+
+/* |sincg(pi*h, N)| for integer N evaluated from the fractional part d = h - rint(h):
+ * sin(N pi h)/sin(pi h) = (+/-) sin(N pi d)/sin(pi d). Only the magnitude is returned, which is
+ * all the intensity uses (F_latt is squared); accurate in single precision near Bragg peaks. */
+NBCL_FN REAL nbcl_sincg_frac(REAL h, REAL N)
+{
+    REAL d = h - rint(h);
+    if (d == R(0.0))
+        return N;
+    return fabs(sin(N * NBCL_PI * d) / sin(NBCL_PI * d));
+}
+
+/* Fourier transform of a sphere: 3 (sin x - x cos x) / x^3, 1 at x == 0 */
+NBCL_FN REAL nbcl_sinc3(REAL x)
+{
+    if (x == R(0.0))
+        return R(1.0);
+    return R(3.0) * (sin(x) / x - cos(x)) / (x * x);
+}
+
+/* Kahn polarization factor for unit vectors incident, diffracted and E-vector axis:
+ * 0.5 (1 + cos^2 2theta - K cos(2 psi) sin^2 2theta) */
+NBCL_FN REAL nbcl_polarization(REAL kahn, const REAL *incident, const REAL *diffracted,
+                               const REAL *axis)
+{
+    REAL c2t = nbcl_dot3(incident, diffracted);
+    REAL c2t2 = c2t * c2t;
+    REAL s2t2 = R(1.0) - c2t2;
+    REAL psi = R(0.0);
+    if (kahn != R(0.0)) {
+        REAL B[3], E[3];
+        nbcl_cross3(axis, incident, B);
+        nbcl_unitize3(B, B);
+        nbcl_cross3(incident, B, E);
+        nbcl_unitize3(E, E);
+        psi = -atan2(nbcl_dot3(diffracted, B), nbcl_dot3(diffracted, E));
+    }
+    return R(0.5) * (R(1.0) + c2t2 - kahn * cos(R(2.0) * psi) * s2t2);
+}
+
+/* fraction of photons absorbed in layer t of thickness step (attenuation mu, 1/m), for a ray
+ * whose cosine to the detector normal is parallax */
+NBCL_FN REAL nbcl_capture_fraction(int t, REAL step, REAL mu, REAL parallax)
+{
+    return exp(-(REAL)t * step * mu / parallax) - exp(-(REAL)(t + 1) * step * mu / parallax);
+}
+
+/* 4-point Lagrange interpolation through (xa[i], ya[i]) at x */
+NBCL_FN REAL nbcl_polint4(const REAL *xa, const REAL *ya, REAL x)
+{
+    REAL x0 = (x - xa[1]) * (x - xa[2]) * (x - xa[3]) * ya[0] /
+              ((xa[0] - xa[1]) * (xa[0] - xa[2]) * (xa[0] - xa[3]));
+    REAL x1 = (x - xa[0]) * (x - xa[2]) * (x - xa[3]) * ya[1] /
+              ((xa[1] - xa[0]) * (xa[1] - xa[2]) * (xa[1] - xa[3]));
+    REAL x2 = (x - xa[0]) * (x - xa[1]) * (x - xa[3]) * ya[2] /
+              ((xa[2] - xa[0]) * (xa[2] - xa[1]) * (xa[2] - xa[3]));
+    REAL x3 = (x - xa[0]) * (x - xa[1]) * (x - xa[2]) * ya[3] /
+              ((xa[3] - xa[0]) * (xa[3] - xa[1]) * (xa[3] - xa[2]));
+    return x0 + x1 + x2 + x3;
+}
+
+/* tricubic (tensor-product) Lagrange interpolation of a 4x4x4 block y[i][j][k] (flat, k fastest)
+ * on integer nodes x1a, x2a, x3a: interpolate along l, then k, then h (the reference's order) */
+NBCL_FN REAL nbcl_polin3(const REAL *x1a, const REAL *x2a, const REAL *x3a, const REAL *y,
+                         REAL x1, REAL x2, REAL x3)
+{
+    REAL t1[4], t2[4];
+    for (int i = 0; i < 4; i++) {
+        for (int j = 0; j < 4; j++)
+            t2[j] = nbcl_polint4(x3a, y + (i * 4 + j) * 4, x3);
+        t1[i] = nbcl_polint4(x2a, t2, x2);
+    }
+    return nbcl_polint4(x1a, t1, x1);
+}
+
+#endif

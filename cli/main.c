@@ -1,0 +1,300 @@
+/* nbcl — nanoBragg-compatible command line on OpenCL devices. */
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "nbcl_rng.h"
+#include "summary.h"
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    nbcl_request_cancel();
+    nbcl_outfile_abort_all_signal_safe();
+}
+
+static void log_cb(void *user, nbcl_log_level level, const char *msg)
+{
+    (void)user;
+    if (level >= NBCL_LOG_WARN)
+        fprintf(stderr, "nbcl: %s\n", msg);
+    else if (getenv("NBCL_VERBOSE"))
+        fprintf(stderr, "nbcl: %s\n", msg);
+}
+
+static int progress_cb(void *user, size_t done, size_t total)
+{
+    (void)user;
+    fprintf(stderr, "\rnbcl: rendering %3.0f%% (%zu of %zu pixels)", 100.0 * done / total, done,
+            total);
+    if (done == total)
+        fputc('\n', stderr);
+    fflush(stderr);
+    return nbcl_cancel_requested();
+}
+
+static int list_devices(void)
+{
+    size_t n = 0;
+    if (nbcl_device_list(NULL, 0, &n) != NBCL_OK || n == 0) {
+        printf("no OpenCL devices found (is an ICD installed? see README)\n");
+        return NBCL_EXIT_DEVICE;
+    }
+    nbcl_device_info *d = calloc(n, sizeof *d);
+    if (!d)
+        return NBCL_EXIT_DEVICE;
+    nbcl_device_list(d, n, &n);
+    for (size_t i = 0; i < n; i++)
+        printf("%u:%u  %-4s %s | %s | %s | driver %s | %u CUs | %.0f MiB | fp64 %s\n",
+               d[i].platform_index, d[i].device_index, d[i].device_type, d[i].device_name,
+               d[i].platform_name, d[i].device_version, d[i].driver_version, d[i].compute_units,
+               d[i].global_mem_bytes / 1048576.0, d[i].has_fp64 ? "yes" : "no");
+    free(d);
+    return 0;
+}
+
+static int status_exit(nbcl_status st)
+{
+    switch (st) {
+    case NBCL_IO:
+    case NBCL_PARSE:
+        return NBCL_EXIT_INPUT;
+    case NBCL_INVALID_ARGUMENT:
+        return NBCL_EXIT_PARAM;
+    case NBCL_INTERRUPTED:
+        return NBCL_EXIT_INTERRUPTED;
+    default:
+        return NBCL_EXIT_DEVICE;
+    }
+}
+
+static void fill_header(nbcl_smv_header_info *h, const nbcl_scene *s)
+{
+    const double RTD = 180.0 / M_PI;
+    memset(h, 0, sizeof *h);
+    h->fpixels = s->fpixels;
+    h->spixels = s->spixels;
+    h->pixel_size_mm = s->pixel_size * 1000.0;
+    h->distance_mm = s->distance * 1000.0;
+    h->wavelength_A = s->lambda0 * 1e10;
+    h->beam_center_x_mm = s->Xbeam * 1000.0;
+    h->beam_center_y_mm = s->Ybeam * 1000.0;
+    h->adxv_x_mm = s->Fbeam * 1000.0;
+    h->adxv_y_mm = (s->detsize_s - s->Sbeam) * 1000.0;
+    h->mosflm_x_mm = (s->Sbeam - 0.5 * s->pixel_size) * 1000.0;
+    h->mosflm_y_mm = (s->Fbeam - 0.5 * s->pixel_size) * 1000.0;
+    h->denzo_x_mm = s->Sbeam * 1000.0;
+    h->denzo_y_mm = s->Fbeam * 1000.0;
+    for (int i = 0; i < 3; i++)
+        h->dials_origin_mm[i] = s->dials_origin[i];
+    h->orgx = s->ORGX;
+    h->orgy = s->ORGY;
+    h->close_distance_mm = s->close_distance * 1000.0;
+    h->phi_deg = s->phi0 * RTD;
+    h->osc_start_deg = s->phi0 * RTD;
+    h->osc_range_deg = s->osc * RTD;
+    h->twotheta_deg = s->twotheta * RTD;
+}
+
+int main(int argc, char **argv)
+{
+    nbcl_cli cli;
+    char err[16384];
+    int rc = nbcl_cli_parse(argc, argv, &cli, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "nbcl: %s\n", err);
+        return rc;
+    }
+    if (cli.help) {
+        nbcl_cli_usage(stdout);
+        return 0;
+    }
+    if (cli.version) {
+        printf("nbcl %s (git %s)\n", nbcl_version(), nbcl_git_sha());
+        return 0;
+    }
+    if (cli.list_devices)
+        return list_devices();
+    if (argc <= 1) {
+        nbcl_cli_usage(stderr);
+        fprintf(stderr, "nbcl: nothing to do: give a crystal (-cell or -mat) and structure factors "
+                        "(-hkl or -default_F)\n");
+        return NBCL_EXIT_MISSING;
+    }
+
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+
+    nbcl_scene *scene = NULL;
+    nbcl_status st = nbcl_scene_build(&cli.cfg, &scene, err, sizeof err);
+    if (st != NBCL_OK) {
+        fprintf(stderr, "nbcl: %s\n", err);
+        if (st == NBCL_INVALID_ARGUMENT &&
+            (strstr(err, "no crystal") || strstr(err, "no structure factors"))) {
+            nbcl_cli_usage(stderr);
+            return NBCL_EXIT_MISSING;
+        }
+        return status_exit(st);
+    }
+    nbcl_print_summary(stdout, scene, cli.write_noise);
+    fflush(stdout);
+
+    nbcl_engine_opts o;
+    nbcl_engine_opts_init(&o);
+    o.device = cli.device;
+    o.precision = cli.precision;
+    o.fast_math = cli.fast_math;
+    o.kernel_dir = cli.kernel_dir;
+    o.log = log_cb;
+    nbcl_engine *eng = NULL;
+    st = nbcl_engine_create(&o, &eng, err, sizeof err);
+    if (st != NBCL_OK) {
+        fprintf(stderr, "nbcl: %s\n", err);
+        nbcl_scene_destroy(scene);
+        return NBCL_EXIT_DEVICE;
+    }
+    const nbcl_device_info *di = nbcl_engine_device(eng);
+    printf("  device: %s (%s, %s), %s precision\n", di->device_name, di->platform_name,
+           di->driver_version, nbcl_engine_precision(eng) == NBCL_PRECISION_F64 ? "double" : "single");
+
+    nbcl_render_opts ro = {0};
+    if (cli.progress && isatty(2))
+        ro.progress = progress_cb;
+    nbcl_image img = {0};
+    nbcl_render_timing tm;
+    st = nbcl_render(eng, scene, &ro, &img, &tm);
+    if (st != NBCL_OK) {
+        fprintf(stderr, "nbcl: %s\n", nbcl_engine_last_error(eng));
+        nbcl_engine_destroy(eng);
+        nbcl_scene_destroy(scene);
+        return status_exit(st);
+    }
+    if (tm.interpolation_fallback)
+        printf("WARNING: out of range for three point interpolation: default_F used for the "
+               "reflections outside the HKL grid\n");
+    printf("\n");
+    double omega_sum = nbcl_solid_angle_sum(scene);
+    printf("solid angle subtended by detector = %g steradian ( %g%% sphere)\n",
+           omega_sum / scene->steps, 100 * omega_sum / scene->steps / 4 / M_PI);
+
+    nbcl_stats stats;
+    if (nbcl_image_stats(eng, scene, &img, &stats) != NBCL_OK)
+        nbcl_image_stats_host(scene, &img, &stats);
+    size_t npix = (size_t)img.fpixels * img.spixels;
+    int exit_code = 0;
+
+    if (cli.write_float) {
+        printf("writing %s as %zu %zu-byte floats\n", cli.floatfile, npix, sizeof(float));
+        if (nbcl_write_float(cli.floatfile, img.data, npix, err, sizeof err) != NBCL_OK) {
+            fprintf(stderr, "nbcl: %s\n", err);
+            exit_code = NBCL_EXIT_OUTPUT;
+            goto out;
+        }
+    }
+    double max_x = scene->subpixel_size * (stats.max_fpixel * scene->oversample + scene->oversample - 1) +
+                   scene->subpixel_size / 2.0;
+    double max_y = scene->subpixel_size * (stats.max_spixel * scene->oversample + scene->oversample - 1) +
+                   scene->subpixel_size / 2.0;
+    printf("max_I = %g  at %g %g\n", stats.max_I, max_x, max_y);
+    printf("mean= %g rms= %g rmsd= %g\n", stats.mean, stats.rms, stats.rmsd);
+    double iscale = scene->intfile_scale;
+    if (iscale <= 0.0) {
+        iscale = 1.0;
+        if (stats.max_I > 0.0)
+            iscale = 55000.0 / stats.max_I;
+    }
+    printf("intfile_scale = %g\n", iscale);
+    nbcl_smv_header_info hdr;
+    fill_header(&hdr, scene);
+    const int *roi = scene->roi;
+    if (cli.write_int) {
+        uint16_t *pix = calloc(npix, sizeof *pix);
+        if (!pix) {
+            fprintf(stderr, "nbcl: out of memory\n");
+            exit_code = NBCL_EXIT_OUTPUT;
+            goto out;
+        }
+        for (int y = 0; y < img.spixels; y++)
+            for (int x = 0; x < img.fpixels; x++) {
+                if (x < roi[0] || x > roi[1] || y < roi[2] || y > roi[3])
+                    continue;
+                size_t i = (size_t)y * img.fpixels + x;
+                double t = img.data[i] * iscale + scene->adc_offset;
+                if (t > 65535.0)
+                    t = 65535.0;
+                if (t < 0.0)
+                    t = 0.0;
+                pix[i] = (uint16_t)floorf((float)(t + 0.5));
+            }
+        printf("writing %s as %zu-byte integers\n", cli.intfile, sizeof(uint16_t));
+        st = nbcl_write_smv(cli.intfile, &hdr, pix, err, sizeof err);
+        free(pix);
+        if (st != NBCL_OK) {
+            fprintf(stderr, "nbcl: %s\n", err);
+            exit_code = NBCL_EXIT_OUTPUT;
+            goto out;
+        }
+    }
+    if (cli.write_pgm) {
+        double ps = scene->pgm_scale;
+        if (ps <= 0.0) {
+            ps = iscale;
+            if (stats.rmsd > 0.0)
+                ps = 250.0 / (5.0 * stats.rmsd);
+        }
+        printf("pgm_scale = %g\n", ps);
+        uint8_t *pg = calloc(npix, 1);
+        if (!pg) {
+            exit_code = NBCL_EXIT_OUTPUT;
+            goto out;
+        }
+        for (int y = 0; y < img.spixels; y++)
+            for (int x = 0; x < img.fpixels; x++) {
+                if (x < roi[0] || x > roi[1] || y < roi[2] || y > roi[3])
+                    continue;
+                size_t i = (size_t)y * img.fpixels + x;
+                double t = img.data[i] * ps;
+                if (t > 255.0)
+                    t = 255.0;
+                pg[i] = (uint8_t)t;
+            }
+        printf("writing %s as %zu-byte integers\n", cli.pgmfile, sizeof(uint8_t));
+        st = nbcl_write_pgm(cli.pgmfile, img.fpixels, img.spixels, pg, ps, err, sizeof err);
+        free(pg);
+        if (st != NBCL_OK) {
+            fprintf(stderr, "nbcl: %s\n", err);
+            exit_code = NBCL_EXIT_OUTPUT;
+            goto out;
+        }
+    }
+    if (cli.write_noise) {
+        uint16_t *pix = calloc(npix, sizeof *pix);
+        if (!pix) {
+            exit_code = NBCL_EXIT_OUTPUT;
+            goto out;
+        }
+        int overloads = 0;
+        double photons = nbcl_noise_image(img.data, img.fpixels, img.spixels, roi, scene->seed,
+                                          scene->adc_offset, pix, &overloads);
+        printf("%.0f photons on noise image (%d overloads)\n", photons, overloads);
+        printf("writing %s as %zu-byte integers\n", cli.noisefile, sizeof(uint16_t));
+        st = nbcl_write_smv(cli.noisefile, &hdr, pix, err, sizeof err);
+        free(pix);
+        if (st != NBCL_OK) {
+            fprintf(stderr, "nbcl: %s\n", err);
+            exit_code = NBCL_EXIT_OUTPUT;
+            goto out;
+        }
+    }
+    if (nbcl_cancel_requested())
+        exit_code = NBCL_EXIT_INTERRUPTED;
+out:
+    nbcl_image_free(&img);
+    nbcl_engine_destroy(eng);
+    nbcl_scene_destroy(scene);
+    return exit_code;
+}

@@ -1,0 +1,135 @@
+/* The set-up summary nbcl prints: the same facts, in the same order and format, as nanoBragg. */
+#include <math.h>
+#include <stdio.h>
+
+#include "summary.h"
+
+#define RTD (180.0 / M_PI)
+
+void nbcl_print_summary(FILE *out, const nbcl_scene *s, int noise)
+{
+    static const char *conv[] = {"custom", "adxv", "mosflm", "xds", "dials", "denzo"};
+    (void)conv;
+    fputs("nanoBragg-CL (nbcl) - OpenCL nanocrystal diffraction simulator, after nanoBragg by James "
+          "Holton and Ken Frankel\n",
+          out);
+    if (s->log)
+        fputs(s->log, out);
+    fprintf(out, "Unit Cell: %g %g %g %g %g %g\n", s->cell[0], s->cell[1], s->cell[2], s->cell[3],
+            s->cell[4], s->cell[5]);
+    fprintf(out, "Recp Cell: %g %g %g %g %g %g\n", s->rcell[0], s->rcell[1], s->rcell[2],
+            s->rcell[3], s->rcell[4], s->rcell[5]);
+    fprintf(out, "volume = %g A^3\n", s->V_cell);
+    fprintf(out, "real-space cell vectors (Angstrom):\n");
+    fprintf(out, "     %-10s  %-10s  %-10s\n", "a", "b", "c");
+    for (int i = 0; i < 3; i++)
+        fprintf(out, "%c: %11.8f %11.8f %11.8f\n", "XYZ"[i], s->a[i] * 1e10, s->b[i] * 1e10,
+                s->c[i] * 1e10);
+    fprintf(out, "reciprocal-space cell vectors (Angstrom^-1):\n");
+    fprintf(out, "     %-10s  %-10s  %-10s\n", "a_star", "b_star", "c_star");
+    for (int i = 0; i < 3; i++)
+        fprintf(out, "%c: %11.8f %11.8f %11.8f\n", "XYZ"[i], s->a_star[i], s->b_star[i],
+                s->c_star[i]);
+    fprintf(out, "crystal is %g x %g x %g microns\n", s->xtalsize[0] * 1e6, s->xtalsize[1] * 1e6,
+            s->xtalsize[2] * 1e6);
+    for (int t = 0; t < s->thicksteps; t++)
+        fprintf(out, "thick%d = %g um\n", t, s->thickstep * t * 1e6);
+    for (int p = 0; p < s->phisteps; p++)
+        fprintf(out, "phi%d = %g\n", p, (s->phi0 + s->phistep * p) * RTD);
+    fprintf(out, "  created a total of %d sources:\n", s->sources);
+    for (int i = 0; i < s->sources; i++)
+        fprintf(out, "%g %g %g   %g %g\n", s->source_dir[3 * i], s->source_dir[3 * i + 1],
+                s->source_dir[3 * i + 2], s->source_I[i], s->source_lambda[i]);
+    fprintf(out, "  created a total of %d mosaic domains\n", s->mosaic_domains);
+    fprintf(out, "  %zu initialized hkls (all others =%g)\n", s->hkl.count, s->default_F);
+    static const char *shape[] = {"parallelpiped", "ellipsoidal", "gaussian", "tophat-spot"};
+    fprintf(out, "  %s xtal: %.0fx%.0fx%.0f cells\n", shape[s->shape], s->Na, s->Nb, s->Nc);
+    fprintf(out, "  wave=%g meters +/- %g%% in %d steps\n", s->lambda0, s->dispersion * 100,
+            s->dispsteps);
+    if (s->nopolar)
+        fprintf(out, "  polarization effect disabled\n");
+    else
+        fprintf(out, "  Kahn polarization factor: %f\n", s->polarization);
+    if (s->curved_det)
+        fprintf(out, "  curved detector: all pixels same distance from origin\n");
+    if (s->point_pixel)
+        fprintf(out, "  pixel obliquity effect disabled\n");
+    fprintf(out, "  incident fluence: %lg photons/m^2\n", s->fluence);
+    fprintf(out, "  distance=%lg detsize=%lgx%lg  pixel=%lg meters (%dx%d pixels)\n", s->distance,
+            s->detsize_f, s->detsize_s, s->pixel_size, s->fpixels, s->spixels);
+    fprintf(out, "  sensor is %lg m thick in %d layers with mu= %lg\n", s->thick, s->thicksteps,
+            s->mu);
+    fprintf(out, "  Xbeam=%lg Ybeam=%lg\n", s->Xbeam, s->Ybeam);
+    fprintf(out, "  Fbeam=%lg Sbeam=%lg\n", s->Fbeam, s->Sbeam);
+    fprintf(out, "  Xclose=%lg Yclose=%lg\n", s->Xclose, s->Yclose);
+    fprintf(out, "  Fclose=%lg Sclose=%lg\n", s->Fclose, s->Sclose);
+    fprintf(out, "  DIRECTION_OF_DETECTOR_X-AXIS= %g %g %g\n", s->fdet[0], s->fdet[1], s->fdet[2]);
+    fprintf(out, "  DIRECTION_OF_DETECTOR_Y-AXIS= %g %g %g\n", s->sdet[0], s->sdet[1], s->sdet[2]);
+    fprintf(out, "  DIRECTION_OF_DETECTOR_Z-AXIS= %g %g %g\n", s->odet[0], s->odet[1], s->odet[2]);
+    fprintf(out, "  INCIDENT_BEAM_DIRECTION= %g %g %g\n", s->beam[0], s->beam[1], s->beam[2]);
+    fprintf(out, "  spindle ROTATION_AXIS= %g %g %g\n", s->spindle[0], s->spindle[1], s->spindle[2]);
+    {
+        double v[3] = {s->beam[1] * s->polar_vector[2] - s->beam[2] * s->polar_vector[1],
+                       s->beam[2] * s->polar_vector[0] - s->beam[0] * s->polar_vector[2],
+                       s->beam[0] * s->polar_vector[1] - s->beam[1] * s->polar_vector[0]};
+        fprintf(out, "  POLARIZATION_PLANE_NORMAL= %g %g %g\n", v[0], v[1], v[2]);
+    }
+    fprintf(out, "  dials origin= %g %g %g\n", s->dials_origin[0], s->dials_origin[1],
+            s->dials_origin[2]);
+    fprintf(out, "  roi: %d < x < %d && %d < y < %d\n", s->roi[0], s->roi[1], s->roi[2], s->roi[3]);
+    fprintf(out, "  hdivrange=%g hdivstep=%g  radians\n", s->hdivrange, s->hdivstep);
+    fprintf(out, "  vdivrange=%g vdivstep=%g  radians\n", s->vdivrange, s->vdivstep);
+    fprintf(out, "  %d divergence steps\n", s->divsteps);
+    fprintf(out, "  %d sources\n", s->sources);
+    fprintf(out, "  %d mosaic domains over mosaic spread of %g degrees\n", s->mosaic_domains,
+            s->mosaic_spread * RTD);
+    fprintf(out, "  %d phi steps from %g to %g degrees\n", s->phisteps, s->phi0 * RTD,
+            (s->phi0 + s->osc) * RTD);
+    fprintf(out, "  %dx%d pixel oversample steps", s->oversample, s->oversample);
+    if (s->oversample_thick)
+        fprintf(out, " +thick");
+    if (s->oversample_polar)
+        fprintf(out, " +polar");
+    if (s->oversample_omega)
+        fprintf(out, " +omega");
+    fprintf(out, "\n");
+    if (s->mask)
+        fprintf(out, "  skipping zero-flagged pixels in the mask\n");
+    if (noise) {
+        fprintf(out, "\n  noise image paramters:\n");
+        fprintf(out, "  seed: %ld\n", s->seed);
+        fprintf(out, "  water droplet size: %g m\n", s->water_size);
+    }
+}
+
+double nbcl_solid_angle_sum(const nbcl_scene *s)
+{
+    /* omega summed per sub-pixel the way the reference accumulates it, over the ROI */
+    double sum = 0.0;
+    int os = s->oversample;
+    for (int y = s->roi[2]; y <= s->roi[3] && y < s->spixels; y++)
+        for (int x = s->roi[0]; x <= s->roi[1] && x < s->fpixels; x++) {
+            if (s->mask && !s->mask[(size_t)y * s->fpixels + x])
+                continue;
+            double omega = 0.0;
+            for (int t = 0; t < s->thicksteps; t++)
+                for (int sy = 0; sy < os; sy++)
+                    for (int sx = 0; sx < os; sx++) {
+                        if (omega == 0.0 || s->oversample_omega) {
+                            double F = s->subpixel_size * (x * os + sx) + s->subpixel_size / 2.0;
+                            double S = s->subpixel_size * (y * os + sy) + s->subpixel_size / 2.0;
+                            double O = t * s->thickstep, p[3];
+                            for (int i = 0; i < 3; i++)
+                                p[i] = F * s->fdet[i] + S * s->sdet[i] + O * s->odet[i] + s->pix0[i];
+                            double r = sqrt(p[0] * p[0] + p[1] * p[1] + p[2] * p[2]);
+                            if (s->curved_det)
+                                r = s->distance;
+                            omega = s->pixel_size * s->pixel_size / r / r * s->close_distance / r;
+                            if (s->point_pixel)
+                                omega = 1.0 / r / r;
+                        }
+                        sum += omega;
+                    }
+        }
+    return sum;
+}

@@ -1,0 +1,71 @@
+/* Rendering a scene on an engine, and image statistics. */
+#ifndef NBCL_RENDER_H
+#define NBCL_RENDER_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct nbcl_image {
+    int fpixels, spixels;
+    float *data;              /* fpixels*spixels, fast-major; owned by the image */
+} nbcl_image;
+
+/* Progress: called after each tile with pixels done and total; return non-zero to cancel. */
+typedef int (*nbcl_progress_fn)(void *user, size_t done, size_t total);
+
+typedef struct nbcl_render_timing {
+    double upload_s;          /* host wall time for scene uploads */
+    double kernel_s;          /* sum of OpenCL profiling times of the pixel kernels */
+    double readback_s;        /* host wall time for reads */
+    double wall_s;            /* host wall time of the whole render call */
+    size_t tiles;
+    int interpolation_fallback; /* an interpolation fell outside the HKL grid (default_F used) */
+} nbcl_render_timing;
+
+typedef struct nbcl_render_opts {
+    nbcl_progress_fn progress;
+    void *progress_user;
+    size_t max_tile_pixels;   /* 0: chosen from device limits */
+} nbcl_render_opts;
+
+nbcl_status nbcl_image_alloc(nbcl_image *img, int fpixels, int spixels);
+void nbcl_image_free(nbcl_image *img);
+
+/* Render the whole detector of `s` into img (allocated by the call). */
+nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_opts *opts,
+                        nbcl_image *img, nbcl_render_timing *timing);
+
+/* Image statistics as the reference prints them (over the ROI; mask honoured like the
+ * reference: the mean/RMS skip masked pixels, the RMSD pass does not). */
+typedef struct nbcl_stats {
+    double max_I;
+    int max_fpixel, max_spixel;   /* first pixel reaching max_I in raster order */
+    double sum, mean, rms, rmsd;
+    size_t n;
+} nbcl_stats;
+
+/* Computed on the engine's device (CLBlast), in double accumulation. */
+nbcl_status nbcl_image_stats(nbcl_engine *e, const nbcl_scene *s, const nbcl_image *img,
+                             nbcl_stats *out);
+/* Same statistics on the host (reference for tests). */
+void nbcl_image_stats_host(const nbcl_scene *s, const nbcl_image *img, nbcl_stats *out);
+
+/* Comparison of two float images (nbcl-compare, golden tests). */
+typedef struct nbcl_compare_result {
+    size_t n;
+    double sum_a, sum_b, ratio;      /* ratio = sum_a / sum_b */
+    double corr;                      /* Pearson correlation */
+    double mse, rmse, max_abs, max_rel;
+    size_t worst_index;
+} nbcl_compare_result;
+void nbcl_compare_host(const float *a, const float *b, size_t n, nbcl_compare_result *r);
+nbcl_status nbcl_compare_device(nbcl_engine *e, const float *a, const float *b, size_t n,
+                                nbcl_compare_result *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

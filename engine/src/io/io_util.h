@@ -1,0 +1,37 @@
+/* Helpers shared by the file-format units in engine/src/io (never installed). */
+#ifndef NBCL_IO_UTIL_H
+#define NBCL_IO_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "nbcl/nbcl.h"
+
+/* 1 when the host stores multi-byte numbers little-endian first. */
+int nbcl__host_little_endian(void);
+void nbcl__bswap16_n(uint16_t *p, size_t n);
+
+/* strtod / snprintf in the "C" locale whatever the process or thread locale is. */
+double nbcl__strtod_c(const char *s, char **end);
+int nbcl__snprintf_c(char *buf, size_t n, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Whole file into memory, NUL-terminated (the NUL is not counted in *len). NBCL_IO with
+ * "path: strerror" when it cannot be opened or read. Caller frees *data. */
+nbcl_status nbcl__read_file(const char *path, char **data, size_t *len, char *err, size_t errlen);
+
+/* Line cursor over a buffer: returns the next line (without '\n' / "\r\n") as [*start, *start+*n),
+ * its 1-based number in *lineno; 0 at the end. */
+typedef struct nbcl__lines {
+    const char *p, *end;
+    long lineno;
+} nbcl__lines;
+void nbcl__lines_init(nbcl__lines *it, const char *data, size_t len);
+int nbcl__lines_next(nbcl__lines *it, const char **start, size_t *n);
+
+/* Copy at most 40 characters of a token for an error message (adds "..." when cut). */
+void nbcl__token_excerpt(char *dst, size_t dstlen, const char *tok, size_t toklen);
+
+#endif

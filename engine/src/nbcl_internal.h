@@ -1,0 +1,91 @@
+/* Internal definitions shared by the engine's translation units (never installed). */
+#ifndef NBCL_INTERNAL_H
+#define NBCL_INTERNAL_H
+
+#define CL_TARGET_OPENCL_VERSION 120
+#include <CL/cl.h>
+#include <stdarg.h>
+#include "nbcl/nbcl.h"
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+
+#define NBCL_ERRLEN 16384
+
+struct nbcl_engine {
+    /* options, with strings copied (owned) */
+    nbcl_engine_opts opts;
+    char *opt_device, *opt_kernel_dir, *opt_cache_dir, *opt_build_options;
+
+    nbcl_device_info info;
+    cl_platform_id platform;
+    cl_device_id device;
+    cl_context ctx;
+    cl_command_queue queue;     /* in-order, CL_QUEUE_PROFILING_ENABLE */
+    cl_program program;
+    cl_kernel k_pixel;          /* nbcl_k_pixel */
+    nbcl_precision precision;   /* resolved: F32 or F64 */
+    nbcl_build_facts facts;
+    int clblast_used;           /* CLBlastClearCache() before releasing the context */
+    char last_error[NBCL_ERRLEN];
+};
+
+/* status.c / engine.c */
+const char *nbcl__cl_error_name(cl_int code);
+void nbcl__set_error(nbcl_engine *e, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+void nbcl__log(const nbcl_engine *e, nbcl_log_level level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* snprintf into a caller error buffer (NULL-safe) */
+void nbcl__errf(char *err, size_t errlen, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+#define NBCL_CL_CHECK(e, call)                                                       \
+    do {                                                                             \
+        cl_int nbcl_rc_ = (call);                                                    \
+        if (nbcl_rc_ != CL_SUCCESS) {                                                \
+            nbcl__set_error((e), "%s: %s", #call, nbcl__cl_error_name(nbcl_rc_));    \
+            return (nbcl_rc_ == CL_MEM_OBJECT_ALLOCATION_FAILURE ||                  \
+                    nbcl_rc_ == CL_OUT_OF_RESOURCES)                                 \
+                       ? NBCL_DEVICE_MEMORY                                          \
+                       : NBCL_CL_ERROR;                                              \
+        }                                                                            \
+    } while (0)
+
+/* device.c: resolve a spec to ids + facts */
+nbcl_status nbcl__device_resolve(const char *spec, cl_platform_id *platform, cl_device_id *device,
+                                 nbcl_device_info *info, char *err, size_t errlen);
+void nbcl__device_query(cl_platform_id p, cl_device_id d, unsigned pi, unsigned di,
+                        nbcl_device_info *info);
+
+/* program.c: assemble cl/ sources (embedded or kernel_dir) with a precision define, build,
+ * using the on-disk cache (kcache.c); fills e->program and e->facts. Build log on failure goes
+ * to last_error (with device and options). */
+nbcl_status nbcl__program_build(nbcl_engine *e);
+/* Assemble the full source text for a precision (32 or 64); caller frees. */
+nbcl_status nbcl__program_source(const char *kernel_dir, int precision, char **out, char *err,
+                                 size_t errlen);
+
+/* sha256 hex of a buffer (65 bytes out) */
+void nbcl__sha256_hex(const void *data, size_t len, char out[65]);
+
+/* scene log helper: append a printf-formatted line to s->log */
+void nbcl__scene_logf(nbcl_scene *s, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* time */
+double nbcl__now(void);
+
+#endif

@@ -1,0 +1,58 @@
+/* On-disk program-binary cache (kcache.c) and the small pure decisions of the build path.
+ * Internal: never installed. */
+#ifndef NBCL_KCACHE_H
+#define NBCL_KCACHE_H
+
+#include "nbcl_internal.h"
+
+/* One cache lookup for one (source, options, device) triple. */
+typedef struct nbcl_kcache {
+    int enabled;        /* 0: caching off (mode off, or no usable directory) */
+    char dir[4096];     /* resolved cache directory (exists, writable) */
+    char key[65];       /* SHA-256 hex of the key fields */
+    char path[4200];    /* <dir>/<key>.bin */
+} nbcl_kcache;
+
+/* ---- pure helpers (unit-testable, no OpenCL calls) */
+
+/* Effective on/off for a mode. AUTO consults env_value (NBCL_CACHE: "on"/"off"/"auto",
+ * case-insensitive; "1"/"yes"/"true" and "0"/"no"/"false" accepted; NULL/empty/unknown = auto);
+ * auto is off on platforms named "Portable Computing Language" or naming NVIDIA (name or
+ * vendor), on elsewhere. Returns 1 for on. */
+int nbcl__kcache_mode_on(nbcl_cache_mode mode, const char *env_value, const char *platform_name,
+                         const char *platform_vendor);
+
+/* Cache directory: opt_dir, else env_dir (NBCL_CACHE_DIR), else xdg/nbcl, else home/.cache/nbcl
+ * (empty strings count as unset). Returns 0 and "" when none can be formed. */
+int nbcl__kcache_dir(const char *opt_dir, const char *env_dir, const char *xdg, const char *home,
+                     char *out, size_t outlen);
+
+/* SHA-256 hex over NUL-separated fields: engine version, source, options, platform
+ * name/vendor/version, device name/vendor/version, driver version, OpenCL C version. */
+void nbcl__kcache_key(const char *engine_version, const char *source, const char *options,
+                      const nbcl_device_info *info, char out[65]);
+
+/* Precision decision: AUTO -> F64 when has_fp64 else F32; F32 -> F32; F64 -> F64 when has_fp64,
+ * else NBCL_NO_FP64; anything else NBCL_INVALID_ARGUMENT. *out is set only on NBCL_OK.
+ * (Defined in engine.c.) */
+nbcl_status nbcl__precision_resolve(nbcl_precision requested, int has_fp64, nbcl_precision *out);
+
+/* ---- cache operations (need an engine with device/context) */
+
+/* Decide mode, resolve and create (mkdir -p) the directory, compute the key. Never fails: an
+ * unusable directory disables the cache (logged at DEBUG). */
+void nbcl__kcache_open(const nbcl_engine *e, const char *source, const char *options,
+                       nbcl_kcache *kc);
+
+/* Load and build the cached binary. Returns a built program, or NULL on a miss. A cached binary
+ * that fails clCreateProgramWithBinary/clBuildProgram is deleted (logged at WARN). */
+cl_program nbcl__kcache_load(const nbcl_engine *e, const nbcl_kcache *kc, const char *options);
+
+/* Remove the cached entry (e.g. the loaded program lacks an expected kernel). */
+void nbcl__kcache_drop(const nbcl_engine *e, const nbcl_kcache *kc, const char *why);
+
+/* Store the program's binary for the engine's device: temp file in the same dir + rename().
+ * Failures are logged at DEBUG and otherwise ignored. */
+void nbcl__kcache_store(const nbcl_engine *e, const nbcl_kcache *kc, cl_program prog);
+
+#endif

@@ -1,0 +1,316 @@
+/* Rendering: upload the scene once, launch the pixel kernel over tiles (bounded device memory and
+ * launch time), read each tile back into the host image. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nbcl_internal.h"
+#include "nbcl_layout.h"
+
+nbcl_status nbcl_image_alloc(nbcl_image *img, int fpixels, int spixels)
+{
+    img->fpixels = fpixels;
+    img->spixels = spixels;
+    img->data = calloc((size_t)fpixels * (size_t)spixels, sizeof(float));
+    return img->data ? NBCL_OK : NBCL_OUT_OF_MEMORY;
+}
+
+void nbcl_image_free(nbcl_image *img)
+{
+    if (!img)
+        return;
+    free(img->data);
+    img->data = NULL;
+}
+
+/* copy doubles into a REAL-typed buffer of the engine's precision */
+static void *pack_real(const double *src, size_t n, int f64, size_t *bytes)
+{
+    size_t es = f64 ? sizeof(double) : sizeof(float);
+    *bytes = (n ? n : 1) * es;
+    void *p = calloc(n ? n : 1, es);
+    if (!p)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (f64)
+            ((double *)p)[i] = src[i];
+        else
+            ((float *)p)[i] = (float)src[i];
+    }
+    return p;
+}
+
+static cl_mem make_buffer(nbcl_engine *e, cl_mem_flags flags, size_t bytes, void *host,
+                          cl_int *rc)
+{
+    return clCreateBuffer(e->ctx, flags | (host ? CL_MEM_COPY_HOST_PTR : 0), bytes, host, rc);
+}
+
+static double event_seconds(cl_event ev)
+{
+    cl_ulong t0 = 0, t1 = 0;
+    if (clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL) != CL_SUCCESS ||
+        clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL) != CL_SUCCESS)
+        return 0.0;
+    return (double)(t1 - t0) * 1e-9;
+}
+
+nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_opts *opts,
+                        nbcl_image *img, nbcl_render_timing *timing)
+{
+    if (!e || !s || !img)
+        return NBCL_INVALID_ARGUMENT;
+    nbcl_render_timing tm;
+    memset(&tm, 0, sizeof tm);
+    double t_start = nbcl__now();
+    int f64 = e->precision == NBCL_PRECISION_F64;
+    size_t npix = (size_t)s->fpixels * (size_t)s->spixels;
+    nbcl_status st = NBCL_OK;
+    cl_int rc = CL_SUCCESS;
+
+    img->data = NULL;
+    if (nbcl_image_alloc(img, s->fpixels, s->spixels) != NBCL_OK) {
+        nbcl__set_error(e, "out of host memory for a %dx%d image", s->fpixels, s->spixels);
+        return NBCL_OUT_OF_MEMORY;
+    }
+
+    /* host copies in the device precision */
+    size_t norient = (size_t)s->kiparams[NBCL_IP_NORIENT];
+    size_t nF = s->hkl.F ? (size_t)s->hkl.h_range * s->hkl.k_range * s->hkl.l_range : 1;
+    size_t bP, bS, bO, bF;
+    void *hP = pack_real(s->kparams, NBCL_P_COUNT, f64, &bP);
+    void *hS = pack_real(s->ksrc, (size_t)s->sources * NBCL_SRC_STRIDE, f64, &bS);
+    void *hO = pack_real(s->orient, norient * NBCL_ORIENT_STRIDE, f64, &bO);
+    void *hF = pack_real(s->hkl.F ? s->hkl.F : &s->fdump_dummy, nF, f64, &bF);
+    cl_mem dP = NULL, dIP = NULL, dS = NULL, dO = NULL, dF = NULL, dM = NULL, dOut = NULL,
+           dFlags = NULL;
+    unsigned char dummy_mask = 1;
+    int flags0 = 0;
+
+    if (!hP || !hS || !hO || !hF) {
+        nbcl__set_error(e, "out of host memory while packing the scene");
+        st = NBCL_OUT_OF_MEMORY;
+        goto done;
+    }
+
+    /* tile size: bounded by the device's single-allocation limit and by work per launch so that
+     * one launch stays short (GPU watchdogs) and progress can be reported */
+    size_t work = (size_t)s->steps * (size_t)(s->thicksteps > 0 ? s->thicksteps : 1);
+    if (work < 1)
+        work = 1;
+    size_t tile = (opts && opts->max_tile_pixels) ? opts->max_tile_pixels : 0;
+    if (!tile) {
+        size_t target = (size_t)1 << 28; /* sub-path evaluations per launch */
+        tile = target / work;
+        if (tile < 16384)
+            tile = 16384;
+        if (tile > ((size_t)1 << 22))
+            tile = (size_t)1 << 22;
+    }
+    size_t maxalloc = e->info.max_alloc_bytes ? (size_t)e->info.max_alloc_bytes : ((size_t)1 << 28);
+    if (tile * sizeof(float) > maxalloc / 2)
+        tile = maxalloc / 2 / sizeof(float);
+    if (tile > npix)
+        tile = npix;
+    const size_t lsize = 64;
+    tile = (tile + lsize - 1) / lsize * lsize;
+
+    double t_up = nbcl__now();
+    dP = make_buffer(e, CL_MEM_READ_ONLY, bP, hP, &rc);
+    if (rc == CL_SUCCESS)
+        dIP = make_buffer(e, CL_MEM_READ_ONLY, sizeof(int) * NBCL_IP_COUNT, (void *)s->kiparams, &rc);
+    if (rc == CL_SUCCESS)
+        dS = make_buffer(e, CL_MEM_READ_ONLY, bS, hS, &rc);
+    if (rc == CL_SUCCESS)
+        dO = make_buffer(e, CL_MEM_READ_ONLY, bO, hO, &rc);
+    if (rc == CL_SUCCESS)
+        dF = make_buffer(e, CL_MEM_READ_ONLY, bF, hF, &rc);
+    if (rc == CL_SUCCESS)
+        dM = s->mask ? make_buffer(e, CL_MEM_READ_ONLY, npix, s->mask, &rc)
+                     : make_buffer(e, CL_MEM_READ_ONLY, 1, &dummy_mask, &rc);
+    if (rc == CL_SUCCESS)
+        dFlags = make_buffer(e, CL_MEM_READ_WRITE, sizeof(int), &flags0, &rc);
+    if (rc == CL_SUCCESS)
+        dOut = make_buffer(e, CL_MEM_WRITE_ONLY, tile * sizeof(float), NULL, &rc);
+    if (rc != CL_SUCCESS) {
+        nbcl__set_error(e, "clCreateBuffer: %s (scene of %zu pixels, tile of %zu)",
+                        nbcl__cl_error_name(rc), npix, tile);
+        st = (rc == CL_MEM_OBJECT_ALLOCATION_FAILURE || rc == CL_OUT_OF_RESOURCES ||
+              rc == CL_INVALID_BUFFER_SIZE)
+                 ? NBCL_DEVICE_MEMORY
+                 : NBCL_CL_ERROR;
+        goto done;
+    }
+    tm.upload_s = nbcl__now() - t_up;
+
+    cl_kernel k = e->k_pixel;
+    rc = clSetKernelArg(k, 0, sizeof(cl_mem), &dP);
+    rc |= clSetKernelArg(k, 1, sizeof(cl_mem), &dIP);
+    rc |= clSetKernelArg(k, 2, sizeof(cl_mem), &dS);
+    rc |= clSetKernelArg(k, 3, sizeof(cl_mem), &dO);
+    rc |= clSetKernelArg(k, 4, sizeof(cl_mem), &dF);
+    rc |= clSetKernelArg(k, 5, sizeof(cl_mem), &dM);
+    rc |= clSetKernelArg(k, 6, sizeof(cl_mem), &dOut);
+    rc |= clSetKernelArg(k, 7, sizeof(cl_mem), &dFlags);
+    if (rc != CL_SUCCESS) {
+        nbcl__set_error(e, "clSetKernelArg failed (%d)", rc);
+        st = NBCL_CL_ERROR;
+        goto done;
+    }
+
+    for (size_t first = 0; first < npix; first += tile) {
+        if (nbcl_cancel_requested()) {
+            nbcl__set_error(e, "render interrupted");
+            st = NBCL_INTERRUPTED;
+            goto done;
+        }
+        size_t count = npix - first < tile ? npix - first : tile;
+        cl_int ifirst = (cl_int)first, icount = (cl_int)count;
+        clSetKernelArg(k, 8, sizeof(cl_int), &ifirst);
+        clSetKernelArg(k, 9, sizeof(cl_int), &icount);
+        size_t global = (count + lsize - 1) / lsize * lsize;
+        cl_event ev = NULL;
+        rc = clEnqueueNDRangeKernel(e->queue, k, 1, NULL, &global, &lsize, 0, NULL, &ev);
+        if (rc != CL_SUCCESS) {
+            nbcl__set_error(e, "clEnqueueNDRangeKernel: %s", nbcl__cl_error_name(rc));
+            st = (rc == CL_OUT_OF_RESOURCES || rc == CL_MEM_OBJECT_ALLOCATION_FAILURE)
+                     ? NBCL_DEVICE_MEMORY
+                     : NBCL_CL_ERROR;
+            goto done;
+        }
+        double t_rb = nbcl__now();
+        rc = clEnqueueReadBuffer(e->queue, dOut, CL_TRUE, 0, count * sizeof(float),
+                                 img->data + first, 0, NULL, NULL);
+        if (rc != CL_SUCCESS) {
+            clReleaseEvent(ev);
+            nbcl__set_error(e, "clEnqueueReadBuffer: %s", nbcl__cl_error_name(rc));
+            st = NBCL_CL_ERROR;
+            goto done;
+        }
+        double kt = event_seconds(ev);
+        tm.kernel_s += kt;
+        tm.readback_s += (nbcl__now() - t_rb) - kt;
+        clReleaseEvent(ev);
+        tm.tiles++;
+        if (opts && opts->progress) {
+            if (opts->progress(opts->progress_user, first + count, npix)) {
+                nbcl__set_error(e, "render cancelled");
+                st = NBCL_INTERRUPTED;
+                goto done;
+            }
+        }
+    }
+    rc = clEnqueueReadBuffer(e->queue, dFlags, CL_TRUE, 0, sizeof(int), &flags0, 0, NULL, NULL);
+    if (rc == CL_SUCCESS)
+        tm.interpolation_fallback = flags0 != 0;
+    if (tm.readback_s < 0)
+        tm.readback_s = 0;
+
+done:
+    if (dP) clReleaseMemObject(dP);
+    if (dIP) clReleaseMemObject(dIP);
+    if (dS) clReleaseMemObject(dS);
+    if (dO) clReleaseMemObject(dO);
+    if (dF) clReleaseMemObject(dF);
+    if (dM) clReleaseMemObject(dM);
+    if (dOut) clReleaseMemObject(dOut);
+    if (dFlags) clReleaseMemObject(dFlags);
+    free(hP);
+    free(hS);
+    free(hO);
+    free(hF);
+    if (st != NBCL_OK)
+        nbcl_image_free(img);
+    tm.wall_s = nbcl__now() - t_start;
+    if (timing)
+        *timing = tm;
+    return st;
+}
+
+/* ------------------------------------------------------------------ statistics (host) */
+void nbcl_image_stats_host(const nbcl_scene *s, const nbcl_image *img, nbcl_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    double sum = 0, sumsqr = 0, max_I = 0;
+    size_t n = 0;
+    int mx = 0, my = 0;
+    for (int y = 0; y < img->spixels; y++)
+        for (int x = 0; x < img->fpixels; x++) {
+            if (x < s->roi[0] || x > s->roi[1] || y < s->roi[2] || y > s->roi[3])
+                continue;
+            size_t i = (size_t)y * img->fpixels + x;
+            if (s->mask && !s->mask[i])
+                continue;
+            double v = img->data[i];
+            if (v > max_I) {
+                max_I = v;
+                mx = x;
+                my = y;
+            }
+            sum += v;
+            sumsqr += v * v;
+            n++;
+        }
+    size_t nn = n ? n : 1;
+    double avg = sum / nn;
+    if (nn <= 1)
+        nn = 2;
+    double rms = sqrt(sumsqr / (nn - 1));
+    double ss = 0;
+    size_t m = 0;
+    for (int y = 0; y < img->spixels; y++)
+        for (int x = 0; x < img->fpixels; x++) {
+            if (x < s->roi[0] || x > s->roi[1] || y < s->roi[2] || y > s->roi[3])
+                continue;
+            double d = img->data[(size_t)y * img->fpixels + x] - avg;
+            ss += d * d;
+            m++;
+        }
+    if (m <= 1)
+        m = 2;
+    out->max_I = max_I;
+    out->max_fpixel = mx;
+    out->max_spixel = my;
+    out->sum = sum;
+    out->mean = avg;
+    out->rms = rms;
+    out->rmsd = sqrt(ss / (m - 1));
+    out->n = n;
+}
+
+void nbcl_compare_host(const float *a, const float *b, size_t n, nbcl_compare_result *r)
+{
+    memset(r, 0, sizeof *r);
+    r->n = n;
+    double sa = 0, sb = 0;
+    for (size_t i = 0; i < n; i++) {
+        sa += a[i];
+        sb += b[i];
+    }
+    double ma = n ? sa / n : 0, mb = n ? sb / n : 0;
+    double cab = 0, caa = 0, cbb = 0, se = 0, maxabs = 0, maxrel = 0;
+    size_t worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        double da = a[i] - ma, db = b[i] - mb, d = (double)a[i] - b[i];
+        cab += da * db;
+        caa += da * da;
+        cbb += db * db;
+        se += d * d;
+        if (fabs(d) > maxabs) {
+            maxabs = fabs(d);
+            worst = i;
+        }
+        double den = fabs((double)b[i]);
+        if (den > 0 && fabs(d) / den > maxrel)
+            maxrel = fabs(d) / den;
+    }
+    r->sum_a = sa;
+    r->sum_b = sb;
+    r->ratio = sb != 0 ? sa / sb : (sa == 0 ? 1.0 : INFINITY);
+    r->corr = (caa > 0 && cbb > 0) ? cab / sqrt(caa * cbb) : (caa == cbb ? 1.0 : 0.0);
+    r->mse = n ? se / n : 0;
+    r->rmse = sqrt(r->mse);
+    r->max_abs = maxabs;
+    r->max_rel = maxrel;
+    r->worst_index = worst;
+}

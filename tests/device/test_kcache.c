@@ -1,0 +1,409 @@
+/* on-disk program-binary cache: miss -> hit -> corrupt -> rebuilt -> hit; build failures */
+#include "nbcl_test.h"
+#include "nbcl_embedded.h"
+#include "nbcl_kcache.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static char g_kdir[4096];   /* trivial kernels */
+static char g_log[65536];
+
+static void capture_log(void *user, nbcl_log_level level, const char *msg)
+{
+    (void)user;
+    size_t used = strlen(g_log);
+    snprintf(g_log + used, sizeof g_log - used, "[%d] %s\n", (int)level, msg);
+}
+
+static const char *test_device_spec(void)
+{
+    const char *dev = getenv("NBCL_TEST_DEVICE");
+    return (dev && *dev) ? dev : NULL;
+}
+
+static int write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fputs(text, f);
+    return fclose(f);
+}
+
+static int write_trivial_kernels(const char *dir)
+{
+    mkdir(dir, 0755);
+    for (size_t i = 0; i < nbcl_embedded_count; i++) {
+        char path[8192];
+        snprintf(path, sizeof path, "%s/%s", dir, nbcl_embedded_files[i].name);
+        const char *text = (i + 1 == nbcl_embedded_count)
+                               ? "__kernel void nbcl_k_pixel(__global float *o) "
+                                 "{ o[get_global_id(0)] = 0; }\n"
+                               : "/* trivial */\n";
+        if (write_file(path, text) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* number of *.bin files in dir; first one's path to `first` */
+static int count_bins(const char *dir, char *first, size_t firstlen)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        size_t l = strlen(de->d_name);
+        if (l > 4 && strcmp(de->d_name + l - 4, ".bin") == 0) {
+            if (n == 0 && first)
+                snprintf(first, firstlen, "%s/%s", dir, de->d_name);
+            n++;
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+static int count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL)
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+            n++;
+    closedir(d);
+    return n;
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    snprintf(g_kdir, sizeof g_kdir, "%s/kc_trivial_cl", nbcl_test_tmpdir());
+    return write_trivial_kernels(g_kdir);
+}
+
+/* create + destroy an engine; returns the status, copies cache_state */
+static nbcl_status make(const char *kdir, const char *cache_dir, nbcl_cache_mode mode,
+                        const char *build_options, char *state, size_t statelen, char *err,
+                        size_t errlen)
+{
+    nbcl_engine_opts o;
+    nbcl_engine_opts_init(&o);
+    o.device = test_device_spec();
+    o.precision = NBCL_PRECISION_F32;
+    o.kernel_dir = kdir;
+    o.cache_dir = cache_dir;
+    o.cache = mode;
+    o.build_options = build_options;
+    o.log = capture_log;
+    g_log[0] = '\0';
+    nbcl_engine *e = NULL;
+    nbcl_status st = nbcl_engine_create(&o, &e, err, errlen);
+    if (st == NBCL_OK) {
+        snprintf(state, statelen, "%s", nbcl_engine_build_facts(e)->cache_state);
+        nbcl_engine_destroy(e);
+    } else {
+        assert_null(e);
+        state[0] = '\0';
+    }
+    return st;
+}
+
+static void run_cycle(const char *kdir, const char *cache_dir)
+{
+    char state[16], err[16384], bin[4400], bin2[4400];
+    nbcl_status st;
+
+    st = make(kdir, cache_dir, NBCL_CACHE_ON, NULL, state, sizeof state, err, sizeof err);
+    if (st != NBCL_OK)
+        fail_msg("create 1: %s: %s", nbcl_status_name(st), err);
+    assert_string_equal(state, "miss");
+    assert_int_equal(count_bins(cache_dir, bin, sizeof bin), 1);
+    assert_int_equal(count_entries(cache_dir), 1); /* no temp file left behind */
+    size_t good_len = 0;
+    char *good = nbcl_test_read_file(bin, &good_len);
+    assert_non_null(good);
+    assert_true(good_len > 0);
+
+    st = make(kdir, cache_dir, NBCL_CACHE_ON, NULL, state, sizeof state, err, sizeof err);
+    assert_int_equal(st, NBCL_OK);
+    assert_string_equal(state, "hit");
+    assert_non_null(strstr(g_log, "kernel cache: hit"));
+
+    /* corrupt: garbage of the same name */
+    assert_int_equal(write_file(bin, "this is not a program binary\n\x01\x02garbage"), 0);
+    st = make(kdir, cache_dir, NBCL_CACHE_ON, NULL, state, sizeof state, err, sizeof err);
+    if (st != NBCL_OK)
+        fail_msg("create after corruption: %s: %s", nbcl_status_name(st), err);
+    assert_string_equal(state, "miss");
+    assert_non_null(strstr(g_log, "[2] kernel cache: discarding")); /* WARN */
+    assert_int_equal(count_bins(cache_dir, bin2, sizeof bin2), 1);
+    assert_string_equal(bin, bin2);
+    size_t again_len = 0;
+    char *again = nbcl_test_read_file(bin, &again_len);
+    assert_non_null(again);
+    assert_true(again_len > 64);
+    assert_null(strstr(again, "this is not a program binary"));
+    free(again);
+
+    st = make(kdir, cache_dir, NBCL_CACHE_ON, NULL, state, sizeof state, err, sizeof err);
+    assert_int_equal(st, NBCL_OK);
+    assert_string_equal(state, "hit");
+
+    /* an empty file is a miss too, and is replaced */
+    assert_int_equal(write_file(bin, ""), 0);
+    st = make(kdir, cache_dir, NBCL_CACHE_ON, NULL, state, sizeof state, err, sizeof err);
+    assert_int_equal(st, NBCL_OK);
+    assert_string_equal(state, "miss");
+    st = make(kdir, cache_dir, NBCL_CACHE_ON, NULL, state, sizeof state, err, sizeof err);
+    assert_int_equal(st, NBCL_OK);
+    assert_string_equal(state, "hit");
+
+    /* different options: different key, a second entry */
+    st = make(kdir, cache_dir, NBCL_CACHE_ON, "-DNBCL_KCACHE_TEST=1", state, sizeof state, err,
+              sizeof err);
+    assert_int_equal(st, NBCL_OK);
+    assert_string_equal(state, "miss");
+    assert_int_equal(count_bins(cache_dir, NULL, 0), 2);
+    free(good);
+}
+
+static void test_cycle_trivial(void **state)
+{
+    (void)state;
+    char cache_dir[4200];
+    snprintf(cache_dir, sizeof cache_dir, "%s/kc_cache_trivial/nested/dir", nbcl_test_tmpdir());
+    run_cycle(g_kdir, cache_dir); /* also checks mkdir -p */
+}
+
+static void test_off_and_auto(void **state)
+{
+    (void)state;
+    char cache_dir[4200], st_[16], err[16384];
+    snprintf(cache_dir, sizeof cache_dir, "%s/kc_cache_off", nbcl_test_tmpdir());
+    assert_int_equal(make(g_kdir, cache_dir, NBCL_CACHE_OFF, NULL, st_, sizeof st_, err,
+                          sizeof err),
+                     NBCL_OK);
+    assert_string_equal(st_, "off");
+    assert_true(count_entries(cache_dir) <= 0);
+
+    /* AUTO follows NBCL_CACHE, then the platform rule */
+    setenv("NBCL_CACHE", "on", 1);
+    assert_int_equal(make(g_kdir, cache_dir, NBCL_CACHE_AUTO, NULL, st_, sizeof st_, err,
+                          sizeof err),
+                     NBCL_OK);
+    assert_string_equal(st_, "miss");
+    setenv("NBCL_CACHE", "off", 1);
+    assert_int_equal(make(g_kdir, cache_dir, NBCL_CACHE_AUTO, NULL, st_, sizeof st_, err,
+                          sizeof err),
+                     NBCL_OK);
+    assert_string_equal(st_, "off");
+    setenv("NBCL_CACHE", "off", 1); /* explicit ON beats the environment */
+    assert_int_equal(make(g_kdir, cache_dir, NBCL_CACHE_ON, NULL, st_, sizeof st_, err,
+                          sizeof err),
+                     NBCL_OK);
+    assert_string_equal(st_, "hit");
+    unsetenv("NBCL_CACHE");
+    nbcl_device_info d;
+    assert_int_equal(nbcl_device_find(test_device_spec(), &d, NULL, 0), NBCL_OK);
+    int expect_on = nbcl__kcache_mode_on(NBCL_CACHE_AUTO, NULL, d.platform_name,
+                                         d.platform_vendor);
+    assert_int_equal(make(g_kdir, cache_dir, NBCL_CACHE_AUTO, NULL, st_, sizeof st_, err,
+                          sizeof err),
+                     NBCL_OK);
+    assert_string_equal(st_, expect_on ? "hit" : "off");
+}
+
+static void test_unusable_dir(void **state)
+{
+    (void)state;
+    char file[4200], cache_dir[4300], st_[16], err[16384];
+    snprintf(file, sizeof file, "%s/kc_not_a_dir", nbcl_test_tmpdir());
+    assert_int_equal(write_file(file, "plain file\n"), 0);
+    snprintf(cache_dir, sizeof cache_dir, "%s/sub", file); /* ENOTDIR, even as root */
+    assert_int_equal(make(g_kdir, cache_dir, NBCL_CACHE_ON, NULL, st_, sizeof st_, err,
+                          sizeof err),
+                     NBCL_OK);
+    assert_string_equal(st_, "off");
+    assert_non_null(strstr(g_log, "[0] kernel cache: disabled"));
+}
+
+static void test_cache_dir_env(void **state)
+{
+    (void)state;
+    char cache_dir[4200], st_[16], err[16384];
+    snprintf(cache_dir, sizeof cache_dir, "%s/kc_cache_env", nbcl_test_tmpdir());
+    const char *saved = getenv("NBCL_CACHE_DIR");
+    char saved_copy[4200] = "";
+    if (saved)
+        snprintf(saved_copy, sizeof saved_copy, "%s", saved);
+    setenv("NBCL_CACHE_DIR", cache_dir, 1);
+    assert_int_equal(make(g_kdir, NULL, NBCL_CACHE_ON, "-DNBCL_ENV_DIR=1", st_, sizeof st_, err,
+                          sizeof err),
+                     NBCL_OK);
+    assert_string_equal(st_, "miss");
+    assert_int_equal(count_bins(cache_dir, NULL, 0), 1);
+    if (saved)
+        setenv("NBCL_CACHE_DIR", saved_copy, 1);
+    else
+        unsetenv("NBCL_CACHE_DIR");
+}
+
+static void test_cycle_real(void **state)
+{
+    (void)state;
+    /* the real (embedded or NBCL_KERNEL_DIR) kernels round-trip through the cache too */
+    char cache_dir[4200], st_[16], err[16384];
+    snprintf(cache_dir, sizeof cache_dir, "%s/kc_cache_real", nbcl_test_tmpdir());
+    nbcl_status st = make(NULL, cache_dir, NBCL_CACHE_ON, NULL, st_, sizeof st_, err, sizeof err);
+    if (st != NBCL_OK)
+        fail_msg("real kernels: %s: %s", nbcl_status_name(st), err);
+    assert_string_equal(st_, "miss");
+    st = make(NULL, cache_dir, NBCL_CACHE_ON, NULL, st_, sizeof st_, err, sizeof err);
+    assert_int_equal(st, NBCL_OK);
+    assert_string_equal(st_, "hit");
+}
+
+/* copy of the source tree's cl/ (or the trivial kernels) with a syntax error appended */
+static void test_build_failure(void **state)
+{
+    (void)state;
+    char bad[4200], cmd[9000], path[4400];
+    snprintf(bad, sizeof bad, "%s/kc_bad_cl", nbcl_test_tmpdir());
+    const char *src_root = getenv("NBCL_SOURCE_DIR");
+    int copied = 0;
+    if (src_root && *src_root) {
+        char probe[4200];
+        snprintf(probe, sizeof probe, "%s/cl/%s", src_root,
+                 nbcl_embedded_files[nbcl_embedded_count - 1].name);
+        FILE *f = fopen(probe, "r");
+        if (f) {
+            fclose(f);
+            snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -R '%s/cl' '%s'", bad, src_root, bad);
+            copied = nbcl_test_run(cmd) == 0;
+        }
+    }
+    if (!copied)
+        assert_int_equal(write_trivial_kernels(bad), 0);
+    snprintf(path, sizeof path, "%s/%s", bad, nbcl_embedded_files[nbcl_embedded_count - 1].name);
+    FILE *f = fopen(path, "a");
+    assert_non_null(f);
+    fputs("\n__kernel void nbcl_k_broken(__global float *o) { o[0] = undeclared_nbcl_symbol +; }\n",
+          f);
+    fclose(f);
+
+    char cache_dir[4200], st_[16], err[16384];
+    snprintf(cache_dir, sizeof cache_dir, "%s/kc_cache_bad", nbcl_test_tmpdir());
+    nbcl_status st = make(bad, cache_dir, NBCL_CACHE_ON, "-DNBCL_MARK_OPT=7", st_, sizeof st_,
+                          err, sizeof err);
+    assert_int_equal(st, NBCL_BUILD_FAILED);
+    assert_non_null(strstr(err, "CL_BUILD_PROGRAM_FAILURE"));
+    assert_non_null(strstr(err, "-cl-std=CL1.2 -DNBCL_MARK_OPT=7")); /* the option string */
+    assert_non_null(strstr(err, "build log:"));
+    assert_non_null(strstr(err, "undeclared_nbcl_symbol"));         /* the compiler's text */
+    assert_non_null(strstr(err, bad));                              /* where the source came from */
+    assert_non_null(strstr(g_log, "[3] kernel build failed"));      /* ERROR log */
+    assert_int_equal(count_bins(cache_dir, NULL, 0), 0);            /* nothing cached */
+}
+
+/* ---- pure helpers */
+
+static void test_mode_rules(void **state)
+{
+    (void)state;
+    const char *pocl = "Portable Computing Language";
+    assert_int_equal(nbcl__kcache_mode_on(NBCL_CACHE_ON, "off", pocl, "The pocl project"), 1);
+    assert_int_equal(nbcl__kcache_mode_on(NBCL_CACHE_OFF, "on", "AMD", "AMD"), 0);
+    assert_int_equal(nbcl__kcache_mode_on(NBCL_CACHE_AUTO, NULL, pocl, "The pocl project"), 0);
+    assert_int_equal(nbcl__kcache_mode_on(NBCL_CACHE_AUTO, "", "NVIDIA CUDA", "NVIDIA Corporation"),
+                     0);
+    assert_int_equal(nbcl__kcache_mode_on(NBCL_CACHE_AUTO, "auto", "Intel(R) OpenCL", "Intel(R)"),
+                     1);
+    assert_int_equal(nbcl__kcache_mode_on(NBCL_CACHE_AUTO, NULL, "AMD Accelerated Parallel Processing",
+                                          "Advanced Micro Devices, Inc."),
+                     1);
+    assert_int_equal(nbcl__kcache_mode_on(NBCL_CACHE_AUTO, "ON", pocl, ""), 1);
+    assert_int_equal(nbcl__kcache_mode_on(NBCL_CACHE_AUTO, "1", pocl, ""), 1);
+    assert_int_equal(nbcl__kcache_mode_on(NBCL_CACHE_AUTO, "Off", "AMD", "AMD"), 0);
+    assert_int_equal(nbcl__kcache_mode_on(NBCL_CACHE_AUTO, "0", "AMD", "AMD"), 0);
+    assert_int_equal(nbcl__kcache_mode_on(NBCL_CACHE_AUTO, "bogus", "AMD", "AMD"), 1);
+    assert_int_equal(nbcl__kcache_mode_on(NBCL_CACHE_AUTO, NULL, NULL, NULL), 1);
+}
+
+static void test_dir_rules(void **state)
+{
+    (void)state;
+    char out[256];
+    assert_int_equal(nbcl__kcache_dir("/o", "/e", "/x", "/h", out, sizeof out), 1);
+    assert_string_equal(out, "/o");
+    assert_int_equal(nbcl__kcache_dir("", "/e", "/x", "/h", out, sizeof out), 1);
+    assert_string_equal(out, "/e");
+    assert_int_equal(nbcl__kcache_dir(NULL, NULL, "/x", "/h", out, sizeof out), 1);
+    assert_string_equal(out, "/x/nbcl");
+    assert_int_equal(nbcl__kcache_dir(NULL, "", "", "/h", out, sizeof out), 1);
+    assert_string_equal(out, "/h/.cache/nbcl");
+    assert_int_equal(nbcl__kcache_dir(NULL, NULL, NULL, NULL, out, sizeof out), 0);
+    assert_string_equal(out, "");
+    char tiny[4];
+    assert_int_equal(nbcl__kcache_dir("/long/path", NULL, NULL, NULL, tiny, sizeof tiny), 0);
+}
+
+static void test_key(void **state)
+{
+    (void)state;
+    nbcl_device_info a;
+    memset(&a, 0, sizeof a);
+    snprintf(a.platform_name, sizeof a.platform_name, "P");
+    snprintf(a.device_name, sizeof a.device_name, "D");
+    snprintf(a.driver_version, sizeof a.driver_version, "1.0");
+    char k1[65], k2[65], k3[65], k4[65], k5[65];
+    nbcl__kcache_key("0.1.0", "src", "-cl-std=CL1.2", &a, k1);
+    nbcl__kcache_key("0.1.0", "src", "-cl-std=CL1.2", &a, k2);
+    assert_int_equal(strlen(k1), 64);
+    assert_string_equal(k1, k2);
+    nbcl__kcache_key("0.1.0", "src", "-cl-std=CL1.2 -DX", &a, k3);
+    assert_string_not_equal(k1, k3);
+    nbcl__kcache_key("0.1.1", "src", "-cl-std=CL1.2", &a, k4);
+    assert_string_not_equal(k1, k4);
+    snprintf(a.driver_version, sizeof a.driver_version, "1.1");
+    nbcl__kcache_key("0.1.0", "src", "-cl-std=CL1.2", &a, k5);
+    assert_string_not_equal(k1, k5);
+    /* NUL separation: moving a character across a field boundary changes the key */
+    nbcl__kcache_key("0.1.0", "srcX", "Y", &a, k1);
+    nbcl__kcache_key("0.1.0", "src", "XY", &a, k2);
+    assert_string_not_equal(k1, k2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest pure[] = {
+        cmocka_unit_test(test_mode_rules),
+        cmocka_unit_test(test_dir_rules),
+        cmocka_unit_test(test_key),
+    };
+    int fails = cmocka_run_group_tests_name("kcache_pure", pure, NULL, NULL);
+    if (fails)
+        return fails;
+    if (!nbcl_test_have_device()) {
+        fprintf(stderr, "no OpenCL device: skipping kernel cache device tests\n");
+        return 77;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cycle_trivial),
+        cmocka_unit_test(test_off_and_auto),
+        cmocka_unit_test(test_unusable_dir),
+        cmocka_unit_test(test_cache_dir_env),
+        cmocka_unit_test(test_build_failure),
+        cmocka_unit_test(test_cycle_real),
+    };
+    return cmocka_run_group_tests_name("kcache", tests, group_setup, NULL);
+}

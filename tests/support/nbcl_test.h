@@ -1,0 +1,40 @@
+/* Shared test helpers (cmocka). */
+#ifndef NBCL_TEST_H
+#define NBCL_TEST_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <math.h>
+#include <cmocka.h>
+#include "nbcl/nbcl.h"
+
+/* |a-b| <= abs_tol + rel_tol*|b|, NaN never close. Prints both values on failure. */
+int nbcl_test_close(double a, double b, double abs_tol, double rel_tol);
+#define assert_close(a, b, abs_tol, rel_tol)                                               \
+    do {                                                                                   \
+        double nbcl_a_ = (a), nbcl_b_ = (b);                                               \
+        if (!nbcl_test_close(nbcl_a_, nbcl_b_, (abs_tol), (rel_tol)))                      \
+            fail_msg("%s = %.17g, expected %s = %.17g (abs %g rel %g)", #a, nbcl_a_, #b,   \
+                     nbcl_b_, (double)(abs_tol), (double)(rel_tol));                      \
+    } while (0)
+
+/* Golden directory: env NBCL_GOLDEN_DIR, else the build-time default; NULL if absent. */
+const char *nbcl_test_golden_dir(void);
+/* Device tests: env NBCL_TEST_DEVICE (default "cpu", i.e. PoCL in CI). Returns NULL and prints
+ * why when no OpenCL device exists. Engines are cached per precision for the process. */
+nbcl_engine *nbcl_test_engine(nbcl_precision p);
+void nbcl_test_engines_release(void);
+/* 1 if any OpenCL device exists */
+int nbcl_test_have_device(void);
+/* Read a whole file; NULL on failure. */
+void *nbcl_test_read_file(const char *path, size_t *len);
+/* Scratch directory for this test binary (created). */
+const char *nbcl_test_tmpdir(void);
+/* Run a command line through /bin/sh, returning the exit status (or -1); output to files. */
+int nbcl_test_run(const char *cmdline);
+/* Path of an executable in the build's bin directory (env NBCL_BIN_DIR). */
+const char *nbcl_test_bin(const char *name);
+
+#endif
