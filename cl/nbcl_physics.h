@@ -100,15 +100,47 @@ NBCL_FN REAL nbcl_sincg(REAL x, REAL N)
     return sin(x * N) / sin(x);
 }
 
-/* |sincg(pi*h, N)| for integer N evaluated from the fractional part d = h - rint(h):
- * sin(N pi h)/sin(pi h) = (+/-) sin(N pi d)/sin(pi d). Only the magnitude is returned, which is
- * all the intensity uses (F_latt is squared); accurate in single precision near Bragg peaks. */
+/* sin(pi x) for |x| <= 1/2 by its Taylor polynomial in y = pi x (odd terms to y^19 in double,
+ * relative error < 3e-16; to y^13 in single, < 1e-9): branch-free FMAs, no libm call. */
+NBCL_FN REAL nbcl_sinpi_half(REAL x)
+{
+    REAL y = NBCL_PI * x;
+    REAL z = y * y;
+#if NBCL_PRECISION == 64
+    REAL p = R(-8.2206352466243297e-18);            /* -1/19! */
+    p = p * z + R(2.8114572543455206e-15);          /* 1/17! */
+    p = p * z - R(7.6471637318198164e-13);          /* -1/15! */
+    p = p * z + R(1.6059043836821613e-10);          /* 1/13! */
+    p = p * z - R(2.5052108385441720e-08);          /* -1/11! */
+    p = p * z + R(2.7557319223985893e-06);          /* 1/9! */
+    p = p * z - R(1.9841269841269841e-04);          /* -1/7! */
+    p = p * z + R(8.3333333333333333e-03);          /* 1/5! */
+    p = p * z - R(1.6666666666666667e-01);          /* -1/3! */
+#else
+    REAL p = R(1.6059043836821613e-10);
+    p = p * z - R(2.5052108385441720e-08);
+    p = p * z + R(2.7557319223985893e-06);
+    p = p * z - R(1.9841269841269841e-04);
+    p = p * z + R(8.3333333333333333e-03);
+    p = p * z - R(1.6666666666666667e-01);
+#endif
+    return y + y * z * p;
+}
+
+/* |sincg(pi*h, N)| = |sin(N pi h) / sin(pi h)| for integer N, from the fractional parts only:
+ * with d = h - rint(h) and r = N d - rint(N d), |sin(N pi h)| = |sin(pi r)| and
+ * |sin(pi h)| = |sin(pi d)|, both arguments within [-1/2, 1/2]. Exact identities, so it equals
+ * the reference's sin(N x)/sin(x) up to rounding, stays accurate in single precision near Bragg
+ * peaks, and needs no transcendental call. N at d == 0 (the limit). Only the magnitude is
+ * returned, which is all the intensity uses (F_latt is squared). */
 NBCL_FN REAL nbcl_sincg_frac(REAL h, REAL N)
 {
     REAL d = h - rint(h);
-    if (d == R(0.0))
-        return N;
-    return fabs(sin(N * NBCL_PI * d) / sin(NBCL_PI * d));
+    REAL nd = N * d;
+    REAL r = nd - rint(nd);
+    REAL den = nbcl_sinpi_half(d);
+    REAL v = (d == R(0.0)) ? N : nbcl_sinpi_half(r) / den;
+    return fabs(v);
 }
 
 /* Fourier transform of a sphere: 3 (sin x - x cos x) / x^3, 1 at x == 0 */

@@ -70,6 +70,7 @@ NBCL_FN REAL nbcl_pixel_value(int fpixel, int spixel, NBCL_GLOBAL const REAL *P,
     const int norient = IP[NBCL_IP_NORIENT];
     const int shape = IP[NBCL_IP_SHAPE];
     const int interpolate = IP[NBCL_IP_INTERPOLATE];
+    const int has_grid = IP[NBCL_IP_HKLS];
     const REAL subpixel = P[NBCL_P_SUBPIXEL];
     const REAL pixel = P[NBCL_P_PIXEL];
     const REAL distance = P[NBCL_P_DISTANCE];
@@ -143,9 +144,6 @@ NBCL_FN REAL nbcl_pixel_value(int fpixel, int spixel, NBCL_GLOBAL const REAL *P,
                         REAL h = m[0] * S[0] + m[1] * S[1] + m[2] * S[2];
                         REAL k = m[3] * S[0] + m[4] * S[1] + m[5] * S[2];
                         REAL l = m[6] * S[0] + m[7] * S[1] + m[8] * S[2];
-                        int h0 = (int)ceil(h - R(0.5));
-                        int k0 = (int)ceil(k - R(0.5));
-                        int l0 = (int)ceil(l - R(0.5));
                         REAL F_latt = R(1.0);
                         if (shape == 0) {
                             if (Na > R(1.0))
@@ -155,7 +153,8 @@ NBCL_FN REAL nbcl_pixel_value(int fpixel, int spixel, NBCL_GLOBAL const REAL *P,
                             if (Nc > R(1.0))
                                 F_latt *= nbcl_sincg_frac(l, Nc);
                         } else {
-                            REAL dh = h - (REAL)h0, dk = k - (REAL)k0, dl = l - (REAL)l0;
+                            REAL dh = h - ceil(h - R(0.5)), dk = k - ceil(k - R(0.5));
+                            REAL dl = l - ceil(l - R(0.5));
                             if (shape == 1) {
                                 REAL hrad = dh * dh * Na * Na + dk * dk * Nb * Nb + dl * dl * Nc * Nc;
                                 F_latt = NaNbNc * R(0.723601254558268) *
@@ -173,11 +172,12 @@ NBCL_FN REAL nbcl_pixel_value(int fpixel, int spixel, NBCL_GLOBAL const REAL *P,
                         }
                         if (F_latt == R(0.0) && water == R(0.0))
                             continue;
-                        REAL F_cell;
+                        REAL F_cell = P[NBCL_P_DEFAULT_F];
                         if (interpolate)
                             F_cell = nbcl_f_interp(h, k, l, IP, P, Fhkl, fallback);
-                        else
-                            F_cell = nbcl_f_nearest(h0, k0, l0, IP, P, Fhkl);
+                        else if (has_grid)
+                            F_cell = nbcl_f_nearest((int)ceil(h - R(0.5)), (int)ceil(k - R(0.5)),
+                                                    (int)ceil(l - R(0.5)), IP, P, Fhkl);
                         I += F_cell * F_cell * F_latt * F_latt;
                         if (os_thick)
                             I *= capture;

@@ -256,39 +256,43 @@ static nbcl_status ingest_header(nbcl_config *c, const char *path, int is_mask, 
     double v;
     c->fpixels = m.width;
     c->spixels = m.height;
-    v = nbcl_smv_value(&m, "PIXEL_SIZE");
+    v = nbcl_smv_value_exact(&m, "PIXEL_SIZE");
     if (!isnan(v))
         c->pixel_size = v / 1000.0;
     c->detsize_f = c->pixel_size * c->fpixels;
     c->detsize_s = c->pixel_size * c->spixels;
-    v = nbcl_smv_value(&m, "DISTANCE");
+    v = nbcl_smv_value_exact(&m, "DISTANCE");
     if (!isnan(v))
         c->distance = v / 1000.0;
-    v = nbcl_smv_value(&m, "CLOSE_DISTANCE");
+    v = nbcl_smv_value_exact(&m, "CLOSE_DISTANCE");
     if (!isnan(v))
         c->close_distance = v / 1000.0;
-    v = nbcl_smv_value(&m, "WAVELENGTH");
+    v = nbcl_smv_value_exact(&m, "WAVELENGTH");
     if (!isnan(v))
         c->lambda0 = v / 1e10;
-    v = nbcl_smv_value(&m, "BEAM_CENTER_X");
+    v = nbcl_smv_value_exact(&m, "BEAM_CENTER_X");
     if (!isnan(v))
         c->Xbeam = v / 1000.0;
-    v = nbcl_smv_value(&m, "BEAM_CENTER_Y");
+    v = nbcl_smv_value_exact(&m, "BEAM_CENTER_Y");
     if (!isnan(v))
         c->Ybeam = is_mask ? c->detsize_s - v / 1000.0 : v / 1000.0;
-    v = nbcl_smv_value(&m, "ORGX");
+    v = nbcl_smv_value_exact(&m, "ORGX");
+    if (isnan(v))
+        v = nbcl_smv_value_exact(&m, "XDS_ORGX");
     if (!isnan(v))
         c->ORGX = v;
-    v = nbcl_smv_value(&m, "ORGY");
+    v = nbcl_smv_value_exact(&m, "ORGY");
+    if (isnan(v))
+        v = nbcl_smv_value_exact(&m, "XDS_ORGY");
     if (!isnan(v))
         c->ORGY = v;
-    v = nbcl_smv_value(&m, "PHI");
+    v = nbcl_smv_value_exact(&m, "PHI");
     if (!isnan(v))
         c->phi0 = v / RTD;
-    v = nbcl_smv_value(&m, "OSC_RANGE");
+    v = nbcl_smv_value_exact(&m, "OSC_RANGE");
     if (!isnan(v))
         c->osc = v / RTD;
-    v = nbcl_smv_value(&m, "TWOTHETA");
+    v = nbcl_smv_value_exact(&m, "TWOTHETA");
     if (!isnan(v))
         c->twotheta = v / RTD;
     nbcl_smv_free(&m);

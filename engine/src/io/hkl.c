@@ -117,7 +117,8 @@ static int hkl_parse_line(const char *path, long lineno, const char *s, size_t n
     }
     if (count == 0)
         return 0;
-    if (count != 4) {
+    /* further columns (sigma, phase, ...) are ignored: spec-a-core AT-IO-004 */
+    if (count < 4) {
         nbcl__errf(err, errlen, "%s:%ld: expected 4 numbers (h k l F), got %d", path, lineno,
                    count);
         return -1;
