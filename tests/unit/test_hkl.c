@@ -107,7 +107,17 @@ static void test_malformed(void **state)
     expect_parse_error("word.hkl", "1 2 3 4\n\n# c\n1 2 abc 4\n",
                        "word.hkl:4: expected 4 numbers (h k l F), got 'abc'");
     expect_parse_error("short.hkl", "1 2 3 4\n1 2 3\n", "short.hkl:2: expected 4 numbers (h k l F), got 3");
-    expect_parse_error("long.hkl", "1 2 3 4 0.5\n", "long.hkl:1: expected 4 numbers (h k l F), got 5");
+    {
+        /* AT-IO-004: extra columns (sigma, phase) are ignored */
+        nbcl_hkl_grid g;
+        const char *p = write_text("long.hkl", "1 2 3 4 0.5 90\n-1 2 3 7 0.1 0\n");
+        assert_int_equal(nbcl_read_hkl(p, 0.0, &g, g_err, sizeof g_err), NBCL_OK);
+        assert_int_equal(g.h_min, -1);
+        assert_int_equal(g.h_range, 3);
+        assert_close(g.F[((1 - g.h_min) * g.k_range) * g.l_range], 4.0, 0, 0);
+        assert_close(g.F[0], 7.0, 0, 0);
+        nbcl_hkl_free(&g);
+    }
     expect_parse_error("frac.hkl", "0 0 0 1\n0 0 0 1\n1.5 0 0 3\n", "frac.hkl:3: h index '1.5' is not an integer");
     expect_parse_error("fracl.hkl", "0 0 0.001 1\n", "fracl.hkl:1: l index '0.001' is not an integer");
     expect_parse_error("nanF.hkl", "0 0 0 nan\n", "nanF.hkl:1: F 'nan' is not a finite number");
