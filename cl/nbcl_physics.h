@@ -143,6 +143,33 @@ NBCL_FN REAL nbcl_sincg_frac(REAL h, REAL N)
     return fabs(v);
 }
 
+/* |F_latt| of a parallelepiped: |sincg(pi h, Na) sincg(pi k, Nb) sincg(pi l, Nc)| with one
+ * division for the three axes (same identities as nbcl_sincg_frac; N = 1 axes give exactly 1
+ * and may be passed as 1) */
+NBCL_FN REAL nbcl_sincg3(REAL h, REAL k, REAL l, REAL Na, REAL Nb, REAL Nc)
+{
+    REAL dh = h - rint(h), dk = k - rint(k), dl = l - rint(l);
+    REAL rh = Na * dh, rk = Nb * dk, rl = Nc * dl;
+    rh -= rint(rh);
+    rk -= rint(rk);
+    rl -= rint(rl);
+    REAL nh = nbcl_sinpi_half(rh), nk = nbcl_sinpi_half(rk), nl = nbcl_sinpi_half(rl);
+    REAL qh = nbcl_sinpi_half(dh), qk = nbcl_sinpi_half(dk), ql = nbcl_sinpi_half(dl);
+    if (dh == R(0.0)) {
+        nh = Na;
+        qh = R(1.0);
+    }
+    if (dk == R(0.0)) {
+        nk = Nb;
+        qk = R(1.0);
+    }
+    if (dl == R(0.0)) {
+        nl = Nc;
+        ql = R(1.0);
+    }
+    return fabs((nh * nk * nl) / (qh * qk * ql));
+}
+
 /* Fourier transform of a sphere: 3 (sin x - x cos x) / x^3, 1 at x == 0 */
 NBCL_FN REAL nbcl_sinc3(REAL x)
 {

@@ -77,6 +77,9 @@ NBCL_FN REAL nbcl_pixel_value(int fpixel, int spixel, NBCL_GLOBAL const REAL *P,
     const REAL close_distance = P[NBCL_P_CLOSE_DISTANCE];
     const REAL Na = P[NBCL_P_NA], Nb = P[NBCL_P_NB], Nc = P[NBCL_P_NC];
     const REAL NaNbNc = Na * Nb * Nc;
+    /* axes with N <= 1 contribute exactly 1 (the reference skips them) */
+    const REAL Na1 = Na > R(1.0) ? Na : R(1.0), Nb1 = Nb > R(1.0) ? Nb : R(1.0);
+    const REAL Nc1 = Nc > R(1.0) ? Nc : R(1.0);
     const REAL N2 = Na * Na * Nb * Nb * Nc * Nc;
     const REAL fudge = P[NBCL_P_FUDGE];
     const REAL dmin = P[NBCL_P_DMIN];
@@ -146,12 +149,7 @@ NBCL_FN REAL nbcl_pixel_value(int fpixel, int spixel, NBCL_GLOBAL const REAL *P,
                         REAL l = m[6] * S[0] + m[7] * S[1] + m[8] * S[2];
                         REAL F_latt = R(1.0);
                         if (shape == 0) {
-                            if (Na > R(1.0))
-                                F_latt *= nbcl_sincg_frac(h, Na);
-                            if (Nb > R(1.0))
-                                F_latt *= nbcl_sincg_frac(k, Nb);
-                            if (Nc > R(1.0))
-                                F_latt *= nbcl_sincg_frac(l, Nc);
+                            F_latt = nbcl_sincg3(h, k, l, Na1, Nb1, Nc1);
                         } else {
                             REAL dh = h - ceil(h - R(0.5)), dk = k - ceil(k - R(0.5));
                             REAL dl = l - ceil(l - R(0.5));
