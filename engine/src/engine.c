@@ -98,6 +98,8 @@ void nbcl_engine_destroy(nbcl_engine *e)
         clFinish(e->queue);
     if (e->k_pixel)
         clReleaseKernel(e->k_pixel);
+    if (e->k_pixel_simd)
+        clReleaseKernel(e->k_pixel_simd);
     if (e->program)
         clReleaseProgram(e->program);
     if (e->queue)
@@ -204,6 +206,10 @@ nbcl_status nbcl_engine_create(const nbcl_engine_opts *opts, nbcl_engine **out, 
         nbcl__set_error(e, "clCreateKernel(nbcl_k_pixel): %s", nbcl__cl_error_name(rc));
         return nbcl_engine_fail(e, NBCL_CL_ERROR, err, errlen);
     }
+    /* the vector kernel is optional: a program without it (an old kernel_dir) still renders */
+    e->k_pixel_simd = clCreateKernel(e->program, "nbcl_k_pixel_simd", &rc);
+    if (rc != CL_SUCCESS)
+        e->k_pixel_simd = NULL;
     *out = e;
     return NBCL_OK;
 }

@@ -23,7 +23,8 @@ struct nbcl_engine {
     cl_context ctx;
     cl_command_queue queue;     /* in-order, CL_QUEUE_PROFILING_ENABLE */
     cl_program program;
-    cl_kernel k_pixel;          /* nbcl_k_pixel */
+    cl_kernel k_pixel;          /* nbcl_k_pixel: one work-item per pixel */
+    cl_kernel k_pixel_simd;     /* nbcl_k_pixel_simd: 8 pixels per work-item in vector types */
     nbcl_precision precision;   /* resolved: F32 or F64 */
     nbcl_build_facts facts;
     int clblast_used;           /* CLBlastClearCache() before releasing the context */

@@ -143,7 +143,22 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
     }
     tm.upload_s = nbcl__now() - t_up;
 
-    cl_kernel k = e->k_pixel;
+    /* kernel choice: the 8-pixel vector kernel on CPUs (PoCL vectorises only explicit vectors),
+     * one pixel per work-item elsewhere; interpolation always uses the scalar kernel.
+     * NBCL_KERNEL=scalar|simd overrides (tests, benchmarks). */
+    int simd = e->k_pixel_simd && strcmp(e->info.device_type, "CPU") == 0;
+    {
+        const char *kv = getenv("NBCL_KERNEL");
+        if (kv && strcmp(kv, "scalar") == 0)
+            simd = 0;
+        else if (kv && strcmp(kv, "simd") == 0 && e->k_pixel_simd)
+            simd = 1;
+    }
+    if (s->kiparams[NBCL_IP_INTERPOLATE])
+        simd = 0;
+    const size_t vw = simd ? 8 : 1;
+    tm.kernel_name = simd ? "nbcl_k_pixel_simd" : "nbcl_k_pixel";
+    cl_kernel k = simd ? e->k_pixel_simd : e->k_pixel;
     rc = clSetKernelArg(k, 0, sizeof(cl_mem), &dP);
     rc |= clSetKernelArg(k, 1, sizeof(cl_mem), &dIP);
     rc |= clSetKernelArg(k, 2, sizeof(cl_mem), &dS);
@@ -168,7 +183,8 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
         cl_int ifirst = (cl_int)first, icount = (cl_int)count;
         clSetKernelArg(k, 8, sizeof(cl_int), &ifirst);
         clSetKernelArg(k, 9, sizeof(cl_int), &icount);
-        size_t global = (count + lsize - 1) / lsize * lsize;
+        size_t items = (count + vw - 1) / vw;
+        size_t global = (items + lsize - 1) / lsize * lsize;
         cl_event ev = NULL;
         rc = clEnqueueNDRangeKernel(e->queue, k, 1, NULL, &global, &lsize, 0, NULL, &ev);
         if (rc != CL_SUCCESS) {

@@ -23,6 +23,7 @@ typedef struct nbcl_render_timing {
     double wall_s;            /* host wall time of the whole render call */
     size_t tiles;
     int interpolation_fallback; /* an interpolation fell outside the HKL grid (default_F used) */
+    const char *kernel_name;  /* which pixel kernel ran */
 } nbcl_render_timing;
 
 typedef struct nbcl_render_opts {

@@ -1,0 +1,323 @@
+/* nbcl_pixel_simd.cl — the per-pixel physics of nbcl_pixel.h evaluated for NBCL_VW consecutive
+ * pixels at once in OpenCL vector types, for CPU devices: PoCL vectorises a work-item's code only
+ * through explicit vectors, because every work-item runs nested loops. Same loop order, same
+ * caching and the same running-sum semantics as the scalar function, lane by lane: a lane's
+ * "continue" becomes a mask. Used when the scene does not interpolate F (the scalar kernel
+ * handles that case); the differential test checks it against the host path. */
+
+#define NBCL_VW 8
+#if NBCL_PRECISION == 64
+typedef double8 RV;
+typedef long8 MV; /* comparison result type for double8 */
+#else
+typedef float8 RV;
+typedef int8 MV;
+#endif
+typedef int8 IV;
+
+#define RVS(x) ((RV)(x))
+#define MTRUE(m) ((m) != (MV)(0))
+
+inline RV nbcl_v_sinpi_half(RV x)
+{
+    RV y = NBCL_PI * x;
+    RV z = y * y;
+#if NBCL_PRECISION == 64
+    RV p = RVS(R(-8.2206352466243297e-18));
+    p = p * z + R(2.8114572543455206e-15);
+    p = p * z - R(7.6471637318198164e-13);
+    p = p * z + R(1.6059043836821613e-10);
+    p = p * z - R(2.5052108385441720e-08);
+    p = p * z + R(2.7557319223985893e-06);
+    p = p * z - R(1.9841269841269841e-04);
+    p = p * z + R(8.3333333333333333e-03);
+    p = p * z - R(1.6666666666666667e-01);
+#else
+    RV p = RVS(R(1.6059043836821613e-10));
+    p = p * z - R(2.5052108385441720e-08);
+    p = p * z + R(2.7557319223985893e-06);
+    p = p * z - R(1.9841269841269841e-04);
+    p = p * z + R(8.3333333333333333e-03);
+    p = p * z - R(1.6666666666666667e-01);
+#endif
+    return y + y * z * p;
+}
+
+/* |sincg| product for the three axes, as nbcl_sincg3 */
+inline RV nbcl_v_sincg3(RV h, RV k, RV l, REAL Na, REAL Nb, REAL Nc)
+{
+    RV dh = h - rint(h), dk = k - rint(k), dl = l - rint(l);
+    RV rh = Na * dh, rk = Nb * dk, rl = Nc * dl;
+    rh -= rint(rh);
+    rk -= rint(rk);
+    rl -= rint(rl);
+    RV nh = nbcl_v_sinpi_half(rh), nk = nbcl_v_sinpi_half(rk), nl = nbcl_v_sinpi_half(rl);
+    RV qh = nbcl_v_sinpi_half(dh), qk = nbcl_v_sinpi_half(dk), ql = nbcl_v_sinpi_half(dl);
+    MV zh = dh == RVS(R(0.0)), zk = dk == RVS(R(0.0)), zl = dl == RVS(R(0.0));
+    nh = select(nh, RVS(Na), zh);
+    qh = select(qh, RVS(R(1.0)), zh);
+    nk = select(nk, RVS(Nb), zk);
+    qk = select(qk, RVS(R(1.0)), zk);
+    nl = select(nl, RVS(Nc), zl);
+    ql = select(ql, RVS(R(1.0)), zl);
+    return fabs((nh * nk * nl) / (qh * qk * ql));
+}
+
+inline RV nbcl_v_sinc3(RV x)
+{
+    RV v = R(3.0) * (sin(x) / x - cos(x)) / (x * x);
+    return select(v, RVS(R(1.0)), x == RVS(R(0.0)));
+}
+
+/* Rodrigues rotation of per-lane vectors about a uniform axis by per-lane angles */
+inline void nbcl_v_rotate_axis(RV *vx, RV *vy, RV *vz, const REAL *ax, RV phi)
+{
+    RV s = sin(phi), c = cos(phi);
+    RV d = (ax[0] * *vx + ax[1] * *vy + ax[2] * *vz) * (R(1.0) - c);
+    RV x = ax[0] * d + *vx * c + (-ax[2] * *vy + ax[1] * *vz) * s;
+    RV y = ax[1] * d + *vy * c + (ax[2] * *vx - ax[0] * *vz) * s;
+    RV z = ax[2] * d + *vz * c + (-ax[1] * *vx + ax[0] * *vy) * s;
+    *vx = x;
+    *vy = y;
+    *vz = z;
+}
+
+/* F of the nearest reflection for every lane (gather) */
+inline RV nbcl_v_f_nearest(RV h, RV k, RV l, __global const int *IP, __global const REAL *P,
+                           __global const REAL *Fhkl)
+{
+    REAL hv[NBCL_VW], kv[NBCL_VW], lv[NBCL_VW], out[NBCL_VW];
+    vstore8(h, 0, hv);
+    vstore8(k, 0, kv);
+    vstore8(l, 0, lv);
+    for (int i = 0; i < NBCL_VW; i++)
+        out[i] = nbcl_f_nearest((int)ceil(hv[i] - R(0.5)), (int)ceil(kv[i] - R(0.5)),
+                                (int)ceil(lv[i] - R(0.5)), IP, P, Fhkl);
+    return vload8(0, out);
+}
+
+inline RV nbcl_pixel_value_v(IV fpixel, IV spixel, MV live, __global const REAL *P,
+                             __global const int *IP, __global const REAL *src,
+                             __global const REAL *orient, __global const REAL *Fhkl)
+{
+    const int oversample = IP[NBCL_IP_OVERSAMPLE];
+    const int thicksteps = IP[NBCL_IP_THICKSTEPS];
+    const int os_thick = IP[NBCL_IP_OS_THICK];
+    const int os_polar = IP[NBCL_IP_OS_POLAR];
+    const int os_omega = IP[NBCL_IP_OS_OMEGA];
+    const int any_os = os_thick || os_polar || os_omega;
+    const int sources = IP[NBCL_IP_SOURCES];
+    const int norient = IP[NBCL_IP_NORIENT];
+    const int shape = IP[NBCL_IP_SHAPE];
+    const int has_grid = IP[NBCL_IP_HKLS];
+    const REAL subpixel = P[NBCL_P_SUBPIXEL];
+    const REAL pixel = P[NBCL_P_PIXEL];
+    const REAL distance = P[NBCL_P_DISTANCE];
+    const REAL close_distance = P[NBCL_P_CLOSE_DISTANCE];
+    const REAL Na = P[NBCL_P_NA], Nb = P[NBCL_P_NB], Nc = P[NBCL_P_NC];
+    const REAL NaNbNc = Na * Nb * Nc;
+    const REAL Na1 = Na > R(1.0) ? Na : R(1.0), Nb1 = Nb > R(1.0) ? Nb : R(1.0);
+    const REAL Nc1 = Nc > R(1.0) ? Nc : R(1.0);
+    const REAL N2 = Na * Na * Nb * Nb * Nc * Nc;
+    const REAL fudge = P[NBCL_P_FUDGE];
+    const REAL dmin = P[NBCL_P_DMIN];
+    const REAL water = P[NBCL_P_WATER];
+    const REAL kahn = P[NBCL_P_POLARIZATION];
+    const REAL F_default = P[NBCL_P_DEFAULT_F];
+    REAL fdet[3], sdet[3], odet[3], pix0[3], beam[3], pvec[3], as[3], bs[3], cs[3];
+    for (int i = 0; i < 3; i++) {
+        fdet[i] = P[NBCL_P_FDET + i];
+        sdet[i] = P[NBCL_P_SDET + i];
+        odet[i] = P[NBCL_P_ODET + i];
+        pix0[i] = P[NBCL_P_PIX0 + i];
+        beam[i] = P[NBCL_P_BEAM + i];
+        pvec[i] = P[NBCL_P_POLAR_VEC + i];
+        as[i] = P[NBCL_P_ASTAR + i];
+        bs[i] = P[NBCL_P_BSTAR + i];
+        cs[i] = P[NBCL_P_CSTAR + i];
+    }
+    const RV zero = RVS(R(0.0));
+#if NBCL_PRECISION == 64
+    const RV fpx = convert_double8(fpixel), spx = convert_double8(spixel);
+#else
+    const RV fpx = convert_float8(fpixel), spx = convert_float8(spixel);
+#endif
+
+    RV I = RVS(P[NBCL_P_I_BG]);
+    RV polar = IP[NBCL_IP_NOPOLAR] ? RVS(R(1.0)) : zero;
+    RV omega = zero;
+    RV capture = zero;
+
+    for (int t = 0; t < thicksteps; t++) {
+        REAL Odet = (REAL)t * P[NBCL_P_THICKSTEP];
+        capture = (P[NBCL_P_THICK] == R(0.0)) ? RVS(R(1.0)) : zero;
+        for (int subS = 0; subS < oversample; subS++) {
+            for (int subF = 0; subF < oversample; subF++) {
+                RV Fdet = subpixel * (fpx * (REAL)oversample + (REAL)subF) + subpixel / R(2.0);
+                RV Sdet = subpixel * (spx * (REAL)oversample + (REAL)subS) + subpixel / R(2.0);
+                RV px = Fdet * fdet[0] + Sdet * sdet[0] + Odet * odet[0] + pix0[0];
+                RV py = Fdet * fdet[1] + Sdet * sdet[1] + Odet * odet[1] + pix0[1];
+                RV pz = Fdet * fdet[2] + Sdet * sdet[2] + Odet * odet[2] + pix0[2];
+                if (IP[NBCL_IP_CURVED]) {
+                    RV ay = py / distance, az = pz / distance;
+                    px = RVS(distance * beam[0]);
+                    py = RVS(distance * beam[1]);
+                    pz = RVS(distance * beam[2]);
+                    nbcl_v_rotate_axis(&px, &py, &pz, sdet, ay);
+                    nbcl_v_rotate_axis(&px, &py, &pz, fdet, az);
+                }
+                RV airpath = sqrt(px * px + py * py + pz * pz);
+                RV dx = px / airpath, dy = py / airpath, dz = pz / airpath;
+                {
+                    RV om = IP[NBCL_IP_POINT_PIXEL]
+                                ? R(1.0) / airpath / airpath
+                                : pixel * pixel / airpath / airpath * close_distance / airpath;
+                    omega = os_omega ? om : select(omega, om, omega == zero);
+                }
+                {
+                    RV parallax = dx * odet[0] + dy * odet[1] + dz * odet[2];
+                    REAL st = P[NBCL_P_THICKSTEP], mu = P[NBCL_P_MU];
+                    RV cf = exp(-(REAL)t * st * mu / parallax) -
+                            exp(-(REAL)(t + 1) * st * mu / parallax);
+                    capture = os_thick ? cf : select(capture, cf, capture == zero);
+                }
+                for (int s = 0; s < sources; s++) {
+                    REAL inc[3];
+                    REAL lambda = src[s * NBCL_SRC_STRIDE + 3];
+                    for (int i = 0; i < 3; i++)
+                        inc[i] = src[s * NBCL_SRC_STRIDE + i];
+                    RV Sx = (dx - inc[0]) / lambda, Sy = (dy - inc[1]) / lambda;
+                    RV Sz = (dz - inc[2]) / lambda;
+                    RV stol = R(0.5) * sqrt(Sx * Sx + Sy * Sy + Sz * Sz);
+                    MV pass = live;
+                    if (dmin > R(0.0))
+                        pass = pass & ~((stol > zero) & (dmin > R(0.5) / stol));
+                    if (!any(pass))
+                        continue;
+                    {
+                        /* polarization: B and E depend only on the source */
+                        REAL psi_unused = R(0.0);
+                        (void)psi_unused;
+                        RV c2t = inc[0] * dx + inc[1] * dy + inc[2] * dz;
+                        RV c2t2 = c2t * c2t;
+                        RV pol;
+                        if (kahn != R(0.0)) {
+                            REAL B[3], E[3];
+                            nbcl_cross3(pvec, inc, B);
+                            nbcl_unitize3(B, B);
+                            nbcl_cross3(inc, B, E);
+                            nbcl_unitize3(E, E);
+                            RV psi = -atan2(dx * B[0] + dy * B[1] + dz * B[2],
+                                            dx * E[0] + dy * E[1] + dz * E[2]);
+                            pol = R(0.5) * (R(1.0) + c2t2 - kahn * cos(R(2.0) * psi) * (R(1.0) - c2t2));
+                        } else {
+                            pol = R(0.5) * (R(1.0) + c2t2);
+                        }
+                        MV upd = os_polar ? pass : (pass & (polar == zero));
+                        polar = select(polar, pol, upd);
+                    }
+                    for (int o = 0; o < norient; o++) {
+                        __global const REAL *m = orient + o * NBCL_ORIENT_STRIDE;
+                        RV h = m[0] * Sx + m[1] * Sy + m[2] * Sz;
+                        RV k = m[3] * Sx + m[4] * Sy + m[5] * Sz;
+                        RV l = m[6] * Sx + m[7] * Sy + m[8] * Sz;
+                        RV F_latt;
+                        if (shape == 0) {
+                            F_latt = nbcl_v_sincg3(h, k, l, Na1, Nb1, Nc1);
+                        } else {
+                            RV dh = h - ceil(h - R(0.5)), dk = k - ceil(k - R(0.5));
+                            RV dl = l - ceil(l - R(0.5));
+                            if (shape == 1) {
+                                RV hrad = dh * dh * Na * Na + dk * dk * Nb * Nb + dl * dl * Nc * Nc;
+                                F_latt = NaNbNc * R(0.723601254558268) *
+                                         nbcl_v_sinc3(NBCL_PI * sqrt(hrad * fudge));
+                            } else {
+                                RV qx = dh * as[0] + dk * bs[0] + dl * cs[0];
+                                RV qy = dh * as[1] + dk * bs[1] + dl * cs[1];
+                                RV qz = dh * as[2] + dk * bs[2] + dl * cs[2];
+                                RV rad = (qx * qx + qy * qy + qz * qz) * N2;
+                                if (shape == 2)
+                                    F_latt = NaNbNc * exp(-(rad / R(0.63) * fudge));
+                                else
+                                    F_latt = select(zero, RVS(NaNbNc), rad * fudge < R(0.3969));
+                            }
+                        }
+                        RV F_cell = RVS(F_default);
+                        if (has_grid)
+                            F_cell = nbcl_v_f_nearest(h, k, l, IP, P, Fhkl);
+                        RV term = F_cell * F_cell * F_latt * F_latt;
+                        if (!any_os) {
+                            I += select(zero, term, pass);
+                        } else {
+                            MV act = pass;
+                            if (water == R(0.0))
+                                act = act & (F_latt != zero);
+                            RV In = I + term;
+                            if (os_thick)
+                                In *= capture;
+                            if (os_polar)
+                                In *= polar;
+                            if (os_omega)
+                                In *= omega;
+                            I = select(I, In, act);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    RV value = P[NBCL_P_SCALE] * I;
+    if (!os_thick)
+        value *= capture;
+    if (!os_polar)
+        value *= polar;
+    if (!os_omega)
+        value *= omega;
+    return value;
+}
+
+/* NBCL_VW consecutive pixels per work-item: pixels [first + NBCL_VW*gid, ... + NBCL_VW) */
+__kernel void nbcl_k_pixel_simd(__global const REAL *P, __global const int *IP,
+                                __global const REAL *src, __global const REAL *orient,
+                                __global const REAL *Fhkl, __global const uchar *mask,
+                                __global float *out, __global int *flags, int first, int count)
+{
+    int gid = (int)get_global_id(0);
+    int base = gid * NBCL_VW;
+    if (base >= count)
+        return;
+    int fp = IP[NBCL_IP_FPIXELS];
+    IV idx = (IV)(first + base) + (IV)(0, 1, 2, 3, 4, 5, 6, 7);
+    IV fpixel = idx % fp;
+    IV spixel = idx / fp;
+    IV inside = (fpixel >= IP[NBCL_IP_ROI_XMIN]) & (fpixel <= IP[NBCL_IP_ROI_XMAX]) &
+                (spixel >= IP[NBCL_IP_ROI_YMIN]) & (spixel <= IP[NBCL_IP_ROI_YMAX]) &
+                (idx < first + count);
+    if (IP[NBCL_IP_HAS_MASK]) {
+        int mk[NBCL_VW];
+        int lim = first + count;
+        for (int i = 0; i < NBCL_VW; i++) {
+            int p = first + base + i;
+            mk[i] = (p < lim && mask[p] != 0) ? -1 : 0;
+        }
+        inside = inside & vload8(0, mk);
+    }
+    float res[NBCL_VW];
+    if (any(inside)) {
+#if NBCL_PRECISION == 64
+        MV live = convert_long8(inside);
+        RV v = nbcl_pixel_value_v(fpixel, spixel, live, P, IP, src, orient, Fhkl);
+        vstore8(convert_float8(select(RVS(R(0.0)), v, live)), 0, res);
+#else
+        MV live = inside;
+        RV v = nbcl_pixel_value_v(fpixel, spixel, live, P, IP, src, orient, Fhkl);
+        vstore8(select(RVS(R(0.0)), v, live), 0, res);
+#endif
+    } else {
+        for (int i = 0; i < NBCL_VW; i++)
+            res[i] = 0.0f;
+    }
+    for (int i = 0; i < NBCL_VW && base + i < count; i++)
+        out[base + i] = res[i];
+    (void)flags;
+}
