@@ -323,7 +323,7 @@ static void test_mode_rules(void **state)
     const char *pocl = "Portable Computing Language";
     assert_int_equal(nbcl__kcache_mode_on(NBCL_CACHE_ON, "off", pocl, "The pocl project"), 1);
     assert_int_equal(nbcl__kcache_mode_on(NBCL_CACHE_OFF, "on", "AMD", "AMD"), 0);
-    assert_int_equal(nbcl__kcache_mode_on(NBCL_CACHE_AUTO, NULL, pocl, "The pocl project"), 0);
+    assert_int_equal(nbcl__kcache_mode_on(NBCL_CACHE_AUTO, NULL, pocl, "The pocl project"), 1);
     assert_int_equal(nbcl__kcache_mode_on(NBCL_CACHE_AUTO, "", "NVIDIA CUDA", "NVIDIA Corporation"),
                      0);
     assert_int_equal(nbcl__kcache_mode_on(NBCL_CACHE_AUTO, "auto", "Intel(R) OpenCL", "Intel(R)"),
