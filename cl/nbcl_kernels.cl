@@ -6,7 +6,8 @@
 __kernel void nbcl_k_pixel(__global const REAL *P, __global const int *IP,
                            __global const REAL *src, __global const REAL *orient,
                            __global const REAL *Fhkl, __global const uchar *mask,
-                           __global float *out, __global int *flags, int first, int count)
+                           __global float *out, __global int *flags, __global float *omega_out,
+                           int first, int count)
 {
     int gid = (int)get_global_id(0);
     if (gid >= count)
@@ -16,13 +17,15 @@ __kernel void nbcl_k_pixel(__global const REAL *P, __global const int *IP,
     int fpixel = idx % fp;
     int spixel = idx / fp;
     float value = 0.0f;
+    REAL osum = R(0.0);
     if (fpixel >= IP[NBCL_IP_ROI_XMIN] && fpixel <= IP[NBCL_IP_ROI_XMAX] &&
         spixel >= IP[NBCL_IP_ROI_YMIN] && spixel <= IP[NBCL_IP_ROI_YMAX] &&
         (!IP[NBCL_IP_HAS_MASK] || mask[idx] != 0)) {
         int fallback = 0;
-        value = (float)nbcl_pixel_value(fpixel, spixel, P, IP, src, orient, Fhkl, &fallback);
+        value = (float)nbcl_pixel_value(fpixel, spixel, P, IP, src, orient, Fhkl, &fallback, &osum);
         if (fallback)
             flags[0] = 1;
     }
     out[gid] = value;
+    omega_out[gid] = (float)osum;
 }

@@ -59,7 +59,7 @@ NBCL_FN REAL nbcl_f_interp(REAL h, REAL k, REAL l, NBCL_GLOBAL const int *IP, NB
 NBCL_FN REAL nbcl_pixel_value(int fpixel, int spixel, NBCL_GLOBAL const REAL *P,
                               NBCL_GLOBAL const int *IP, NBCL_GLOBAL const REAL *src,
                               NBCL_GLOBAL const REAL *orient, NBCL_GLOBAL const REAL *Fhkl,
-                              int *fallback)
+                              int *fallback, REAL *omega_sum)
 {
     const int oversample = IP[NBCL_IP_OVERSAMPLE];
     const int thicksteps = IP[NBCL_IP_THICKSTEPS];
@@ -101,6 +101,7 @@ NBCL_FN REAL nbcl_pixel_value(int fpixel, int spixel, NBCL_GLOBAL const REAL *P,
     REAL polar = IP[NBCL_IP_NOPOLAR] ? R(1.0) : R(0.0);
     REAL omega = R(0.0);
     REAL capture = R(0.0);
+    REAL osum = R(0.0); /* solid angle summed per sub-pixel, as the reference reports it */
 
     for (int t = 0; t < thicksteps; t++) {
         REAL Odet = (REAL)t * P[NBCL_P_THICKSTEP];
@@ -126,6 +127,7 @@ NBCL_FN REAL nbcl_pixel_value(int fpixel, int spixel, NBCL_GLOBAL const REAL *P,
                     if (IP[NBCL_IP_POINT_PIXEL])
                         omega = R(1.0) / airpath / airpath;
                 }
+                osum += omega;
                 if (capture == R(0.0) || os_thick) {
                     REAL parallax = nbcl_dot3(diffracted, odet);
                     capture = nbcl_capture_fraction(t, P[NBCL_P_THICKSTEP], P[NBCL_P_MU], parallax);
@@ -188,6 +190,7 @@ NBCL_FN REAL nbcl_pixel_value(int fpixel, int spixel, NBCL_GLOBAL const REAL *P,
             }
         }
     }
+    *omega_sum = osum;
     REAL value = P[NBCL_P_SCALE] * I;
     if (!os_thick)
         value *= capture;

@@ -98,7 +98,8 @@ inline RV nbcl_v_f_nearest(RV h, RV k, RV l, __global const int *IP, __global co
 
 inline RV nbcl_pixel_value_v(IV fpixel, IV spixel, MV live, __global const REAL *P,
                              __global const int *IP, __global const REAL *src,
-                             __global const REAL *orient, __global const REAL *Fhkl)
+                             __global const REAL *orient, __global const REAL *Fhkl,
+                             RV *omega_sum)
 {
     const int oversample = IP[NBCL_IP_OVERSAMPLE];
     const int thicksteps = IP[NBCL_IP_THICKSTEPS];
@@ -147,6 +148,8 @@ inline RV nbcl_pixel_value_v(IV fpixel, IV spixel, MV live, __global const REAL 
     RV polar = IP[NBCL_IP_NOPOLAR] ? RVS(R(1.0)) : zero;
     RV omega = zero;
     RV capture = zero;
+    RV osum = zero;
+    const int thick_on = P[NBCL_P_THICK] != R(0.0) || os_thick;
 
     for (int t = 0; t < thicksteps; t++) {
         REAL Odet = (REAL)t * P[NBCL_P_THICKSTEP];
@@ -174,7 +177,8 @@ inline RV nbcl_pixel_value_v(IV fpixel, IV spixel, MV live, __global const REAL 
                                 : pixel * pixel / airpath / airpath * close_distance / airpath;
                     omega = os_omega ? om : select(omega, om, omega == zero);
                 }
-                {
+                osum += omega;
+                if (thick_on) {
                     RV parallax = dx * odet[0] + dy * odet[1] + dz * odet[2];
                     REAL st = P[NBCL_P_THICKSTEP], mu = P[NBCL_P_MU];
                     RV cf = exp(-(REAL)t * st * mu / parallax) -
@@ -266,6 +270,7 @@ inline RV nbcl_pixel_value_v(IV fpixel, IV spixel, MV live, __global const REAL 
             }
         }
     }
+    *omega_sum = osum;
     RV value = P[NBCL_P_SCALE] * I;
     if (!os_thick)
         value *= capture;
@@ -280,7 +285,8 @@ inline RV nbcl_pixel_value_v(IV fpixel, IV spixel, MV live, __global const REAL 
 __kernel void nbcl_k_pixel_simd(__global const REAL *P, __global const int *IP,
                                 __global const REAL *src, __global const REAL *orient,
                                 __global const REAL *Fhkl, __global const uchar *mask,
-                                __global float *out, __global int *flags, int first, int count)
+                                __global float *out, __global int *flags,
+                                __global float *omega_out, int first, int count)
 {
     int gid = (int)get_global_id(0);
     int base = gid * NBCL_VW;
@@ -302,22 +308,27 @@ __kernel void nbcl_k_pixel_simd(__global const REAL *P, __global const int *IP,
         }
         inside = inside & vload8(0, mk);
     }
-    float res[NBCL_VW];
+    float res[NBCL_VW], om[NBCL_VW];
+    RV osum = RVS(R(0.0));
     if (any(inside)) {
 #if NBCL_PRECISION == 64
         MV live = convert_long8(inside);
-        RV v = nbcl_pixel_value_v(fpixel, spixel, live, P, IP, src, orient, Fhkl);
+        RV v = nbcl_pixel_value_v(fpixel, spixel, live, P, IP, src, orient, Fhkl, &osum);
         vstore8(convert_float8(select(RVS(R(0.0)), v, live)), 0, res);
+        vstore8(convert_float8(select(RVS(R(0.0)), osum, live)), 0, om);
 #else
         MV live = inside;
-        RV v = nbcl_pixel_value_v(fpixel, spixel, live, P, IP, src, orient, Fhkl);
+        RV v = nbcl_pixel_value_v(fpixel, spixel, live, P, IP, src, orient, Fhkl, &osum);
         vstore8(select(RVS(R(0.0)), v, live), 0, res);
+        vstore8(select(RVS(R(0.0)), osum, live), 0, om);
 #endif
     } else {
         for (int i = 0; i < NBCL_VW; i++)
-            res[i] = 0.0f;
+            res[i] = om[i] = 0.0f;
     }
-    for (int i = 0; i < NBCL_VW && base + i < count; i++)
+    for (int i = 0; i < NBCL_VW && base + i < count; i++) {
         out[base + i] = res[i];
+        omega_out[base + i] = om[i];
+    }
     (void)flags;
 }

@@ -177,12 +177,23 @@ int main(int argc, char **argv)
         printf("WARNING: out of range for three point interpolation: default_F used for the "
                "reflections outside the HKL grid\n");
     printf("\n");
-    double omega_sum = nbcl_solid_angle_sum(scene);
+    double omega_sum = img.omega_sum;
     printf("solid angle subtended by detector = %g steradian ( %g%% sphere)\n",
            omega_sum / scene->steps, 100 * omega_sum / scene->steps / 4 / M_PI);
 
+    /* statistics: CLBlast on the device for GPUs; on CPU devices the image is already in host
+     * memory and CLBlast's reductions under PoCL cost more than the render of a large detector
+     * (docs/performance.md), so the host computes them. NBCL_STATS=device|host overrides. */
     nbcl_stats stats;
-    if (nbcl_image_stats(eng, scene, &img, &stats) != NBCL_OK)
+    int device_stats = strcmp(di->device_type, "CPU") != 0;
+    {
+        const char *sv = getenv("NBCL_STATS");
+        if (sv && strcmp(sv, "device") == 0)
+            device_stats = 1;
+        else if (sv && strcmp(sv, "host") == 0)
+            device_stats = 0;
+    }
+    if (!device_stats || nbcl_image_stats(eng, scene, &img, &stats) != NBCL_OK)
         nbcl_image_stats_host(scene, &img, &stats);
     size_t npix = (size_t)img.fpixels * img.spixels;
     int exit_code = 0;

@@ -102,34 +102,3 @@ void nbcl_print_summary(FILE *out, const nbcl_scene *s, int noise)
     }
 }
 
-double nbcl_solid_angle_sum(const nbcl_scene *s)
-{
-    /* omega summed per sub-pixel the way the reference accumulates it, over the ROI */
-    double sum = 0.0;
-    int os = s->oversample;
-    for (int y = s->roi[2]; y <= s->roi[3] && y < s->spixels; y++)
-        for (int x = s->roi[0]; x <= s->roi[1] && x < s->fpixels; x++) {
-            if (s->mask && !s->mask[(size_t)y * s->fpixels + x])
-                continue;
-            double omega = 0.0;
-            for (int t = 0; t < s->thicksteps; t++)
-                for (int sy = 0; sy < os; sy++)
-                    for (int sx = 0; sx < os; sx++) {
-                        if (omega == 0.0 || s->oversample_omega) {
-                            double F = s->subpixel_size * (x * os + sx) + s->subpixel_size / 2.0;
-                            double S = s->subpixel_size * (y * os + sy) + s->subpixel_size / 2.0;
-                            double O = t * s->thickstep, p[3];
-                            for (int i = 0; i < 3; i++)
-                                p[i] = F * s->fdet[i] + S * s->sdet[i] + O * s->odet[i] + s->pix0[i];
-                            double r = sqrt(p[0] * p[0] + p[1] * p[1] + p[2] * p[2]);
-                            if (s->curved_det)
-                                r = s->distance;
-                            omega = s->pixel_size * s->pixel_size / r / r * s->close_distance / r;
-                            if (s->point_pixel)
-                                omega = 1.0 / r / r;
-                        }
-                        sum += omega;
-                    }
-        }
-    return sum;
-}

@@ -6,6 +6,4 @@
 #define M_PI 3.14159265358979323846
 #endif
 void nbcl_print_summary(FILE *out, const nbcl_scene *s, int noise);
-/* sum of the per-sub-pixel solid angles (steradian x steps) as the reference accumulates it */
-double nbcl_solid_angle_sum(const nbcl_scene *s);
 #endif

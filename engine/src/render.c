@@ -11,6 +11,7 @@ nbcl_status nbcl_image_alloc(nbcl_image *img, int fpixels, int spixels)
 {
     img->fpixels = fpixels;
     img->spixels = spixels;
+    img->omega_sum = 0.0;
     img->data = calloc((size_t)fpixels * (size_t)spixels, sizeof(float));
     return img->data ? NBCL_OK : NBCL_OUT_OF_MEMORY;
 }
@@ -83,7 +84,9 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
     void *hO = pack_real(s->orient, norient * NBCL_ORIENT_STRIDE, f64, &bO);
     void *hF = pack_real(s->hkl.F ? s->hkl.F : &s->fdump_dummy, nF, f64, &bF);
     cl_mem dP = NULL, dIP = NULL, dS = NULL, dO = NULL, dF = NULL, dM = NULL, dOut = NULL,
-           dFlags = NULL;
+           dFlags = NULL, dOmega = NULL;
+    float *homega = NULL;
+    double omega_sum = 0.0;
     unsigned char dummy_mask = 1;
     int flags0 = 0;
 
@@ -132,6 +135,14 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
         dFlags = make_buffer(e, CL_MEM_READ_WRITE, sizeof(int), &flags0, &rc);
     if (rc == CL_SUCCESS)
         dOut = make_buffer(e, CL_MEM_WRITE_ONLY, tile * sizeof(float), NULL, &rc);
+    if (rc == CL_SUCCESS)
+        dOmega = make_buffer(e, CL_MEM_WRITE_ONLY, tile * sizeof(float), NULL, &rc);
+    homega = malloc(tile * sizeof(float));
+    if (!homega) {
+        nbcl__set_error(e, "out of host memory for a tile of %zu pixels", tile);
+        st = NBCL_OUT_OF_MEMORY;
+        goto done;
+    }
     if (rc != CL_SUCCESS) {
         nbcl__set_error(e, "clCreateBuffer: %s (scene of %zu pixels, tile of %zu)",
                         nbcl__cl_error_name(rc), npix, tile);
@@ -167,6 +178,7 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
     rc |= clSetKernelArg(k, 5, sizeof(cl_mem), &dM);
     rc |= clSetKernelArg(k, 6, sizeof(cl_mem), &dOut);
     rc |= clSetKernelArg(k, 7, sizeof(cl_mem), &dFlags);
+    rc |= clSetKernelArg(k, 8, sizeof(cl_mem), &dOmega);
     if (rc != CL_SUCCESS) {
         nbcl__set_error(e, "clSetKernelArg failed (%d)", rc);
         st = NBCL_CL_ERROR;
@@ -181,8 +193,8 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
         }
         size_t count = npix - first < tile ? npix - first : tile;
         cl_int ifirst = (cl_int)first, icount = (cl_int)count;
-        clSetKernelArg(k, 8, sizeof(cl_int), &ifirst);
-        clSetKernelArg(k, 9, sizeof(cl_int), &icount);
+        clSetKernelArg(k, 9, sizeof(cl_int), &ifirst);
+        clSetKernelArg(k, 10, sizeof(cl_int), &icount);
         size_t items = (count + vw - 1) / vw;
         size_t global = (items + lsize - 1) / lsize * lsize;
         cl_event ev = NULL;
@@ -203,6 +215,17 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
             st = NBCL_CL_ERROR;
             goto done;
         }
+        if (rc == CL_SUCCESS)
+            rc = clEnqueueReadBuffer(e->queue, dOmega, CL_TRUE, 0, count * sizeof(float), homega,
+                                     0, NULL, NULL);
+        if (rc != CL_SUCCESS) {
+            clReleaseEvent(ev);
+            nbcl__set_error(e, "clEnqueueReadBuffer: %s", nbcl__cl_error_name(rc));
+            st = NBCL_CL_ERROR;
+            goto done;
+        }
+        for (size_t i = 0; i < count; i++)
+            omega_sum += homega[i];
         double kt = event_seconds(ev);
         tm.kernel_s += kt;
         tm.readback_s += (nbcl__now() - t_rb) - kt;
@@ -231,12 +254,16 @@ done:
     if (dM) clReleaseMemObject(dM);
     if (dOut) clReleaseMemObject(dOut);
     if (dFlags) clReleaseMemObject(dFlags);
+    if (dOmega) clReleaseMemObject(dOmega);
+    free(homega);
     free(hP);
     free(hS);
     free(hO);
     free(hF);
     if (st != NBCL_OK)
         nbcl_image_free(img);
+    else
+        img->omega_sum = omega_sum;
     tm.wall_s = nbcl__now() - t_start;
     if (timing)
         *timing = tm;

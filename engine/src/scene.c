@@ -1112,8 +1112,9 @@ double nbcl_scene_pixel_host(const nbcl_scene *s, int fpixel, int spixel)
     if (s->mask && s->mask[(size_t)spixel * s->fpixels + fpixel] == 0)
         return 0.0;
     int fallback = 0;
+    double osum = 0.0;
     const double *F = s->hkl.F ? s->hkl.F : &s->fdump_dummy;
     double v = nbcl_pixel_value(fpixel, spixel, s->kparams, s->kiparams, s->ksrc, s->orient, F,
-                                &fallback);
+                                &fallback, &osum);
     return (double)(float)v;
 }

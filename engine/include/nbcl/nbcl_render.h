@@ -11,6 +11,8 @@ extern "C" {
 typedef struct nbcl_image {
     int fpixels, spixels;
     float *data;              /* fpixels*spixels, fast-major; owned by the image */
+    double omega_sum;         /* solid angles summed per sub-pixel over rendered pixels (the
+                                 reference's "solid angle subtended" is omega_sum / steps) */
 } nbcl_image;
 
 /* Progress: called after each tile with pixels done and total; return non-zero to cancel. */
