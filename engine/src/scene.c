@@ -220,6 +220,12 @@ nbcl_status nbcl_scene_build(const nbcl_config *cfg, nbcl_scene **out, char *err
         Fclose = (cfg->ORGX - 0.5) * pixel;
     if (!isnan(cfg->ORGY))
         Sclose = (cfg->ORGY - 0.5) * pixel;
+    /* -Xclose/-Yclose place the near point like -ORGX/-ORGY do (the reference only copies them
+     * into the beam centre of XDS/DIALS/CUSTOM; docs/parity.md P-16) */
+    if (!isnan(cfg->Xclose))
+        Fclose = cfg->Xclose;
+    if (!isnan(cfg->Yclose))
+        Sclose = cfg->Yclose;
     if (isnan(Fclose))
         Fclose = detsize_f / 2.0;
     if (isnan(Sclose))

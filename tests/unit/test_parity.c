@@ -176,6 +176,22 @@ static void parity_img_twotheta(void **state)
     assert_int_equal(cli.cfg.fpixels, 8);
 }
 
+/* P-16: -Xclose/-Yclose place the near point exactly like -ORGX/-ORGY (reference: ignored by
+ * the geometry) */
+static void parity_xclose_like_orgx(void **state)
+{
+    (void)state;
+    nbcl_scene *a = build(BASE "-xds -Xclose 1.0 -Yclose 0.7");
+    nbcl_scene *b = build(BASE "-xds -ORGX 10.5 -ORGY 7.5");
+    for (int i = 0; i < 3; i++)
+        assert_close(a->pix0[i], b->pix0[i], 1e-15, 0);
+    assert_close(a->ORGX, 10.5, 1e-9, 0);
+    assert_close(a->ORGY, 7.5, 1e-9, 0);
+    assert_int_equal(a->pivot, NBCL_PIVOT_SAMPLE);
+    nbcl_scene_destroy(a);
+    nbcl_scene_destroy(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -187,6 +203,7 @@ int main(void)
         cmocka_unit_test(parity_source_lambda_ignored),
         cmocka_unit_test(parity_random_misset),
         cmocka_unit_test(parity_img_twotheta),
+        cmocka_unit_test(parity_xclose_like_orgx),
     };
     return cmocka_run_group_tests_name("parity", tests, NULL, NULL);
 }
