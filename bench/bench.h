@@ -1,0 +1,202 @@
+/* nbcl-bench: shared types of the benchmark driver (see docs/benchmarks.md). */
+#ifndef NBCL_BENCH_H
+#define NBCL_BENCH_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "nbcl/nbcl.h"
+#include "nbcl_json.h"
+
+#define BENCH_FORMAT_VERSION 1
+#define BENCH_MAX_SIZES 16
+#define BENCH_MAX_ARGS 96
+
+/* ------------------------------------------------------------------ sample statistics */
+typedef struct bench_summary {
+    size_t n;
+    double min, median, mean, stddev; /* stddev: sample (n-1); 0 for n < 2 */
+} bench_summary;
+void bench_summarise(const double *v, size_t n, bench_summary *out);
+
+typedef struct bench_series {
+    double *v;
+    size_t n, cap;
+} bench_series;
+int bench_series_add(bench_series *s, double v);
+void bench_series_free(bench_series *s);
+
+/* ------------------------------------------------------------------ cases */
+typedef struct bench_argv {
+    int argc;
+    char *argv[BENCH_MAX_ARGS]; /* argv[0] = "nbcl"; owned strings */
+} bench_argv;
+void bench_argv_free(bench_argv *a);
+int bench_argv_push(bench_argv *a, const char *s);
+/* shell-quoted command line of argv[1..] prefixed by prog */
+char *bench_argv_cmdline(const char *prog, const bench_argv *a, const char *extra);
+
+typedef struct bench_case_def {
+    const char *name;
+    const char *description;
+    int default_sizes[4];     /* 0-terminated */
+} bench_case_def;
+extern const bench_case_def bench_cases[];
+extern const size_t bench_ncases;
+const bench_case_def *bench_case_find(const char *name);
+/* argv of a preset at a detector size; inputs_dir holds generated inputs (tricubic). */
+int bench_case_argv(const char *name, int size, int thicksteps, const char *inputs_dir,
+                    bench_argv *out, char *err, size_t errlen);
+/* Write the tricubic case's HKL file and MOSFLM matrix (deterministic) into dir. */
+int bench_write_tricubic_inputs(const char *dir, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------ results */
+typedef struct bench_ref {
+    int wanted;                 /* a reference binary was given */
+    char status[16];            /* ok | error | skipped */
+    char error[1024];
+    char cmdline[8192];
+    double cold_s;
+    bench_summary warm;
+    float *image;               /* reference float image (last run) */
+    size_t npix;
+} bench_ref;
+
+typedef struct bench_trace_ev {
+    char name[48];
+    char cat[16];               /* engine | render | kernel | stats | stats-io */
+    int pid, tid;               /* pid: device x precision; tid 0 engine, 1 render, 2 stats */
+    double ts_s, dur_s;         /* seconds since bench start */
+    char case_name[32];
+    int size;
+    char phase[8];              /* cold | warm */
+    long tiles;                 /* kernel launches behind a render event; -1 n/a */
+    double event_s;             /* OpenCL profiling time of the event; -1 n/a */
+} bench_trace_ev;
+
+typedef struct bench_row {
+    /* identity */
+    char case_name[32];
+    int size;                   /* requested detector size (0 for custom) */
+    int fpixels, spixels;
+    int device_index;           /* in the run's device list */
+    nbcl_device_info dev;
+    int precision;              /* 32 or 64 */
+    char status[16];            /* ok | error | unsupported | interrupted */
+    char error[2048];
+    char cmdline[8192];         /* equivalent nbcl command */
+    /* workload */
+    size_t pixels;
+    int layers, oversample, sources, phisteps, domains;
+    double subpaths;            /* per image */
+    /* timings, seconds */
+    double scene_build_s;
+    double cold_engine_s;       /* nbcl_engine_create: context, queue, program build/cache load */
+    double cold_build_s;        /* of which program build or cache load */
+    double cold_render_s;       /* first nbcl_render wall */
+    double cold_kernel_s, cold_upload_s, cold_readback_s;
+    double cold_total_s;        /* engine + first render */
+    double cold_stats_s;        /* first statistics call (CLBlast program build included) */
+    char cache_state[16];
+    nbcl_build_facts facts;
+    size_t tiles;
+    char kernel_name[48];       /* pixel kernel the engine chose (scalar or 8-wide on CPUs) */
+    bench_summary warm_wall, warm_kernel, warm_upload, warm_readback, warm_stats;
+    double pix_per_s_wall, pix_per_s_kernel, sub_per_s_wall, sub_per_s_kernel;
+    int stats_on_device;
+    char stats_reason[256];
+    /* image facts (last warm render) */
+    double img_sum, img_max, img_mean, img_rms;
+    int interpolation_fallback;
+    /* reference */
+    bench_ref *ref;             /* shared per case x size; NULL without --reference */
+    int have_cmp;
+    double corr_warm, sum_ratio, rmse, max_rel;
+    double speedup_warm, speedup_cold;
+} bench_row;
+
+typedef struct bench_run {
+    /* options */
+    char **case_names;
+    size_t ncases;
+    int sizes[BENCH_MAX_SIZES];
+    size_t nsizes;
+    int repeats, warmup, ref_repeats, thicksteps;
+    int precision_mode;         /* 0 auto, 32, 64, 1 both */
+    int profile;
+    int progress;
+    const char *reference;
+    char **device_specs;
+    size_t ndevice_specs;
+    int all_devices;
+    char outdir[4096];
+    char inputs_dir[4200];
+    bench_argv custom;          /* after -- */
+    int have_custom;
+    int argc;
+    char **argv;
+    /* state */
+    double t0;                  /* nbcl__now() at start */
+    char started_utc[32];
+    char git_sha[64];
+    int git_dirty;              /* -1 unknown */
+    nbcl_device_info *devices;
+    size_t ndevices;
+    bench_row *rows;
+    size_t nrows, cap_rows;
+    bench_ref *refs;
+    size_t nrefs;
+    bench_trace_ev *trace;
+    size_t ntrace, cap_trace;
+    FILE *log;
+    FILE *commands;
+    int failures;
+    int interrupted;
+} bench_run;
+
+/* ------------------------------------------------------------------ measure.c */
+/* Run one row (case x size x device x precision) on the engine; fills the row. */
+void bench_measure_row(bench_run *run, bench_row *row, const bench_argv *argv);
+/* Run the reference binary for one case x size; fills ref. */
+void bench_measure_reference(bench_run *run, bench_ref *ref, const bench_argv *argv,
+                             const char *label);
+bench_trace_ev *bench_trace_add(bench_run *run, const char *name, const char *cat, int pid,
+                                int tid, double ts_s, double dur_s);
+
+/* ------------------------------------------------------------------ report.c */
+int bench_write_env(bench_run *run, char *err, size_t errlen);
+int bench_write_results(bench_run *run, char *err, size_t errlen);
+int bench_write_summary(bench_run *run, char *err, size_t errlen);
+int bench_write_trace(bench_run *run, char *err, size_t errlen);
+int bench_write_sha256(bench_run *run, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------ chart.c */
+int bench_write_chart(bench_run *run, const char *path, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------ util.c */
+void bench_log(bench_run *run, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+void bench_progress(bench_run *run, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+void bench_command(bench_run *run, const char *status, const char *cmdline);
+int bench_mkdirs(const char *path);
+void bench_utc_stamp(char *buf, size_t cap, int compact);
+void bench_git_info(char *sha, size_t cap, int *dirty);
+int bench_sha256_file(const char *path, char hex[65]);
+double bench_now(void);
+const char *bench_precision_name(int p); /* "single"/"double" */
+const char *bench_device_label(const bench_row *r, char *buf, size_t cap);
+/* Run argv (argv[0] a path) in cwd with stdout+stderr to logpath (append); returns exit status
+ * (>=0), 128+signal, or -1 when it could not start. */
+int bench_spawn(char *const argv[], const char *cwd, const char *logpath, double *wall_s);
+int bench_rmtree(const char *path);
+extern volatile int bench_interrupted;
+
+#endif

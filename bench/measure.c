@@ -1,0 +1,394 @@
+/* nbcl-bench measurements: one row (case x size x device x precision) through the engine API,
+ * and the reference nanoBragg binary run as a child process with the same argv. */
+#include "bench.h"
+#include "args.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+bench_trace_ev *bench_trace_add(bench_run *run, const char *name, const char *cat, int pid,
+                                int tid, double ts_s, double dur_s)
+{
+    if (!run->profile)
+        return NULL;
+    if (run->ntrace == run->cap_trace) {
+        size_t cap = run->cap_trace ? 2 * run->cap_trace : 256;
+        bench_trace_ev *nt = realloc(run->trace, cap * sizeof *nt);
+        if (!nt)
+            return NULL;
+        run->trace = nt;
+        run->cap_trace = cap;
+    }
+    bench_trace_ev *e = &run->trace[run->ntrace++];
+    memset(e, 0, sizeof *e);
+    snprintf(e->name, sizeof e->name, "%s", name);
+    snprintf(e->cat, sizeof e->cat, "%s", cat);
+    e->pid = pid;
+    e->tid = tid;
+    e->ts_s = ts_s;
+    e->dur_s = dur_s > 0 ? dur_s : 0;
+    e->tiles = -1;
+    e->event_s = -1;
+    return e;
+}
+
+static void trace_tag(bench_trace_ev *e, const bench_row *r, const char *phase)
+{
+    if (!e)
+        return;
+    snprintf(e->case_name, sizeof e->case_name, "%s", r->case_name);
+    e->size = r->size;
+    snprintf(e->phase, sizeof e->phase, "%s", phase);
+}
+
+static void engine_log(void *user, nbcl_log_level level, const char *msg)
+{
+    bench_run *run = user;
+    static const char *names[] = {"debug", "info", "warn", "error"};
+    bench_log(run, "engine %s: %s", names[level >= 0 && level <= 3 ? level : 0], msg);
+}
+
+static int row_pid(const bench_row *r)
+{
+    return 1 + r->device_index * 2 + (r->precision == 64);
+}
+
+/* trace events for one render: phases placed in order inside the render's host interval */
+static void trace_render(bench_run *run, const bench_row *r, double start, const nbcl_render_timing *tm,
+                         const char *phase)
+{
+    if (!run->profile)
+        return;
+    double ts = start - run->t0;
+    bench_trace_ev *e = bench_trace_add(run, "upload", "render", row_pid(r), 1, ts, tm->upload_s);
+    trace_tag(e, r, phase);
+    e = bench_trace_add(run, tm->kernel_name ? tm->kernel_name : "nbcl_k_pixel", "kernel",
+                        row_pid(r), 1, ts + tm->upload_s, tm->kernel_s);
+    trace_tag(e, r, phase);
+    if (e) {
+        e->tiles = (long)tm->tiles;
+        e->event_s = tm->kernel_s;
+    }
+    e = bench_trace_add(run, "readback", "render", row_pid(r), 1,
+                        ts + tm->upload_s + tm->kernel_s, tm->readback_s);
+    trace_tag(e, r, phase);
+}
+
+static void trace_stats(bench_run *run, const bench_row *r, const char *phase)
+{
+    if (!run->profile)
+        return;
+    nbcl_stats_profile p;
+    nbcl__stats_last_profile(&p);
+    for (size_t i = 0; i < p.ncalls; i++) {
+        const nbcl_stats_call *c = &p.calls[i];
+        int is_kernel = strncmp(c->routine, "CLBlast", 7) == 0;
+        bench_trace_ev *e = bench_trace_add(run, c->routine, is_kernel ? "stats" : "stats-io",
+                                            row_pid(r), 2, c->host_start - run->t0, c->wall_s);
+        trace_tag(e, r, phase);
+        if (e)
+            e->event_s = c->event_s;
+    }
+}
+
+/* status plus "prefix" "msg" (truncated to the row's buffer) */
+static void set_error(bench_row *row, const char *status, const char *prefix, const char *msg)
+{
+    snprintf(row->status, sizeof row->status, "%s", status);
+    size_t cap = sizeof row->error, n = 0;
+    for (const char *p = prefix; *p && n + 1 < cap; p++)
+        row->error[n++] = *p;
+    for (const char *p = msg; *p && n + 1 < cap; p++)
+        row->error[n++] = *p;
+    row->error[n] = '\0';
+}
+
+void bench_measure_row(bench_run *run, bench_row *row, const bench_argv *argv)
+{
+    char err[16384];
+    nbcl_cli cli;
+    nbcl_scene *scene = NULL;
+    nbcl_engine *eng = NULL;
+    nbcl_image img = {0}, last = {0};
+    bench_series wall = {0}, kern = {0}, up = {0}, rb = {0}, st = {0};
+
+    snprintf(row->status, sizeof row->status, "ok");
+    int rc = nbcl_cli_parse(argv->argc, (char **)argv->argv, &cli, err, sizeof err);
+    if (rc) {
+        set_error(row, "error", "argument error: ", err);
+        return;
+    }
+    /* hermetic: never read an Fdump.bin lying in the working directory (the reference does
+     * when there is no -hkl) and never write one there; the reference runs in a clean
+     * directory, so both sides see the same inputs */
+    cli.cfg.read_dump = 0;
+    cli.cfg.write_dump = 0;
+    double t = bench_now();
+    nbcl_status s = nbcl_scene_build(&cli.cfg, &scene, err, sizeof err);
+    row->scene_build_s = bench_now() - t;
+    if (s != NBCL_OK) {
+        set_error(row, "error", "scene: ", err);
+        return;
+    }
+    row->fpixels = scene->fpixels;
+    row->spixels = scene->spixels;
+    row->pixels = (size_t)scene->fpixels * (size_t)scene->spixels;
+    row->layers = scene->thicksteps > 0 ? scene->thicksteps : 1;
+    row->oversample = scene->oversample;
+    row->sources = scene->sources;
+    row->phisteps = scene->phisteps;
+    row->domains = scene->mosaic_domains;
+    row->subpaths = (double)row->pixels * (double)scene->steps * (double)row->layers;
+
+    /* ---- cold: fresh engine (context, queue, program build or cache load), first render */
+    nbcl_engine_opts o;
+    nbcl_engine_opts_init(&o);
+    char spec[32];
+    snprintf(spec, sizeof spec, "%u:%u", row->dev.platform_index, row->dev.device_index);
+    o.device = spec;
+    o.precision = row->precision == 64 ? NBCL_PRECISION_F64 : NBCL_PRECISION_F32;
+    o.log = engine_log;
+    o.log_user = run;
+    double c0 = bench_now();
+    s = nbcl_engine_create(&o, &eng, err, sizeof err);
+    row->cold_engine_s = bench_now() - c0;
+    if (s == NBCL_NO_FP64) {
+        set_error(row, "unsupported", "", err);
+        goto done;
+    }
+    if (s != NBCL_OK) {
+        set_error(row, "error", "engine: ", err);
+        goto done;
+    }
+    trace_tag(bench_trace_add(run, "engine_create", "engine", row_pid(row), 0, c0 - run->t0,
+                              row->cold_engine_s),
+              row, "cold");
+    const nbcl_build_facts *f = nbcl_engine_build_facts(eng);
+    if (f) {
+        row->facts = *f;
+        row->cold_build_s = f->build_seconds;
+        snprintf(row->cache_state, sizeof row->cache_state, "%s", f->cache_state);
+    }
+    nbcl_render_timing tm;
+    double r0 = bench_now();
+    s = nbcl_render(eng, scene, NULL, &img, &tm);
+    row->cold_render_s = bench_now() - r0;
+    if (s != NBCL_OK) {
+        set_error(row, s == NBCL_INTERRUPTED ? "interrupted" : "error", "render: ",
+                  nbcl_engine_last_error(eng));
+        goto done;
+    }
+    trace_render(run, row, r0, &tm, "cold");
+    row->cold_kernel_s = tm.kernel_s;
+    row->cold_upload_s = tm.upload_s;
+    row->cold_readback_s = tm.readback_s;
+    row->cold_total_s = row->cold_engine_s + row->cold_render_s;
+    row->tiles = tm.tiles;
+    snprintf(row->kernel_name, sizeof row->kernel_name, "%s",
+             tm.kernel_name ? tm.kernel_name : "nbcl_k_pixel");
+    nbcl_stats stats;
+    double s0 = bench_now();
+    nbcl_image_stats(eng, scene, &img, &stats);
+    row->cold_stats_s = bench_now() - s0;
+    trace_stats(run, row, "cold");
+    nbcl_image_free(&img);
+    bench_progress(run, "  cold: engine %.3f s (build/cache %.3f s, %s), first render %.3f s, "
+                        "statistics %.3f s",
+                   row->cold_engine_s, row->cold_build_s, row->cache_state, row->cold_render_s,
+                   row->cold_stats_s);
+
+    /* ---- warm-up, then timed repeats on the same engine */
+    for (int i = 0; i < run->warmup; i++) {
+        s = nbcl_render(eng, scene, NULL, &img, &tm);
+        nbcl_image_free(&img);
+        if (s != NBCL_OK) {
+            set_error(row, s == NBCL_INTERRUPTED ? "interrupted" : "error", "warm-up render: ",
+                      nbcl_engine_last_error(eng));
+            goto done;
+        }
+    }
+    double last_note = bench_now();
+    for (int i = 0; i < run->repeats; i++) {
+        if (bench_interrupted) {
+            set_error(row, "interrupted", "", "interrupted by a signal");
+            goto done;
+        }
+        double w0 = bench_now();
+        s = nbcl_render(eng, scene, NULL, &img, &tm);
+        double w = bench_now() - w0;
+        if (s != NBCL_OK) {
+            set_error(row, s == NBCL_INTERRUPTED ? "interrupted" : "error", "render: ",
+                      nbcl_engine_last_error(eng));
+            goto done;
+        }
+        trace_render(run, row, w0, &tm, "warm");
+        row->interpolation_fallback |= tm.interpolation_fallback;
+        double q0 = bench_now();
+        nbcl_image_stats(eng, scene, &img, &stats);
+        double q = bench_now() - q0;
+        trace_stats(run, row, "warm");
+        if (!bench_series_add(&wall, w) || !bench_series_add(&kern, tm.kernel_s) ||
+            !bench_series_add(&up, tm.upload_s) || !bench_series_add(&rb, tm.readback_s) ||
+            !bench_series_add(&st, q)) {
+            set_error(row, "error", "", "out of memory for samples");
+            nbcl_image_free(&img);
+            goto done;
+        }
+        nbcl_image_free(&last);
+        last = img;
+        img.data = NULL;
+        if (bench_now() - last_note > 5.0 && i + 1 < run->repeats) {
+            bench_progress(run, "  warm: %d/%d repeats", i + 1, run->repeats);
+            last_note = bench_now();
+        }
+    }
+    bench_summarise(wall.v, wall.n, &row->warm_wall);
+    bench_summarise(kern.v, kern.n, &row->warm_kernel);
+    bench_summarise(up.v, up.n, &row->warm_upload);
+    bench_summarise(rb.v, rb.n, &row->warm_readback);
+    bench_summarise(st.v, st.n, &row->warm_stats);
+    if (wall.n > 0) {
+        row->pix_per_s_wall = (double)row->pixels / row->warm_wall.median;
+        row->sub_per_s_wall = row->subpaths / row->warm_wall.median;
+        if (row->warm_kernel.median > 0) {
+            row->pix_per_s_kernel = (double)row->pixels / row->warm_kernel.median;
+            row->sub_per_s_kernel = row->subpaths / row->warm_kernel.median;
+        }
+        row->img_sum = stats.sum;
+        row->img_max = stats.max_I;
+        row->img_mean = stats.mean;
+        row->img_rms = stats.rms;
+        nbcl_stats_profile p;
+        nbcl__stats_last_profile(&p);
+        row->stats_on_device = p.on_device;
+        snprintf(row->stats_reason, sizeof row->stats_reason, "%s", p.reason);
+    }
+
+    /* ---- against the reference image */
+    if (row->ref && !strcmp(row->ref->status, "ok") && last.data) {
+        if (row->ref->npix != row->pixels) {
+            snprintf(row->error, sizeof row->error,
+                     "reference image has %zu pixels, ours %zu: not compared", row->ref->npix,
+                     row->pixels);
+        } else {
+            nbcl_compare_result cr;
+            nbcl_compare_device(eng, last.data, row->ref->image, row->pixels, &cr);
+            row->have_cmp = 1;
+            row->corr_warm = cr.corr;
+            row->sum_ratio = cr.ratio; /* ours / reference */
+            row->rmse = cr.rmse;
+            row->max_rel = cr.max_rel;
+            if (row->warm_wall.n && row->ref->warm.n)
+                row->speedup_warm = row->ref->warm.median / row->warm_wall.median;
+            if (row->cold_total_s > 0 && row->ref->cold_s > 0)
+                row->speedup_cold = row->ref->cold_s / row->cold_total_s;
+        }
+    }
+done:
+    nbcl_image_free(&img);
+    nbcl_image_free(&last);
+    nbcl_engine_destroy(eng);
+    nbcl_scene_destroy(scene);
+    bench_series_free(&wall);
+    bench_series_free(&kern);
+    bench_series_free(&up);
+    bench_series_free(&rb);
+    bench_series_free(&st);
+}
+
+/* ------------------------------------------------------------------ reference */
+void bench_measure_reference(bench_run *run, bench_ref *ref, const bench_argv *argv,
+                             const char *label)
+{
+    char tmpl[4300], logpath[4400], floatpath[4400];
+    snprintf(ref->status, sizeof ref->status, "ok");
+    snprintf(tmpl, sizeof tmpl, "%s/.reftmp-XXXXXX", run->outdir);
+    if (!mkdtemp(tmpl)) {
+        snprintf(ref->status, sizeof ref->status, "error");
+        snprintf(ref->error, sizeof ref->error, "cannot create a temporary directory in %.900s",
+                 run->outdir);
+        return;
+    }
+    snprintf(logpath, sizeof logpath, "%s/ref.log", tmpl);
+    snprintf(floatpath, sizeof floatpath, "%s/ref_float.bin", tmpl);
+
+    /* the same argv with the reference binary and a float file in its own clean directory */
+    char *av[BENCH_MAX_ARGS + 4];
+    static char abs_store[BENCH_MAX_ARGS][4352];
+    char cwd[4096];
+    int have_cwd = getcwd(cwd, sizeof cwd) != NULL;
+    int n = 0;
+    av[n++] = (char *)run->reference;
+    for (int i = 1; i < argv->argc; i++) {
+        const char *a = argv->argv[i];
+        /* input files named relative to our working directory (custom argv) must still be
+         * found from the reference's own directory */
+        if (have_cwd && a[0] != '-' && a[0] != '/' && access(a, R_OK) == 0) {
+            snprintf(abs_store[i], sizeof abs_store[i], "%s/%s", cwd, a);
+            av[n++] = abs_store[i];
+        } else {
+            av[n++] = argv->argv[i];
+        }
+    }
+    av[n++] = "-floatfile";
+    av[n++] = "ref_float.bin";
+    av[n] = NULL;
+    bench_argv shown = *argv;
+    char *cmd = bench_argv_cmdline(run->reference, &shown, "-floatfile ref_float.bin");
+    snprintf(ref->cmdline, sizeof ref->cmdline, "(cd <clean temp dir> && %s)", cmd ? cmd : "?");
+    free(cmd);
+
+    bench_series warm = {0};
+    int runs = 1 + run->ref_repeats;
+    for (int i = 0; i < runs; i++) {
+        if (bench_interrupted) {
+            snprintf(ref->status, sizeof ref->status, "interrupted");
+            snprintf(ref->error, sizeof ref->error, "interrupted by a signal");
+            break;
+        }
+        /* a clean directory for every run: the reference reads any Fdump.bin it finds */
+        unlink(floatpath);
+        char fd[4400];
+        snprintf(fd, sizeof fd, "%s/Fdump.bin", tmpl);
+        unlink(fd);
+        double w = 0;
+        int st = bench_spawn(av, tmpl, i == 0 ? logpath : NULL, &w);
+        if (st != 0) {
+            snprintf(ref->status, sizeof ref->status, "error");
+            snprintf(ref->error, sizeof ref->error, "%s exited with status %d%s", run->reference,
+                     st, st == 127 ? " (could not execute)" : "");
+            break;
+        }
+        if (i == 0)
+            ref->cold_s = w;
+        else
+            bench_series_add(&warm, w);
+        bench_progress(run, "  reference %s run %d/%d: %.3f s", label, i + 1, runs, w);
+    }
+    bench_summarise(warm.v, warm.n, &ref->warm);
+    bench_series_free(&warm);
+    /* keep the reference's own output in bench.log */
+    size_t len = 0;
+    FILE *lf = fopen(logpath, "rb");
+    if (lf && run->log) {
+        fprintf(run->log, "----- reference output (%s, first run) -----\n", label);
+        char buf[8192];
+        while ((len = fread(buf, 1, sizeof buf, lf)) > 0)
+            fwrite(buf, 1, len, run->log);
+        fprintf(run->log, "----- end of reference output -----\n");
+        fflush(run->log);
+    }
+    if (lf)
+        fclose(lf);
+    if (!strcmp(ref->status, "ok")) {
+        char err[1024];
+        if (nbcl_read_float(floatpath, &ref->image, &ref->npix, err, sizeof err) != NBCL_OK) {
+            snprintf(ref->status, sizeof ref->status, "error");
+            snprintf(ref->error, sizeof ref->error, "reference float image: %.900s", err);
+        }
+    }
+    bench_command(run, ref->status, ref->cmdline);
+    bench_rmtree(tmpl);
+}

@@ -1,0 +1,831 @@
+/* nbcl-bench bundle files: env.json, perf_results.json, perf_summary.md, trace.json,
+ * sha256.txt (field names: docs/benchmarks.md). */
+#include "bench.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef NBCL_BENCH_COMPILER
+#define NBCL_BENCH_COMPILER "unknown"
+#endif
+#ifndef NBCL_BENCH_C_FLAGS
+#define NBCL_BENCH_C_FLAGS ""
+#endif
+#ifndef NBCL_BENCH_BUILD_TYPE
+#define NBCL_BENCH_BUILD_TYPE ""
+#endif
+
+static int write_json(bench_run *run, nbcl_json *w, const char *name, char *err, size_t errlen)
+{
+    char path[4400];
+    snprintf(path, sizeof path, "%s/%s", run->outdir, name);
+    if (!nbcl_json_complete(w)) {
+        snprintf(err, errlen, "%s: JSON writer failed", name);
+        nbcl_json_free(w);
+        return 0;
+    }
+    nbcl_status st = nbcl_json_write_file(w, path, err, errlen);
+    nbcl_json_free(w);
+    return st == NBCL_OK;
+}
+
+static void json_summary(nbcl_json *w, const char *key, const bench_summary *s)
+{
+    nbcl_json_key(w, key);
+    if (!s->n) {
+        nbcl_json_null(w);
+        return;
+    }
+    nbcl_json_obj_begin(w);
+    nbcl_json_kuint(w, "n", s->n);
+    nbcl_json_knum(w, "min", s->min);
+    nbcl_json_knum(w, "median", s->median);
+    nbcl_json_knum(w, "mean", s->mean);
+    nbcl_json_knum(w, "stddev", s->stddev);
+    nbcl_json_obj_end(w);
+}
+
+static void json_dirty(nbcl_json *w, const char *key, int dirty)
+{
+    if (dirty < 0)
+        nbcl_json_knull(w, key);
+    else
+        nbcl_json_kbool(w, key, dirty);
+}
+
+/* ------------------------------------------------------------------ env.json */
+int bench_write_env(bench_run *run, char *err, size_t errlen)
+{
+    nbcl_host_info h;
+    nbcl_host_info_query(&h);
+    nbcl_json *w = nbcl_json_new(1);
+    if (!w) {
+        snprintf(err, errlen, "env.json: out of memory");
+        return 0;
+    }
+    nbcl_json_obj_begin(w);
+    nbcl_json_kint(w, "format_version", BENCH_FORMAT_VERSION);
+    nbcl_json_kstr(w, "generated_utc", run->started_utc);
+    nbcl_json_key(w, "tool");
+    nbcl_json_obj_begin(w);
+    nbcl_json_kstr(w, "name", "nbcl-bench");
+    nbcl_json_kstr(w, "version", nbcl_version());
+    nbcl_json_key(w, "argv");
+    nbcl_json_arr_begin(w);
+    for (int i = 0; i < run->argc; i++)
+        nbcl_json_str(w, run->argv[i]);
+    nbcl_json_arr_end(w);
+    nbcl_json_obj_end(w);
+
+    nbcl_json_key(w, "engine");
+    nbcl_json_obj_begin(w);
+    nbcl_json_kstr(w, "version", nbcl_version());
+    nbcl_json_kstr(w, "git_sha_configured", nbcl_git_sha());
+    nbcl_json_kstr(w, "git_sha", run->git_sha);
+    json_dirty(w, "git_dirty", run->git_dirty);
+    nbcl_json_kstr(w, "compiler", h.engine_compiler);
+    nbcl_json_kstr(w, "build_type", h.engine_build_type);
+    nbcl_json_kstr(w, "bench_compiler", NBCL_BENCH_COMPILER);
+    nbcl_json_kstr(w, "c_flags", NBCL_BENCH_C_FLAGS);
+    nbcl_json_kstr(w, "clblast_version", h.clblast_version);
+    nbcl_json_obj_end(w);
+
+    nbcl_json_key(w, "host");
+    nbcl_json_host_info(w, &h);
+    nbcl_json_key(w, "environment");
+    nbcl_json_environment(w);
+
+    nbcl_json_key(w, "devices");
+    nbcl_json_arr_begin(w);
+    for (size_t d = 0; d < run->ndevices; d++) {
+        nbcl_json_obj_begin(w);
+        nbcl_json_kuint(w, "index", d);
+        nbcl_json_key(w, "info");
+        nbcl_json_device_info(w, &run->devices[d]);
+        /* one build per precision used on this device (options and cache state differ) */
+        nbcl_json_key(w, "builds");
+        nbcl_json_arr_begin(w);
+        int seen[2] = {0, 0};
+        for (size_t i = 0; i < run->nrows; i++) {
+            const bench_row *r = &run->rows[i];
+            int k = r->precision == 64;
+            if (r->device_index != (int)d || seen[k] || !r->facts.options[0])
+                continue;
+            seen[k] = 1;
+            nbcl_json_obj_begin(w);
+            nbcl_json_kstr(w, "precision", bench_precision_name(r->precision));
+            nbcl_json_key(w, "first_build");
+            nbcl_json_build_facts(w, &r->facts);
+            nbcl_json_obj_end(w);
+        }
+        nbcl_json_arr_end(w);
+        nbcl_json_obj_end(w);
+    }
+    nbcl_json_arr_end(w);
+
+    nbcl_json_key(w, "reference");
+    if (run->reference) {
+        nbcl_json_obj_begin(w);
+        nbcl_json_kstr(w, "path", run->reference);
+        char hex[65];
+        if (bench_sha256_file(run->reference, hex) == 0)
+            nbcl_json_kstr(w, "sha256", hex);
+        else
+            nbcl_json_knull(w, "sha256");
+        struct stat st;
+        if (stat(run->reference, &st) == 0)
+            nbcl_json_kuint(w, "size_bytes", (uint64_t)st.st_size);
+        const char *omp = getenv("OMP_NUM_THREADS");
+        nbcl_json_kstr(w, "omp_num_threads", omp ? omp : "(unset: all cores)");
+        nbcl_json_obj_end(w);
+    } else {
+        nbcl_json_null(w);
+    }
+
+    nbcl_json_key(w, "settings");
+    nbcl_json_obj_begin(w);
+    nbcl_json_key(w, "cases");
+    nbcl_json_arr_begin(w);
+    for (size_t c = 0; c < run->ncases; c++)
+        nbcl_json_str(w, run->case_names[c]);
+    if (run->have_custom)
+        nbcl_json_str(w, "custom");
+    nbcl_json_arr_end(w);
+    nbcl_json_key(w, "sizes");
+    nbcl_json_arr_begin(w);
+    for (size_t s = 0; s < run->nsizes; s++)
+        nbcl_json_int(w, run->sizes[s]);
+    nbcl_json_arr_end(w);
+    nbcl_json_kint(w, "repeats", run->repeats);
+    nbcl_json_kint(w, "warmup", run->warmup);
+    nbcl_json_kint(w, "reference_repeats", run->reference ? run->ref_repeats : 0);
+    nbcl_json_kint(w, "thicksteps", run->thicksteps);
+    nbcl_json_kstr(w, "precision", run->precision_mode == 1    ? "both"
+                                   : run->precision_mode == 32 ? "single"
+                                   : run->precision_mode == 64 ? "double"
+                                                               : "auto");
+    nbcl_json_kbool(w, "profile", run->profile);
+    nbcl_json_obj_end(w);
+    nbcl_json_obj_end(w);
+    return write_json(run, w, "env.json", err, errlen);
+}
+
+/* ------------------------------------------------------------------ perf_results.json */
+int bench_write_results(bench_run *run, char *err, size_t errlen)
+{
+    nbcl_json *w = nbcl_json_new(1);
+    if (!w) {
+        snprintf(err, errlen, "perf_results.json: out of memory");
+        return 0;
+    }
+    nbcl_json_obj_begin(w);
+    nbcl_json_kint(w, "format_version", BENCH_FORMAT_VERSION);
+    nbcl_json_kstr(w, "generated_utc", run->started_utc);
+    nbcl_json_kstr(w, "git_sha", run->git_sha);
+    json_dirty(w, "git_dirty", run->git_dirty);
+    nbcl_json_kbool(w, "interrupted", run->interrupted);
+    nbcl_json_key(w, "definitions");
+    nbcl_json_obj_begin(w);
+    nbcl_json_kstr(w, "cold.total_s",
+                   "engine_create_s + render_s: a fresh engine (context, queue, program build or "
+                   "cache load) and its first nbcl_render (uploads, kernel, readback)");
+    nbcl_json_kstr(w, "warm.wall_s", "host wall time (CLOCK_MONOTONIC) around nbcl_render on a "
+                                     "warm engine: uploads, kernel enqueue, clFinish/readback");
+    nbcl_json_kstr(w, "warm.kernel_s", "OpenCL profiling events of the pixel-kernel launches of "
+                                       "one render (CL_PROFILING_COMMAND_START..END, summed over "
+                                       "tiles)");
+    nbcl_json_kstr(w, "warm.stats_s", "host wall time of nbcl_image_stats (CLBlast) per render, "
+                                      "not included in wall_s");
+    nbcl_json_kstr(w, "subpaths", "pixels x detector layers x oversample^2 x sources x phi "
+                                  "steps x mosaic domains, per image");
+    nbcl_json_kstr(w, "reference", "the reference binary run as a child process with the same "
+                                   "argv in a clean directory, host wall time of the whole process "
+                                   "(first run = cold, the rest = warm); speedup_warm = reference "
+                                   "warm median / warm.wall_s median; correlation_warm and "
+                                   "sum_ratio (ours/reference) compare the last warm image");
+    nbcl_json_obj_end(w);
+    nbcl_json_key(w, "rows");
+    nbcl_json_arr_begin(w);
+    for (size_t i = 0; i < run->nrows; i++) {
+        const bench_row *r = &run->rows[i];
+        char spec[32];
+        snprintf(spec, sizeof spec, "%u:%u", r->dev.platform_index, r->dev.device_index);
+        nbcl_json_obj_begin(w);
+        nbcl_json_kstr(w, "case", r->case_name);
+        nbcl_json_kint(w, "size", r->size);
+        nbcl_json_kint(w, "fpixels", r->fpixels);
+        nbcl_json_kint(w, "spixels", r->spixels);
+        nbcl_json_kstr(w, "device", spec);
+        nbcl_json_kstr(w, "device_name", r->dev.device_name);
+        nbcl_json_kstr(w, "device_type", r->dev.device_type);
+        nbcl_json_kstr(w, "platform", r->dev.platform_name);
+        nbcl_json_kstr(w, "driver_version", r->dev.driver_version);
+        nbcl_json_kstr(w, "precision", bench_precision_name(r->precision));
+        nbcl_json_kstr(w, "status", r->status);
+        if (r->error[0])
+            nbcl_json_kstr(w, "error", r->error);
+        else
+            nbcl_json_knull(w, "error");
+        nbcl_json_kstr(w, "command", r->cmdline);
+        nbcl_json_key(w, "workload");
+        nbcl_json_obj_begin(w);
+        nbcl_json_kuint(w, "pixels", r->pixels);
+        nbcl_json_kint(w, "layers", r->layers);
+        nbcl_json_kint(w, "oversample", r->oversample);
+        nbcl_json_kint(w, "sources", r->sources);
+        nbcl_json_kint(w, "phi_steps", r->phisteps);
+        nbcl_json_kint(w, "mosaic_domains", r->domains);
+        nbcl_json_knum(w, "subpaths", r->subpaths);
+        nbcl_json_obj_end(w);
+        nbcl_json_knum(w, "scene_build_s", r->scene_build_s);
+        nbcl_json_key(w, "cold");
+        nbcl_json_obj_begin(w);
+        nbcl_json_knum(w, "engine_create_s", r->cold_engine_s);
+        nbcl_json_knum(w, "program_build_s", r->cold_build_s);
+        nbcl_json_kstr(w, "cache_state", r->cache_state);
+        nbcl_json_knum(w, "render_s", r->cold_render_s);
+        nbcl_json_knum(w, "kernel_s", r->cold_kernel_s);
+        nbcl_json_knum(w, "upload_s", r->cold_upload_s);
+        nbcl_json_knum(w, "readback_s", r->cold_readback_s);
+        nbcl_json_knum(w, "total_s", r->cold_total_s);
+        nbcl_json_knum(w, "stats_s", r->cold_stats_s);
+        nbcl_json_obj_end(w);
+        nbcl_json_key(w, "warm");
+        nbcl_json_obj_begin(w);
+        nbcl_json_kint(w, "warmup", run->warmup);
+        nbcl_json_kint(w, "repeats", run->repeats);
+        nbcl_json_kuint(w, "tiles_per_render", r->tiles);
+        nbcl_json_kstr(w, "kernel", r->kernel_name);
+        json_summary(w, "wall_s", &r->warm_wall);
+        json_summary(w, "kernel_s", &r->warm_kernel);
+        json_summary(w, "upload_s", &r->warm_upload);
+        json_summary(w, "readback_s", &r->warm_readback);
+        json_summary(w, "stats_s", &r->warm_stats);
+        nbcl_json_obj_end(w);
+        nbcl_json_key(w, "throughput");
+        nbcl_json_obj_begin(w);
+        nbcl_json_knum(w, "pixels_per_s_wall", r->pix_per_s_wall);
+        nbcl_json_knum(w, "pixels_per_s_kernel", r->pix_per_s_kernel);
+        nbcl_json_knum(w, "subpaths_per_s_wall", r->sub_per_s_wall);
+        nbcl_json_knum(w, "subpaths_per_s_kernel", r->sub_per_s_kernel);
+        nbcl_json_obj_end(w);
+        nbcl_json_key(w, "image");
+        nbcl_json_obj_begin(w);
+        nbcl_json_knum(w, "sum", r->img_sum);
+        nbcl_json_knum(w, "max", r->img_max);
+        nbcl_json_knum(w, "mean", r->img_mean);
+        nbcl_json_knum(w, "rms", r->img_rms);
+        nbcl_json_kbool(w, "interpolation_fallback", r->interpolation_fallback);
+        nbcl_json_kstr(w, "stats_computed_on", r->stats_on_device ? "device (CLBlast)" : "host");
+        if (!r->stats_on_device && r->stats_reason[0])
+            nbcl_json_kstr(w, "stats_host_reason", r->stats_reason);
+        nbcl_json_obj_end(w);
+        /* reference: flat fields for tables, details below */
+        const bench_ref *ref = r->ref;
+        int refok = ref && !strcmp(ref->status, "ok") && ref->warm.n;
+        if (refok)
+            nbcl_json_knum(w, "reference_time_s", ref->warm.median);
+        else
+            nbcl_json_knull(w, "reference_time_s");
+        if (r->have_cmp) {
+            nbcl_json_knum(w, "speedup_warm", r->speedup_warm);
+            nbcl_json_knum(w, "speedup_cold", r->speedup_cold);
+            nbcl_json_knum(w, "correlation_warm", r->corr_warm);
+            nbcl_json_knum(w, "sum_ratio", r->sum_ratio);
+            nbcl_json_knum(w, "rmse", r->rmse);
+            nbcl_json_knum(w, "max_rel_diff", r->max_rel);
+        } else {
+            nbcl_json_knull(w, "speedup_warm");
+            nbcl_json_knull(w, "speedup_cold");
+            nbcl_json_knull(w, "correlation_warm");
+            nbcl_json_knull(w, "sum_ratio");
+        }
+        nbcl_json_key(w, "reference");
+        if (ref) {
+            nbcl_json_obj_begin(w);
+            nbcl_json_kstr(w, "status", ref->status);
+            if (ref->error[0])
+                nbcl_json_kstr(w, "error", ref->error);
+            nbcl_json_kstr(w, "command", ref->cmdline);
+            nbcl_json_knum(w, "cold_s", ref->cold_s);
+            json_summary(w, "warm_s", &ref->warm);
+            nbcl_json_obj_end(w);
+        } else {
+            nbcl_json_null(w);
+        }
+        nbcl_json_obj_end(w);
+    }
+    nbcl_json_arr_end(w);
+    nbcl_json_obj_end(w);
+    return write_json(run, w, "perf_results.json", err, errlen);
+}
+
+/* ------------------------------------------------------------------ trace.json */
+int bench_write_trace(bench_run *run, char *err, size_t errlen)
+{
+    nbcl_json *w = nbcl_json_new(0);
+    if (!w) {
+        snprintf(err, errlen, "trace.json: out of memory");
+        return 0;
+    }
+    nbcl_json_obj_begin(w);
+    nbcl_json_kstr(w, "displayTimeUnit", "ms");
+    nbcl_json_key(w, "otherData");
+    nbcl_json_obj_begin(w);
+    nbcl_json_kstr(w, "tool", "nbcl-bench");
+    nbcl_json_kstr(w, "git_sha", run->git_sha);
+    nbcl_json_kstr(w, "started_utc", run->started_utc);
+    nbcl_json_kstr(w, "note",
+                   "ts: host clock since the bench started. nbcl_k_pixel*: duration = sum of the "
+                   "OpenCL profiling events of the render's kernel launches (args.tiles); upload "
+                   "and readback: host wall time; they are placed in order inside the render. "
+                   "CLBlast*: host wall time enqueue..completion, args.event_s = profiling time "
+                   "of the routine's last kernel.");
+    nbcl_json_obj_end(w);
+    nbcl_json_key(w, "traceEvents");
+    nbcl_json_arr_begin(w);
+    /* names for the processes (device x precision) and threads */
+    for (size_t d = 0; d < run->ndevices; d++)
+        for (int k = 0; k < 2; k++) {
+            int pid = 1 + (int)d * 2 + k;
+            int used = 0;
+            for (size_t i = 0; i < run->ntrace && !used; i++)
+                used = run->trace[i].pid == pid;
+            if (!used)
+                continue;
+            char name[400];
+            snprintf(name, sizeof name, "%u:%u %s (%s)", run->devices[d].platform_index,
+                     run->devices[d].device_index, run->devices[d].device_name_normalised,
+                     k ? "double" : "single");
+            nbcl_json_obj_begin(w);
+            nbcl_json_kstr(w, "name", "process_name");
+            nbcl_json_kstr(w, "ph", "M");
+            nbcl_json_kint(w, "pid", pid);
+            nbcl_json_key(w, "args");
+            nbcl_json_obj_begin(w);
+            nbcl_json_kstr(w, "name", name);
+            nbcl_json_obj_end(w);
+            nbcl_json_obj_end(w);
+            static const char *tn[] = {"engine", "render", "statistics (CLBlast)"};
+            for (int t = 0; t < 3; t++) {
+                nbcl_json_obj_begin(w);
+                nbcl_json_kstr(w, "name", "thread_name");
+                nbcl_json_kstr(w, "ph", "M");
+                nbcl_json_kint(w, "pid", pid);
+                nbcl_json_kint(w, "tid", t);
+                nbcl_json_key(w, "args");
+                nbcl_json_obj_begin(w);
+                nbcl_json_kstr(w, "name", tn[t]);
+                nbcl_json_obj_end(w);
+                nbcl_json_obj_end(w);
+            }
+        }
+    for (size_t i = 0; i < run->ntrace; i++) {
+        const bench_trace_ev *e = &run->trace[i];
+        nbcl_json_obj_begin(w);
+        nbcl_json_kstr(w, "name", e->name);
+        nbcl_json_kstr(w, "cat", e->cat);
+        nbcl_json_kstr(w, "ph", "X");
+        nbcl_json_knum(w, "ts", floor(e->ts_s * 1e7 + 0.5) / 10.0);  /* microseconds */
+        nbcl_json_knum(w, "dur", floor(e->dur_s * 1e7 + 0.5) / 10.0);
+        nbcl_json_kint(w, "pid", e->pid);
+        nbcl_json_kint(w, "tid", e->tid);
+        nbcl_json_key(w, "args");
+        nbcl_json_obj_begin(w);
+        if (e->case_name[0]) {
+            nbcl_json_kstr(w, "case", e->case_name);
+            nbcl_json_kint(w, "size", e->size);
+            nbcl_json_kstr(w, "phase", e->phase);
+        }
+        if (e->tiles >= 0)
+            nbcl_json_kint(w, "tiles", e->tiles);
+        if (e->event_s >= 0)
+            nbcl_json_knum(w, "event_s", e->event_s);
+        nbcl_json_obj_end(w);
+        nbcl_json_obj_end(w);
+    }
+    nbcl_json_arr_end(w);
+    nbcl_json_obj_end(w);
+    return write_json(run, w, "trace.json", err, errlen);
+}
+
+/* ------------------------------------------------------------------ perf_summary.md */
+static const char *fmt_s(char *buf, size_t cap, double v)
+{
+    if (!isfinite(v) || v <= 0)
+        snprintf(buf, cap, "-");
+    else if (v < 1e-3)
+        snprintf(buf, cap, "%.1f us", v * 1e6);
+    else if (v < 1)
+        snprintf(buf, cap, "%.2f ms", v * 1e3);
+    else
+        snprintf(buf, cap, "%.3f s", v);
+    return buf;
+}
+
+static const char *fmt_rate(char *buf, size_t cap, double v)
+{
+    if (!isfinite(v) || v <= 0)
+        snprintf(buf, cap, "-");
+    else if (v >= 1e9)
+        snprintf(buf, cap, "%.3g G", v / 1e9);
+    else if (v >= 1e6)
+        snprintf(buf, cap, "%.3g M", v / 1e6);
+    else if (v >= 1e3)
+        snprintf(buf, cap, "%.3g k", v / 1e3);
+    else
+        snprintf(buf, cap, "%.3g", v);
+    return buf;
+}
+
+static const char *size_label(char *buf, size_t cap, const bench_row *r)
+{
+    if (r->fpixels > 0)
+        snprintf(buf, cap, "%dx%d", r->fpixels, r->spixels);
+    else if (r->size > 0)
+        snprintf(buf, cap, "%d", r->size);
+    else
+        snprintf(buf, cap, "-");
+    return buf;
+}
+
+static void md_escape(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '|')
+            fputs("\\|", f);
+        else if (*s == '\n')
+            fputc(' ', f);
+        else
+            fputc(*s, f);
+    }
+}
+
+typedef struct kagg {
+    char name[48];
+    int pid;
+    size_t calls;
+    double total;
+} kagg;
+
+static void top_kernels(bench_run *run, FILE *f)
+{
+    size_t cap = 64, n = 0;
+    kagg *a = calloc(cap, sizeof *a);
+    if (!a)
+        return;
+    double all = 0;
+    for (size_t i = 0; i < run->ntrace; i++) {
+        const bench_trace_ev *e = &run->trace[i];
+        if (strcmp(e->cat, "kernel") && strcmp(e->cat, "stats"))
+            continue;
+        /* the pixel kernel: its profiling events cover every launch; a CLBlast routine hands
+         * back only its last kernel's event, so its host wall time is the honest total */
+        double t = (!strcmp(e->cat, "kernel") && e->event_s >= 0) ? e->event_s : e->dur_s;
+        size_t k;
+        for (k = 0; k < n; k++)
+            if (a[k].pid == e->pid && !strcmp(a[k].name, e->name))
+                break;
+        if (k == n) {
+            if (n == cap) {
+                kagg *na = realloc(a, 2 * cap * sizeof *a);
+                if (!na)
+                    break;
+                a = na;
+                cap *= 2;
+            }
+            memset(&a[n], 0, sizeof a[n]);
+            snprintf(a[n].name, sizeof a[n].name, "%s", e->name);
+            a[n].pid = e->pid;
+            n++;
+        }
+        a[k].calls += e->tiles > 0 ? (size_t)e->tiles : 1;
+        a[k].total += t;
+        all += t;
+    }
+    /* sort by total time, descending */
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && a[j].total > a[j - 1].total; j--) {
+            kagg t = a[j];
+            a[j] = a[j - 1];
+            a[j - 1] = t;
+        }
+    fprintf(f, "\n## Top kernels (from OpenCL profiling events, `--profile`)\n\n");
+    fprintf(f, "`nbcl_k_pixel*`: sum of its OpenCL profiling events (CL_PROFILING_COMMAND_START.."
+               "END) over every tile launch. CLBlast routines (image statistics): host wall time "
+               "from enqueue to completion, because CLBlast returns the event of its last kernel "
+               "only (that event time is in trace.json as args.event_s). Timeline: "
+               "trace.json.\n\n");
+    fprintf(f, "| kernel | device / precision | launches | total | mean per launch | timed by | "
+               "share |\n");
+    fprintf(f, "|---|---|---:|---:|---:|---|---:|\n");
+    for (size_t i = 0; i < n && i < 15; i++) {
+        int d = (a[i].pid - 1) / 2, dbl = (a[i].pid - 1) % 2;
+        char b1[32], b2[32];
+        fprintf(f, "| `%s` | %u:%u %s | %zu | %s | %s | %s | %.1f%% |\n", a[i].name,
+                d < (int)run->ndevices ? run->devices[d].platform_index : 0,
+                d < (int)run->ndevices ? run->devices[d].device_index : 0,
+                dbl ? "double" : "single", a[i].calls, fmt_s(b1, sizeof b1, a[i].total),
+                fmt_s(b2, sizeof b2, a[i].calls ? a[i].total / a[i].calls : 0),
+                strncmp(a[i].name, "CLBlast", 7) ? "profiling events" : "host wall",
+                all > 0 ? 100.0 * a[i].total / all : 0.0);
+    }
+    free(a);
+}
+
+int bench_write_summary(bench_run *run, char *err, size_t errlen)
+{
+    char path[4400];
+    snprintf(path, sizeof path, "%s/perf_summary.md", run->outdir);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot create", path);
+        return 0;
+    }
+    nbcl_host_info h;
+    nbcl_host_info_query(&h);
+    char b1[48], b2[48], b3[48], b4[48], b5[48], b6[48];
+    fprintf(f, "# nbcl-bench summary\n\n");
+    fprintf(f, "- started: %s; nbcl %s, git `%s`%s\n", run->started_utc, nbcl_version(),
+            run->git_sha, run->git_dirty == 1 ? " (dirty tree)" : "");
+    fprintf(f, "- host: %s, %u logical CPUs, %.1f GiB; %s\n", h.cpu_model, h.logical_cpus,
+            h.mem_total_bytes / 1073741824.0, h.os_name);
+    fprintf(f, "- OpenCL: ICD loader %s %s; CLBlast %s\n",
+            h.icd_loader_name[0] ? h.icd_loader_name : "(unknown)", h.icd_loader_version,
+            h.clblast_version);
+    for (size_t d = 0; d < run->ndevices; d++)
+        fprintf(f, "- device %u:%u: %s (%s %s, driver %s, %u CUs, fp64 %s)\n",
+                run->devices[d].platform_index, run->devices[d].device_index,
+                run->devices[d].device_name, run->devices[d].platform_name,
+                run->devices[d].platform_version, run->devices[d].driver_version,
+                run->devices[d].compute_units, run->devices[d].has_fp64 ? "yes" : "no");
+    if (run->reference)
+        fprintf(f, "- reference: `%s` (OMP_NUM_THREADS=%s), %d warm runs after a cold one\n",
+                run->reference, getenv("OMP_NUM_THREADS") ? getenv("OMP_NUM_THREADS") : "unset",
+                run->ref_repeats);
+    fprintf(f, "- repeats %d after %d warm-up; tables show medians (min, mean, stddev: perf_results.json)\n",
+            run->repeats, run->warmup);
+    if (run->interrupted)
+        fprintf(f, "- **interrupted**: the tables hold the rows finished before the signal\n");
+    fprintf(f, "\nCommand:\n\n```\n");
+    for (int i = 0; i < run->argc; i++)
+        fprintf(f, "%s%s", i ? " " : "", run->argv[i]);
+    fprintf(f, "\n```\n");
+
+    fprintf(f, "\n## Results\n\n");
+    fprintf(f, "Warm wall: host wall time around `nbcl_render` (uploads + kernel + readback); "
+               "warm kernel: OpenCL profiling events of the pixel kernel. Cold: fresh engine "
+               "(context, program build or cache load) + first render. Throughput from the warm "
+               "medians: pixels/s on wall time, sub-paths/s on kernel time.\n\n");
+    fprintf(f, "| case | size | device | precision | cold | warm wall | warm kernel | "
+               "stddev (wall) | pixels/s (wall) | sub-paths/s (kernel) | status |\n");
+    fprintf(f, "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---|\n");
+    for (size_t i = 0; i < run->nrows; i++) {
+        const bench_row *r = &run->rows[i];
+        char dl[300];
+        char sl[48];
+        fprintf(f, "| %s | %s | ", r->case_name, size_label(sl, sizeof sl, r));
+        md_escape(f, bench_device_label(r, dl, sizeof dl));
+        fprintf(f, " | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+                bench_precision_name(r->precision), fmt_s(b1, sizeof b1, r->cold_total_s),
+                fmt_s(b2, sizeof b2, r->warm_wall.median),
+                fmt_s(b3, sizeof b3, r->warm_kernel.median),
+                fmt_s(b4, sizeof b4, r->warm_wall.stddev),
+                fmt_rate(b5, sizeof b5, r->pix_per_s_wall),
+                fmt_rate(b6, sizeof b6, r->sub_per_s_kernel), r->status);
+        /* the reference in the same table, after the last row of its case x size */
+        const bench_ref *ref = r->ref;
+        if (ref && (i + 1 == run->nrows || run->rows[i + 1].ref != ref)) {
+            double px = (double)r->pixels;
+            fprintf(f, "| %s | %s | reference nanoBragg (whole process) | double | %s | %s | "
+                       "- | %s | %s | - | %s |\n",
+                    r->case_name, sl, fmt_s(b1, sizeof b1, ref->cold_s),
+                    fmt_s(b2, sizeof b2, ref->warm.n ? ref->warm.median : 0),
+                    fmt_s(b4, sizeof b4, ref->warm.n ? ref->warm.stddev : 0),
+                    fmt_rate(b5, sizeof b5,
+                             ref->warm.n && ref->warm.median > 0 ? px / ref->warm.median : 0),
+                    ref->status);
+        }
+    }
+
+    /* device against device: one line per case x size, one column per device x precision */
+    int combos[64][2];
+    size_t ncombo = 0;
+    for (size_t i = 0; i < run->nrows; i++) {
+        size_t k;
+        for (k = 0; k < ncombo; k++)
+            if (combos[k][0] == run->rows[i].device_index &&
+                combos[k][1] == run->rows[i].precision)
+                break;
+        if (k == ncombo && ncombo < 64) {
+            combos[ncombo][0] = run->rows[i].device_index;
+            combos[ncombo][1] = run->rows[i].precision;
+            ncombo++;
+        }
+    }
+    if (ncombo > 1) {
+        fprintf(f, "\n## Device against device (warm wall median; x = speed relative to the "
+                   "first column)\n\n| case | size |");
+        for (size_t k = 0; k < ncombo; k++) {
+            const nbcl_device_info *d = &run->devices[combos[k][0]];
+            fprintf(f, " %u:%u %s %s |", d->platform_index, d->device_index,
+                    d->device_name_normalised, bench_precision_name(combos[k][1]));
+        }
+        fprintf(f, "\n|---|---:|");
+        for (size_t k = 0; k < ncombo; k++)
+            fprintf(f, "---:|");
+        fprintf(f, "\n");
+        for (size_t i = 0; i < run->nrows; i++) {
+            const bench_row *r0 = &run->rows[i];
+            int first = 1;
+            for (size_t j = 0; j < i; j++)
+                if (!strcmp(run->rows[j].case_name, r0->case_name) &&
+                    run->rows[j].size == r0->size)
+                    first = 0;
+            if (!first)
+                continue;
+            char sl[48];
+            fprintf(f, "| %s | %s |", r0->case_name, size_label(sl, sizeof sl, r0));
+            double base = 0;
+            for (size_t k = 0; k < ncombo; k++) {
+                const bench_row *hit = NULL;
+                for (size_t j = i; j < run->nrows; j++)
+                    if (!strcmp(run->rows[j].case_name, r0->case_name) &&
+                        run->rows[j].size == r0->size &&
+                        run->rows[j].device_index == combos[k][0] &&
+                        run->rows[j].precision == combos[k][1])
+                        hit = &run->rows[j];
+                if (!hit || strcmp(hit->status, "ok")) {
+                    fprintf(f, " %s |", hit ? hit->status : "-");
+                    continue;
+                }
+                double t = hit->warm_wall.median;
+                if (base <= 0)
+                    base = t;
+                fprintf(f, " %s (%.2fx) |", fmt_s(b1, sizeof b1, t), t > 0 ? base / t : 0.0);
+            }
+            fprintf(f, "\n");
+        }
+    }
+
+    if (run->reference) {
+        fprintf(f, "\n## Against the reference (`%s`)\n\n", run->reference);
+        fprintf(f, "Reference times are host wall times of the whole process (set-up, "
+                   "simulation, image files) with the same argv; speed-up = reference warm "
+                   "median / nbcl warm wall median. Correlation and sum ratio (nbcl / "
+                   "reference) compare the float images (CLBlast on the device).\n\n");
+        fprintf(f, "| case | size | device | precision | reference cold | reference warm | "
+                   "nbcl cold | nbcl warm | speed-up warm | speed-up cold | correlation | "
+                   "sum ratio |\n");
+        fprintf(f, "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        for (size_t i = 0; i < run->nrows; i++) {
+            const bench_row *r = &run->rows[i];
+            const bench_ref *ref = r->ref;
+            char dl[300], sl[48];
+            fprintf(f, "| %s | %s | ", r->case_name, size_label(sl, sizeof sl, r));
+            md_escape(f, bench_device_label(r, dl, sizeof dl));
+            fprintf(f, " | %s | ", bench_precision_name(r->precision));
+            if (!ref || strcmp(ref->status, "ok")) {
+                fprintf(f, "%s | - | %s | %s | - | - | - | - |\n", ref ? ref->status : "-",
+                        fmt_s(b1, sizeof b1, r->cold_total_s),
+                        fmt_s(b2, sizeof b2, r->warm_wall.median));
+                continue;
+            }
+            fprintf(f, "%s | %s | %s | %s | ", fmt_s(b1, sizeof b1, ref->cold_s),
+                    fmt_s(b2, sizeof b2, ref->warm.median), fmt_s(b3, sizeof b3, r->cold_total_s),
+                    fmt_s(b4, sizeof b4, r->warm_wall.median));
+            if (r->have_cmp)
+                fprintf(f, "%.2fx | %.2fx | %.9f | %.6f |\n", r->speedup_warm, r->speedup_cold,
+                        r->corr_warm, r->sum_ratio);
+            else
+                fprintf(f, "- | - | - | - |\n");
+        }
+    }
+
+    if (run->profile)
+        top_kernels(run, f);
+
+    int nfail = 0;
+    for (size_t i = 0; i < run->nrows; i++)
+        nfail += strcmp(run->rows[i].status, "ok") != 0;
+    for (size_t i = 0; i < run->nrefs; i++)
+        nfail += run->refs[i].wanted && strcmp(run->refs[i].status, "ok") != 0;
+    if (nfail) {
+        fprintf(f, "\n## Not measured\n\n");
+        for (size_t i = 0; i < run->nrows; i++) {
+            const bench_row *r = &run->rows[i];
+            if (!strcmp(r->status, "ok"))
+                continue;
+            char sl[48];
+            fprintf(f, "- %s %s, device %u:%u, %s: **%s**: ", r->case_name,
+                    size_label(sl, sizeof sl, r),
+                    r->dev.platform_index, r->dev.device_index,
+                    bench_precision_name(r->precision), r->status);
+            md_escape(f, r->error);
+            fprintf(f, "\n");
+        }
+        for (size_t i = 0; i < run->nrows; i++) {
+            const bench_row *r = &run->rows[i];
+            if (r->ref && strcmp(r->ref->status, "ok") &&
+                (i == 0 || run->rows[i - 1].ref != r->ref)) {
+                char sl[48];
+                fprintf(f, "- reference for %s %s: **%s**: ", r->case_name,
+                        size_label(sl, sizeof sl, r), r->ref->status);
+                md_escape(f, r->ref->error);
+                fprintf(f, "\n");
+            }
+        }
+    }
+    fprintf(f, "\n![throughput per case and device](throughput.png)\n");
+    fprintf(f, "\nFiles: env.json (host, devices, build), perf_results.json (every number "
+               "above, with min/median/mean/stddev), commands.txt, bench.log%s, sha256.txt.\n",
+            run->profile ? ", trace.json (chrome://tracing or https://ui.perfetto.dev)" : "");
+    int bad = ferror(f);
+    if (fclose(f) != 0 || bad) {
+        snprintf(err, errlen, "%s: write error", path);
+        return 0;
+    }
+    return 1;
+}
+
+/* ------------------------------------------------------------------ sha256.txt */
+typedef struct name_list {
+    char **v;
+    size_t n, cap;
+} name_list;
+
+static void collect(const char *root, const char *rel, name_list *l)
+{
+    char dir[8192];
+    snprintf(dir, sizeof dir, "%s%s%s", root, rel[0] ? "/" : "", rel);
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue; /* ., .., and temporary files */
+        char sub[8192], full[16384];
+        snprintf(sub, sizeof sub, "%s%s%s", rel, rel[0] ? "/" : "", e->d_name);
+        snprintf(full, sizeof full, "%s/%s", root, sub);
+        struct stat st;
+        if (lstat(full, &st) != 0)
+            continue;
+        if (S_ISDIR(st.st_mode)) {
+            collect(root, sub, l);
+        } else if (S_ISREG(st.st_mode) && strcmp(sub, "sha256.txt") != 0) {
+            if (l->n == l->cap) {
+                size_t cap = l->cap ? 2 * l->cap : 32;
+                char **nv = realloc(l->v, cap * sizeof *nv);
+                if (!nv)
+                    break;
+                l->v = nv;
+                l->cap = cap;
+            }
+            size_t len = strlen(sub) + 1;
+            l->v[l->n] = malloc(len);
+            if (l->v[l->n]) {
+                memcpy(l->v[l->n], sub, len);
+                l->n++;
+            }
+        }
+    }
+    closedir(d);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int bench_write_sha256(bench_run *run, char *err, size_t errlen)
+{
+    name_list l = {0};
+    collect(run->outdir, "", &l);
+    qsort(l.v, l.n, sizeof *l.v, cmp_str);
+    char path[4400];
+    snprintf(path, sizeof path, "%s/sha256.txt", run->outdir);
+    FILE *f = fopen(path, "w");
+    int ok = f != NULL;
+    for (size_t i = 0; i < l.n; i++) {
+        char full[8400], hex[65];
+        snprintf(full, sizeof full, "%s/%s", run->outdir, l.v[i]);
+        if (ok && bench_sha256_file(full, hex) == 0)
+            fprintf(f, "%s  %s\n", hex, l.v[i]);
+        else if (ok) {
+            snprintf(err, errlen, "%s: cannot hash", full);
+            ok = 0;
+        }
+        free(l.v[i]);
+    }
+    free(l.v);
+    if (f && fclose(f) != 0)
+        ok = 0;
+    if (!f)
+        snprintf(err, errlen, "%s: cannot create", path);
+    return ok;
+}

@@ -1,0 +1,497 @@
+/* nbcl-compare — compare two detector images (raw float32 or SMV) on an OpenCL device.
+ *
+ *   nbcl-compare A B [--fpixels N] [--spixels N] [--roi xmin xmax ymin ymax]
+ *                [--threshold CORR] [--diff-png FILE] [--device SPEC | --host] [--json] [-q]
+ *
+ * Pearson correlation, MSE, RMSE, max absolute and relative difference (relative to B), sums and
+ * their ratio A/B, worst pixel; computed by nbcl_compare_device() (CLBlast, double accumulation),
+ * or on the host with --host or when no device can be opened. Exit codes: docs/exit_codes.md. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <png.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nbcl/nbcl.h"
+#include "nbcl_json.h"
+
+enum {
+    CMP_OK = 0,
+    CMP_BELOW_THRESHOLD = 1,
+    CMP_USAGE = 2,
+    CMP_IO = 3,
+    CMP_SIZE = 4,
+    CMP_DEVICE = 5
+};
+
+typedef struct cmp_image {
+    const char *path;
+    const char *format; /* "float32" or "smv" */
+    int width, height;  /* 0 when unknown (raw float without --fpixels) */
+    size_t n;
+    float *data;
+} cmp_image;
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: nbcl-compare A B [options]\n"
+            "  A, B               raw float32 images (nanoBragg -floatfile) or SMV images\n"
+            "                     (-intfile/-noisefile); SMV files carry their size\n"
+            "  --fpixels N        pixels along the fast axis of raw float images\n"
+            "  --spixels N        pixels along the slow axis (default: pixel count / fpixels)\n"
+            "  --roi x0 x1 y0 y1  compare only this inclusive pixel window (fast x, slow y)\n"
+            "  --threshold C      exit 1 when the Pearson correlation is below C (or NaN)\n"
+            "  --diff-png FILE    write A-B as a PNG (red A>B, blue A<B, white equal)\n"
+            "  --device SPEC      OpenCL device (see nbcl --list-devices); failure is an error\n"
+            "  --host             compute on the host instead of the device\n"
+            "  --json             print the result as JSON on stdout\n"
+            "  -q, --quiet        print nothing unless there is an error\n"
+            "  -h, --help         this text\n"
+            "exit codes: 0 ok, 1 below --threshold, 2 usage, 3 I/O or format error,\n"
+            "            4 size mismatch (or ROI outside the image), 5 device error\n");
+}
+
+static int parse_int(const char *s, long lo, long hi, long *out)
+{
+    if (!s || !*s)
+        return 0;
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || v < lo || v > hi)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+static int parse_double(const char *s, double *out)
+{
+    if (!s || !*s)
+        return 0;
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end || isnan(v))
+        return 0;
+    *out = v;
+    return 1;
+}
+
+static int is_smv(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    char head[16] = {0};
+    size_t got = fread(head, 1, sizeof head - 1, f);
+    fclose(f);
+    return got >= 15 && memcmp(head, "{\nHEADER_BYTES=", 15) == 0;
+}
+
+static int load(cmp_image *im, char *err, size_t errlen)
+{
+    if (is_smv(im->path)) {
+        nbcl_smv smv;
+        if (nbcl_read_smv(im->path, &smv, err, errlen) != NBCL_OK)
+            return CMP_IO;
+        im->format = "smv";
+        im->width = smv.width;
+        im->height = smv.height;
+        im->n = (size_t)smv.width * smv.height;
+        im->data = malloc((im->n ? im->n : 1) * sizeof(float));
+        if (!im->data) {
+            nbcl_smv_free(&smv);
+            snprintf(err, errlen, "%s: out of memory", im->path);
+            return CMP_IO;
+        }
+        for (size_t i = 0; i < im->n; i++)
+            im->data[i] = (float)smv.pixels[i];
+        nbcl_smv_free(&smv);
+        return CMP_OK;
+    }
+    im->format = "float32";
+    if (nbcl_read_float(im->path, &im->data, &im->n, err, errlen) != NBCL_OK)
+        return CMP_IO;
+    if (im->n == 0) {
+        snprintf(err, errlen, "%s: empty image", im->path);
+        return CMP_IO;
+    }
+    return CMP_OK;
+}
+
+/* Give raw images their shape: from --fpixels/--spixels, from the other (SMV) image, or a square. */
+static int shape(cmp_image *im, const cmp_image *other, long fpix, long spix, char *err,
+                 size_t errlen)
+{
+    if (im->width > 0) {
+        if ((fpix && fpix != im->width) || (spix && spix != im->height)) {
+            snprintf(err, errlen, "%s: SMV image is %dx%d, not the --fpixels/--spixels given",
+                     im->path, im->width, im->height);
+            return CMP_SIZE;
+        }
+        return CMP_OK;
+    }
+    long w = fpix, h = spix;
+    if (!w && h)
+        w = (long)(im->n / (size_t)h);
+    if (!w && other->width > 0)
+        w = other->width;
+    if (!w) {
+        long r = (long)floor(sqrt((double)im->n) + 0.5);
+        if ((size_t)r * (size_t)r != im->n) {
+            snprintf(err, errlen,
+                     "%s: %zu pixels is not a square: give --fpixels (raw float images carry "
+                     "no size)",
+                     im->path, im->n);
+            return CMP_USAGE;
+        }
+        w = r;
+    }
+    if (!h)
+        h = (long)(im->n / (size_t)w);
+    if ((size_t)w * (size_t)h != im->n) {
+        snprintf(err, errlen, "%s: %zu pixels do not form a %ld x %ld image", im->path, im->n, w,
+                 h ? h : (long)(im->n / (size_t)w));
+        return CMP_SIZE;
+    }
+    im->width = (int)w;
+    im->height = (int)h;
+    return CMP_OK;
+}
+
+static int write_diff_png(const char *path, const float *a, const float *b, int w, int h,
+                          double scale, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return CMP_IO;
+    }
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    unsigned char *row = malloc((size_t)w * 3);
+    if (!png || !info || !row) {
+        if (png)
+            png_destroy_write_struct(&png, info ? &info : NULL);
+        free(row);
+        fclose(f);
+        snprintf(err, errlen, "%s: cannot set up libpng", path);
+        return CMP_IO;
+    }
+    if (setjmp(png_jmpbuf(png))) {
+        png_destroy_write_struct(&png, &info);
+        free(row);
+        fclose(f);
+        snprintf(err, errlen, "%s: libpng write error", path);
+        return CMP_IO;
+    }
+    png_init_io(png, f);
+    png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8, PNG_COLOR_TYPE_RGB,
+                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_text txt[1];
+    char key[] = "Comment";
+    char val[160];
+    snprintf(val, sizeof val, "nbcl-compare A-B, full colour at |A-B| = %.6g", scale);
+    txt[0].compression = PNG_TEXT_COMPRESSION_NONE;
+    txt[0].key = key;
+    txt[0].text = val;
+    png_set_text(png, info, txt, 1);
+    png_write_info(png, info);
+    for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w; x++) {
+            size_t i = (size_t)y * w + x;
+            double d = (double)a[i] - (double)b[i];
+            double t = scale > 0 ? fabs(d) / scale : 0;
+            if (!(t <= 1))
+                t = 1; /* NaN too */
+            unsigned char fade = (unsigned char)lround(255.0 * (1.0 - t));
+            unsigned char *p = row + 3 * (size_t)x;
+            if (d > 0) {
+                p[0] = 255; p[1] = fade; p[2] = fade;
+            } else if (d < 0) {
+                p[0] = fade; p[1] = fade; p[2] = 255;
+            } else {
+                p[0] = p[1] = p[2] = (d == d) ? 255 : 0;
+            }
+        }
+        png_write_row(png, row);
+    }
+    png_write_end(png, info);
+    png_destroy_write_struct(&png, &info);
+    free(row);
+    if (fclose(f) != 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return CMP_IO;
+    }
+    return CMP_OK;
+}
+
+int main(int argc, char **argv)
+{
+    const char *paths[2] = {NULL, NULL};
+    long fpix = 0, spix = 0, roi[4] = {-1, -1, -1, -1};
+    int have_roi = 0, have_threshold = 0, json = 0, quiet = 0, host = 0;
+    double threshold = 0;
+    const char *diff_png = NULL, *device = NULL;
+    int npaths = 0;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int more = argc - i - 1;
+#define NEED(k)                                                                  \
+    do {                                                                         \
+        if (more < (k)) {                                                        \
+            fprintf(stderr, "nbcl-compare: %s needs %d value%s\n", a, (k),       \
+                    (k) > 1 ? "s" : "");                                         \
+            return CMP_USAGE;                                                    \
+        }                                                                        \
+    } while (0)
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return CMP_OK;
+        } else if (!strcmp(a, "--fpixels") || !strcmp(a, "--spixels")) {
+            NEED(1);
+            long v;
+            if (!parse_int(argv[++i], 1, 1 << 20, &v)) {
+                fprintf(stderr, "nbcl-compare: %s: not a pixel count: %s\n", a, argv[i]);
+                return CMP_USAGE;
+            }
+            if (a[2] == 'f')
+                fpix = v;
+            else
+                spix = v;
+        } else if (!strcmp(a, "--roi")) {
+            NEED(4);
+            for (int k = 0; k < 4; k++)
+                if (!parse_int(argv[++i], 0, 1 << 20, &roi[k])) {
+                    fprintf(stderr, "nbcl-compare: --roi: not a pixel index: %s\n", argv[i]);
+                    return CMP_USAGE;
+                }
+            if (roi[0] > roi[1] || roi[2] > roi[3]) {
+                fprintf(stderr, "nbcl-compare: --roi wants xmin xmax ymin ymax with min <= max\n");
+                return CMP_USAGE;
+            }
+            have_roi = 1;
+        } else if (!strcmp(a, "--threshold")) {
+            NEED(1);
+            if (!parse_double(argv[++i], &threshold)) {
+                fprintf(stderr, "nbcl-compare: --threshold: not a number: %s\n", argv[i]);
+                return CMP_USAGE;
+            }
+            have_threshold = 1;
+        } else if (!strcmp(a, "--diff-png")) {
+            NEED(1);
+            diff_png = argv[++i];
+        } else if (!strcmp(a, "--device")) {
+            NEED(1);
+            device = argv[++i];
+        } else if (!strcmp(a, "--host")) {
+            host = 1;
+        } else if (!strcmp(a, "--json")) {
+            json = 1;
+        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+            quiet = 1;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            fprintf(stderr, "nbcl-compare: unknown option %s (try --help)\n", a);
+            return CMP_USAGE;
+        } else {
+            if (npaths >= 2) {
+                fprintf(stderr, "nbcl-compare: more than two images given (%s)\n", a);
+                return CMP_USAGE;
+            }
+            paths[npaths++] = a;
+        }
+#undef NEED
+    }
+    if (npaths != 2) {
+        usage(stderr);
+        return CMP_USAGE;
+    }
+    if (host && device) {
+        fprintf(stderr, "nbcl-compare: --host and --device exclude each other\n");
+        return CMP_USAGE;
+    }
+
+    char err[4096] = "";
+    cmp_image im[2];
+    memset(im, 0, sizeof im);
+    im[0].path = paths[0];
+    im[1].path = paths[1];
+    int rc = CMP_OK;
+    for (int k = 0; k < 2 && rc == CMP_OK; k++)
+        rc = load(&im[k], err, sizeof err);
+    for (int k = 0; k < 2 && rc == CMP_OK; k++)
+        rc = shape(&im[k], &im[1 - k], fpix, spix, err, sizeof err);
+    if (rc == CMP_OK && (im[0].width != im[1].width || im[0].height != im[1].height)) {
+        snprintf(err, sizeof err, "size mismatch: %s is %dx%d, %s is %dx%d", im[0].path,
+                 im[0].width, im[0].height, im[1].path, im[1].width, im[1].height);
+        rc = CMP_SIZE;
+    }
+    if (rc == CMP_OK && have_roi && (roi[1] >= im[0].width || roi[3] >= im[0].height)) {
+        snprintf(err, sizeof err, "ROI %ld..%ld x %ld..%ld lies outside the %dx%d image", roi[0],
+                 roi[1], roi[2], roi[3], im[0].width, im[0].height);
+        rc = CMP_SIZE;
+    }
+    if (rc != CMP_OK) {
+        fprintf(stderr, "nbcl-compare: %s\n", err);
+        free(im[0].data);
+        free(im[1].data);
+        return rc;
+    }
+
+    /* the compared window, copied out so the device sees one contiguous vector */
+    int W = im[0].width, H = im[0].height, x0 = 0, y0 = 0;
+    if (have_roi) {
+        x0 = (int)roi[0];
+        y0 = (int)roi[2];
+        W = (int)(roi[1] - roi[0] + 1);
+        H = (int)(roi[3] - roi[2] + 1);
+    }
+    size_t n = (size_t)W * H;
+    float *a = im[0].data, *b = im[1].data;
+    if (have_roi) {
+        a = malloc(n * sizeof *a);
+        b = malloc(n * sizeof *b);
+        if (!a || !b) {
+            fprintf(stderr, "nbcl-compare: out of memory\n");
+            free(a);
+            free(b);
+            free(im[0].data);
+            free(im[1].data);
+            return CMP_IO;
+        }
+        for (int y = 0; y < H; y++) {
+            memcpy(a + (size_t)y * W, im[0].data + (size_t)(y + y0) * im[0].width + x0,
+                   (size_t)W * sizeof *a);
+            memcpy(b + (size_t)y * W, im[1].data + (size_t)(y + y0) * im[1].width + x0,
+                   (size_t)W * sizeof *b);
+        }
+    }
+
+    nbcl_engine *eng = NULL;
+    char where[600] = "host";
+    if (!host) {
+        nbcl_engine_opts o;
+        nbcl_engine_opts_init(&o);
+        o.device = device;
+        char eerr[16384];
+        if (nbcl_engine_create(&o, &eng, eerr, sizeof eerr) != NBCL_OK) {
+            if (device) {
+                fprintf(stderr, "nbcl-compare: device %s: %s\n", device, eerr);
+                rc = CMP_DEVICE;
+                goto out;
+            }
+            if (!quiet)
+                fprintf(stderr, "nbcl-compare: no OpenCL device (%s); computing on the host\n",
+                        eerr);
+            eng = NULL;
+        }
+    }
+    nbcl_compare_result r;
+    if (nbcl_compare_device(eng, a, b, n, &r) != NBCL_OK) {
+        fprintf(stderr, "nbcl-compare: comparison failed\n");
+        rc = CMP_IO;
+        goto out;
+    }
+    nbcl_stats_profile prof;
+    nbcl__stats_last_profile(&prof);
+    if (eng && prof.on_device) {
+        snprintf(where, sizeof where, "%s (CLBlast)", nbcl_engine_device(eng)->device_name);
+    } else if (eng) {
+        snprintf(where, sizeof where, "host (device path unavailable: %s)", prof.reason);
+        if (device) {
+            fprintf(stderr, "nbcl-compare: device %s could not compare: %s\n", device,
+                    prof.reason);
+            rc = CMP_DEVICE;
+            goto out;
+        }
+    }
+    int wx = (int)(r.worst_index % (size_t)W) + x0, wy = (int)(r.worst_index / (size_t)W) + y0;
+    double wa = n ? a[r.worst_index] : 0, wb = n ? b[r.worst_index] : 0;
+    int below = have_threshold && !(r.corr >= threshold);
+
+    if (json) {
+        nbcl_json *w = nbcl_json_new(1);
+        nbcl_json_obj_begin(w);
+        nbcl_json_kstr(w, "a", im[0].path);
+        nbcl_json_kstr(w, "b", im[1].path);
+        nbcl_json_kstr(w, "format_a", im[0].format);
+        nbcl_json_kstr(w, "format_b", im[1].format);
+        nbcl_json_kint(w, "fpixels", im[0].width);
+        nbcl_json_kint(w, "spixels", im[0].height);
+        if (have_roi) {
+            nbcl_json_key(w, "roi");
+            nbcl_json_arr_begin(w);
+            for (int k = 0; k < 4; k++)
+                nbcl_json_int(w, roi[k]);
+            nbcl_json_arr_end(w);
+        } else {
+            nbcl_json_knull(w, "roi");
+        }
+        nbcl_json_kuint(w, "n", r.n);
+        nbcl_json_knum(w, "sum_a", r.sum_a);
+        nbcl_json_knum(w, "sum_b", r.sum_b);
+        nbcl_json_knum(w, "sum_ratio", r.ratio);
+        nbcl_json_knum(w, "correlation", r.corr);
+        nbcl_json_knum(w, "mse", r.mse);
+        nbcl_json_knum(w, "rmse", r.rmse);
+        nbcl_json_knum(w, "max_abs_diff", r.max_abs);
+        nbcl_json_knum(w, "max_rel_diff", r.max_rel);
+        nbcl_json_key(w, "worst_pixel");
+        nbcl_json_obj_begin(w);
+        nbcl_json_kint(w, "fast", wx);
+        nbcl_json_kint(w, "slow", wy);
+        nbcl_json_knum(w, "a", wa);
+        nbcl_json_knum(w, "b", wb);
+        nbcl_json_obj_end(w);
+        nbcl_json_kstr(w, "computed_on", where);
+        if (have_threshold) {
+            nbcl_json_knum(w, "threshold", threshold);
+            nbcl_json_kbool(w, "pass", !below);
+        }
+        nbcl_json_obj_end(w);
+        if (nbcl_json_ok(w))
+            printf("%s\n", nbcl_json_text(w, NULL));
+        nbcl_json_free(w);
+    } else if (!quiet) {
+        printf("A: %s (%s)\nB: %s (%s)\n", im[0].path, im[0].format, im[1].path, im[1].format);
+        printf("image:          %d x %d", im[0].width, im[0].height);
+        if (have_roi)
+            printf(", ROI x %ld..%ld y %ld..%ld", roi[0], roi[1], roi[2], roi[3]);
+        printf(" (%zu pixels compared)\n", r.n);
+        printf("computed on:    %s\n", where);
+        printf("correlation:    %.12g\n", r.corr);
+        printf("sum A:          %.12g\nsum B:          %.12g\nsum ratio A/B:  %.12g\n", r.sum_a,
+               r.sum_b, r.ratio);
+        printf("mse:            %.6g\nrmse:           %.6g\n", r.mse, r.rmse);
+        printf("max abs diff:   %.6g at pixel (%d, %d): A = %.9g, B = %.9g\n", r.max_abs, wx, wy,
+               wa, wb);
+        printf("max rel diff:   %.6g (relative to B, where B != 0)\n", r.max_rel);
+    }
+    if (diff_png) {
+        int prc = write_diff_png(diff_png, a, b, W, H, r.max_abs, err, sizeof err);
+        if (prc != CMP_OK) {
+            fprintf(stderr, "nbcl-compare: %s\n", err);
+            rc = prc;
+            goto out;
+        }
+    }
+    if (below) {
+        if (!quiet || json)
+            fprintf(stderr, "nbcl-compare: correlation %.12g is below the threshold %.12g\n",
+                    r.corr, threshold);
+        rc = CMP_BELOW_THRESHOLD;
+    }
+out:
+    nbcl_engine_destroy(eng);
+    if (have_roi) {
+        free(a);
+        free(b);
+    }
+    free(im[0].data);
+    free(im[1].data);
+    return rc;
+}

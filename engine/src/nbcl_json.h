@@ -1,0 +1,123 @@
+/* Internal: a small streaming JSON writer (json.c), the environment facts written into env.json
+ * and `--device-info --json` (envinfo.c), and the profile of the last device statistics call
+ * (stats.c) that nbcl-bench turns into trace events. Not installed.
+ *
+ * The writer produces RFC 8259 text: strings are escaped (quote, backslash, every control
+ * character; invalid UTF-8 becomes U+FFFD), numbers are formatted independently of the C locale
+ * (always '.', shortest text that reads back to the same double), NaN and infinities become
+ * null. Commas and indentation are inserted by the writer; a key must precede every value in an
+ * object. Misuse (value without key in an object, unbalanced end) and out-of-memory make the
+ * writer "failed" (nbcl_json_ok() == 0); further calls are ignored. */
+#ifndef NBCL_JSON_H
+#define NBCL_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nbcl/nbcl.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct nbcl_json nbcl_json;
+
+/* pretty: 2-space indentation and one member per line; 0: compact single line */
+nbcl_json *nbcl_json_new(int pretty);
+void nbcl_json_free(nbcl_json *w);
+int nbcl_json_ok(const nbcl_json *w);
+/* The text so far (NUL-terminated; valid until the next call on w). len may be NULL. */
+const char *nbcl_json_text(const nbcl_json *w, size_t *len);
+/* 1 when every object/array has been closed and exactly one top-level value was written */
+int nbcl_json_complete(const nbcl_json *w);
+
+void nbcl_json_obj_begin(nbcl_json *w);
+void nbcl_json_obj_end(nbcl_json *w);
+void nbcl_json_arr_begin(nbcl_json *w);
+void nbcl_json_arr_end(nbcl_json *w);
+void nbcl_json_key(nbcl_json *w, const char *key);
+void nbcl_json_str(nbcl_json *w, const char *s);           /* NULL writes null */
+void nbcl_json_strn(nbcl_json *w, const char *s, size_t n);
+void nbcl_json_num(nbcl_json *w, double v);                 /* NaN/Inf write null */
+void nbcl_json_int(nbcl_json *w, long long v);
+void nbcl_json_uint(nbcl_json *w, uint64_t v);
+void nbcl_json_bool(nbcl_json *w, int v);
+void nbcl_json_null(nbcl_json *w);
+/* key + value shorthands */
+void nbcl_json_kstr(nbcl_json *w, const char *key, const char *s);
+void nbcl_json_knum(nbcl_json *w, const char *key, double v);
+void nbcl_json_kint(nbcl_json *w, const char *key, long long v);
+void nbcl_json_kuint(nbcl_json *w, const char *key, uint64_t v);
+void nbcl_json_kbool(nbcl_json *w, const char *key, int v);
+void nbcl_json_knull(nbcl_json *w, const char *key);
+
+/* Write the text (plus a final newline) atomically to path (nbcl_outfile). */
+nbcl_status nbcl_json_write_file(const nbcl_json *w, const char *path, char *err, size_t errlen);
+
+/* Locale-independent number text: the shortest of %.15g/%.16g/%.17g that reads back exactly,
+ * '.' as the decimal point whatever LC_NUMERIC says. "null" for NaN/Inf. Returns the length. */
+size_t nbcl_json_format_double(char *buf, size_t cap, double v);
+/* The repair step used above when no "C" locale object can be had, exposed for tests: replace
+ * the locale's decimal point `dp` (may be multi-byte, e.g. U+066B) in buf with '.'. (%g never
+ * inserts grouping characters, so there is nothing else to undo.) */
+void nbcl__json_fix_decimal(char *buf, const char *dp);
+/* Append the JSON string literal for s[0..n) (quotes included) to out (cap bytes, NUL-terminated,
+ * truncated at a character boundary when short). Returns the length it needed. */
+size_t nbcl_json_escape(const char *s, size_t n, char *out, size_t cap);
+
+/* ------------------------------------------------------------------ environment facts */
+typedef struct nbcl_host_info {
+    char os_name[256];          /* PRETTY_NAME from /etc/os-release */
+    char kernel[512];           /* uname: sysname release version machine */
+    char hostname[256];
+    char cpu_model[256];        /* /proc/cpuinfo "model name" */
+    unsigned logical_cpus;      /* online */
+    unsigned physical_cores;    /* distinct (physical id, core id); 0 when unknown */
+    uint64_t mem_total_bytes;
+    uint64_t mem_available_bytes;
+    char icd_loader_name[256];  /* clGetICDLoaderInfoOCLICD when the loader offers it */
+    char icd_loader_vendor[256];
+    char icd_loader_version[128];
+    char icd_loader_ocl_version[128];
+    char icd_loader_path[1024]; /* the libOpenCL file mapped into this process */
+    char clblast_version[32];
+    char engine_version[32];
+    char engine_git_sha[64];    /* baked in at configure time */
+    char engine_compiler[128];
+    char engine_build_type[64];
+} nbcl_host_info;
+
+void nbcl_host_info_query(nbcl_host_info *h);
+/* One object per struct, field names as in docs/benchmarks.md ("env.json"). */
+void nbcl_json_host_info(nbcl_json *w, const nbcl_host_info *h);
+void nbcl_json_device_info(nbcl_json *w, const nbcl_device_info *d);
+void nbcl_json_build_facts(nbcl_json *w, const nbcl_build_facts *f);
+/* Environment variables that change what a run does (OMP_NUM_THREADS, POCL_*, NBCL_*, ...):
+ * an object of the ones that are set. */
+void nbcl_json_environment(nbcl_json *w);
+
+/* ------------------------------------------------------------------ statistics profile */
+typedef struct nbcl_stats_call {
+    char routine[32];           /* "CLBlastDsum", "upload", "readback" ... */
+    double host_start;          /* nbcl__now() when enqueued */
+    double wall_s;              /* host wall time: enqueue .. finish */
+    double event_s;             /* OpenCL profiling time of the routine's last event; <0 none */
+} nbcl_stats_call;
+
+typedef struct nbcl_stats_profile {
+    int on_device;              /* 1: CLBlast on the engine's queue; 0: host fallback */
+    char reason[256];           /* why the host path was taken (empty on the device path) */
+    char what[16];              /* "stats" or "compare" */
+    double wall_s;              /* the whole call */
+    size_t ncalls;
+    nbcl_stats_call calls[24];
+} nbcl_stats_profile;
+
+/* Profile of the most recent nbcl_image_stats / nbcl_compare_device call in this process
+ * (process-wide, not thread-safe: for the single-threaded bench and tools). */
+void nbcl__stats_last_profile(nbcl_stats_profile *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
