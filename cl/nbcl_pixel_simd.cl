@@ -1,19 +1,33 @@
 /* nbcl_pixel_simd.cl — the per-pixel physics of nbcl_pixel.h evaluated for NBCL_VW consecutive
- * pixels at once in OpenCL vector types, for CPU devices: PoCL vectorises a work-item's code only
+ * pixels (8 in double, 16 in single) at once in OpenCL vector types, for CPU devices: PoCL vectorises a work-item's code only
  * through explicit vectors, because every work-item runs nested loops. Same loop order, same
  * caching and the same running-sum semantics as the scalar function, lane by lane: a lane's
- * "continue" becomes a mask. Used when the scene does not interpolate F (the scalar kernel
- * handles that case); the differential test checks it against the host path. */
+ * "continue" becomes a mask. The differential test checks it against the host path. */
 
-#define NBCL_VW 8
+/* 8 doubles or 16 floats: one 512-bit register each (two 256-bit ones on AVX2) */
 #if NBCL_PRECISION == 64
+#define NBCL_VW 8
 typedef double8 RV;
 typedef long8 MV; /* comparison result type for double8 */
-#else
-typedef float8 RV;
-typedef int8 MV;
-#endif
 typedef int8 IV;
+#define VLOAD vload8
+#define VSTORE vstore8
+#define CONVERT_RV convert_double8
+#define CONVERT_FV convert_float8
+#define CONVERT_MV convert_long8
+#define LANES (IV)(0, 1, 2, 3, 4, 5, 6, 7)
+#else
+#define NBCL_VW 16
+typedef float16 RV;
+typedef int16 MV;
+typedef int16 IV;
+#define VLOAD vload16
+#define VSTORE vstore16
+#define CONVERT_RV convert_float16
+#define CONVERT_FV convert_float16
+#define CONVERT_MV convert_int16
+#define LANES (IV)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+#endif
 
 #define RVS(x) ((RV)(x))
 #define MTRUE(m) ((m) != (MV)(0))
@@ -87,19 +101,76 @@ inline RV nbcl_v_f_nearest(RV h, RV k, RV l, __global const int *IP, __global co
                            __global const REAL *Fhkl)
 {
     REAL hv[NBCL_VW], kv[NBCL_VW], lv[NBCL_VW], out[NBCL_VW];
-    vstore8(h, 0, hv);
-    vstore8(k, 0, kv);
-    vstore8(l, 0, lv);
+    VSTORE(h, 0, hv);
+    VSTORE(k, 0, kv);
+    VSTORE(l, 0, lv);
     for (int i = 0; i < NBCL_VW; i++)
         out[i] = nbcl_f_nearest((int)ceil(hv[i] - R(0.5)), (int)ceil(kv[i] - R(0.5)),
                                 (int)ceil(lv[i] - R(0.5)), IP, P, Fhkl);
-    return vload8(0, out);
+    return VLOAD(0, out);
+}
+
+/* Lagrange interpolation through 4 consecutive integer nodes; xk = x - node_k per lane. The
+ * node differences are exact (-6, 2, -2, 6), as in nbcl_polint4. */
+inline RV nbcl_v_polint4(RV x0, RV x1, RV x2, RV x3, RV y0, RV y1, RV y2, RV y3)
+{
+    return x1 * x2 * x3 * y0 / R(-6.0) + x0 * x2 * x3 * y1 / R(2.0) +
+           x0 * x1 * x3 * y2 / R(-2.0) + x0 * x1 * x2 * y3 / R(6.0);
+}
+
+/* Tricubic interpolation of F for every lane (nbcl_f_interp): lanes whose 4x4x4 neighbourhood
+ * leaves the grid get default_F and set *fallback (when they are live). */
+inline RV nbcl_v_f_interp(RV h, RV k, RV l, MV live, __global const int *IP,
+                          __global const REAL *P, __global const REAL *Fhkl, int *fallback)
+{
+    const REAL hmin = (REAL)IP[NBCL_IP_H_MIN], kmin = (REAL)IP[NBCL_IP_K_MIN];
+    const REAL lmin = (REAL)IP[NBCL_IP_L_MIN];
+    const int kr = IP[NBCL_IP_K_RANGE], lr = IP[NBCL_IP_L_RANGE];
+    const REAL hr = (REAL)IP[NBCL_IP_H_RANGE], krr = (REAL)kr, lrr = (REAL)lr;
+    MV out = ((h - hmin + R(3.0)) > hr) | ((h - R(2.0)) < hmin) | ((k - kmin + R(3.0)) > krr) |
+             ((k - R(2.0)) < kmin) | ((l - lmin + R(3.0)) > lrr) | ((l - R(2.0)) < lmin);
+    if (any(out & live))
+        *fallback = 1;
+    RV hf = floor(h), kf = floor(k), lf = floor(l);
+    /* lanes outside the grid interpolate at the grid's first cell, then are replaced */
+    hf = select(hf, RVS(hmin + R(1.0)), out);
+    kf = select(kf, RVS(kmin + R(1.0)), out);
+    lf = select(lf, RVS(lmin + R(1.0)), out);
+    RV dh[4], dk[4], dl[4];
+    for (int i = 0; i < 4; i++) {
+        dh[i] = h - (hf - R(1.0) + (REAL)i);
+        dk[i] = k - (kf - R(1.0) + (REAL)i);
+        dl[i] = l - (lf - R(1.0) + (REAL)i);
+    }
+    REAL hb[NBCL_VW], kb[NBCL_VW], lb[NBCL_VW];
+    VSTORE(hf - R(1.0) - hmin, 0, hb);
+    VSTORE(kf - R(1.0) - kmin, 0, kb);
+    VSTORE(lf - R(1.0) - lmin, 0, lb);
+    int base[NBCL_VW];
+    for (int q = 0; q < NBCL_VW; q++)
+        base[q] = ((int)hb[q] * kr + (int)kb[q]) * lr + (int)lb[q];
+    RV t1[4];
+    for (int i = 0; i < 4; i++) {
+        RV t2[4];
+        for (int j = 0; j < 4; j++) {
+            REAL y[4][NBCL_VW];
+            int off = (i * kr + j) * lr;
+            for (int q = 0; q < NBCL_VW; q++)
+                for (int m = 0; m < 4; m++)
+                    y[m][q] = Fhkl[base[q] + off + m];
+            t2[j] = nbcl_v_polint4(dl[0], dl[1], dl[2], dl[3], VLOAD(0, y[0]), VLOAD(0, y[1]),
+                                   VLOAD(0, y[2]), VLOAD(0, y[3]));
+        }
+        t1[i] = nbcl_v_polint4(dk[0], dk[1], dk[2], dk[3], t2[0], t2[1], t2[2], t2[3]);
+    }
+    RV F = nbcl_v_polint4(dh[0], dh[1], dh[2], dh[3], t1[0], t1[1], t1[2], t1[3]);
+    return select(F, RVS(P[NBCL_P_DEFAULT_F]), out);
 }
 
 inline RV nbcl_pixel_value_v(IV fpixel, IV spixel, MV live, __global const REAL *P,
                              __global const int *IP, __global const REAL *src,
                              __global const REAL *orient, __global const REAL *Fhkl,
-                             RV *omega_sum)
+                             RV *omega_sum, int *fallback)
 {
     const int oversample = IP[NBCL_IP_OVERSAMPLE];
     const int thicksteps = IP[NBCL_IP_THICKSTEPS];
@@ -111,6 +182,7 @@ inline RV nbcl_pixel_value_v(IV fpixel, IV spixel, MV live, __global const REAL 
     const int norient = IP[NBCL_IP_NORIENT];
     const int shape = IP[NBCL_IP_SHAPE];
     const int has_grid = IP[NBCL_IP_HKLS];
+    const int interpolate = IP[NBCL_IP_INTERPOLATE];
     const REAL subpixel = P[NBCL_P_SUBPIXEL];
     const REAL pixel = P[NBCL_P_PIXEL];
     const REAL distance = P[NBCL_P_DISTANCE];
@@ -138,11 +210,7 @@ inline RV nbcl_pixel_value_v(IV fpixel, IV spixel, MV live, __global const REAL 
         cs[i] = P[NBCL_P_CSTAR + i];
     }
     const RV zero = RVS(R(0.0));
-#if NBCL_PRECISION == 64
-    const RV fpx = convert_double8(fpixel), spx = convert_double8(spixel);
-#else
-    const RV fpx = convert_float8(fpixel), spx = convert_float8(spixel);
-#endif
+    const RV fpx = CONVERT_RV(fpixel), spx = CONVERT_RV(spixel);
 
     RV I = RVS(P[NBCL_P_I_BG]);
     RV polar = IP[NBCL_IP_NOPOLAR] ? RVS(R(1.0)) : zero;
@@ -247,7 +315,9 @@ inline RV nbcl_pixel_value_v(IV fpixel, IV spixel, MV live, __global const REAL 
                             }
                         }
                         RV F_cell = RVS(F_default);
-                        if (has_grid)
+                        if (interpolate)
+                            F_cell = nbcl_v_f_interp(h, k, l, pass, IP, P, Fhkl, fallback);
+                        else if (has_grid)
                             F_cell = nbcl_v_f_nearest(h, k, l, IP, P, Fhkl);
                         RV term = F_cell * F_cell * F_latt * F_latt;
                         if (!any_os) {
@@ -293,7 +363,7 @@ __kernel void nbcl_k_pixel_simd(__global const REAL *P, __global const int *IP,
     if (base >= count)
         return;
     int fp = IP[NBCL_IP_FPIXELS];
-    IV idx = (IV)(first + base) + (IV)(0, 1, 2, 3, 4, 5, 6, 7);
+    IV idx = (IV)(first + base) + LANES;
     IV fpixel = idx % fp;
     IV spixel = idx / fp;
     IV inside = (fpixel >= IP[NBCL_IP_ROI_XMIN]) & (fpixel <= IP[NBCL_IP_ROI_XMAX]) &
@@ -306,22 +376,19 @@ __kernel void nbcl_k_pixel_simd(__global const REAL *P, __global const int *IP,
             int p = first + base + i;
             mk[i] = (p < lim && mask[p] != 0) ? -1 : 0;
         }
-        inside = inside & vload8(0, mk);
+        inside = inside & VLOAD(0, mk);
     }
     float res[NBCL_VW], om[NBCL_VW];
     RV osum = RVS(R(0.0));
     if (any(inside)) {
-#if NBCL_PRECISION == 64
-        MV live = convert_long8(inside);
-        RV v = nbcl_pixel_value_v(fpixel, spixel, live, P, IP, src, orient, Fhkl, &osum);
-        vstore8(convert_float8(select(RVS(R(0.0)), v, live)), 0, res);
-        vstore8(convert_float8(select(RVS(R(0.0)), osum, live)), 0, om);
-#else
-        MV live = inside;
-        RV v = nbcl_pixel_value_v(fpixel, spixel, live, P, IP, src, orient, Fhkl, &osum);
-        vstore8(select(RVS(R(0.0)), v, live), 0, res);
-        vstore8(select(RVS(R(0.0)), osum, live), 0, om);
-#endif
+        MV live = CONVERT_MV(inside);
+        int fallback = 0;
+        RV v = nbcl_pixel_value_v(fpixel, spixel, live, P, IP, src, orient, Fhkl, &osum,
+                                  &fallback);
+        if (fallback)
+            flags[0] = 1;
+        VSTORE(CONVERT_FV(select(RVS(R(0.0)), v, live)), 0, res);
+        VSTORE(CONVERT_FV(select(RVS(R(0.0)), osum, live)), 0, om);
     } else {
         for (int i = 0; i < NBCL_VW; i++)
             res[i] = om[i] = 0.0f;
@@ -330,5 +397,4 @@ __kernel void nbcl_k_pixel_simd(__global const REAL *P, __global const int *IP,
         out[base + i] = res[i];
         omega_out[base + i] = om[i];
     }
-    (void)flags;
 }

@@ -155,7 +155,7 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
     tm.upload_s = nbcl__now() - t_up;
 
     /* kernel choice: the 8-pixel vector kernel on CPUs (PoCL vectorises only explicit vectors),
-     * one pixel per work-item elsewhere; interpolation always uses the scalar kernel.
+     * one pixel per work-item elsewhere.
      * NBCL_KERNEL=scalar|simd overrides (tests, benchmarks). */
     int simd = e->k_pixel_simd && strcmp(e->info.device_type, "CPU") == 0;
     {
@@ -165,9 +165,7 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
         else if (kv && strcmp(kv, "simd") == 0 && e->k_pixel_simd)
             simd = 1;
     }
-    if (s->kiparams[NBCL_IP_INTERPOLATE])
-        simd = 0;
-    const size_t vw = simd ? 8 : 1;
+    const size_t vw = simd ? (f64 ? 8 : 16) : 1; /* NBCL_VW of cl/nbcl_pixel_simd.cl */
     tm.kernel_name = simd ? "nbcl_k_pixel_simd" : "nbcl_k_pixel";
     cl_kernel k = simd ? e->k_pixel_simd : e->k_pixel;
     rc = clSetKernelArg(k, 0, sizeof(cl_mem), &dP);
