@@ -365,8 +365,8 @@ int nbcl_cli_parse(int argc, char **argv, nbcl_cli *cli, char *err, size_t errle
             }
 #define D(k) do { if (!parse_double(a, v[k], &d[k], err, errlen)) return NBCL_EXIT_USAGE; } while (0)
 #define I(dst) do { if (!parse_int(a, v[0], &n, err, errlen)) return NBCL_EXIT_USAGE; (dst) = n; } while (0)
-#define POS(k, what) do { if (!(d[k] > 0)) { snprintf(err, errlen, "%s must be positive (got %s)", a, v[k]); return NBCL_EXIT_USAGE; } } while (0)
-#define NONNEG(k) do { if (d[k] < 0) { snprintf(err, errlen, "%s must not be negative (got %s)", a, v[k]); return NBCL_EXIT_USAGE; } } while (0)
+#define POS(k, what) do { if (!(d[k] > 0)) { snprintf(err, errlen, "%s must be positive (got %s)", a, v[k]); return NBCL_EXIT_PARAM; } } while (0)
+#define NONNEG(k) do { if (d[k] < 0) { snprintf(err, errlen, "%s must not be negative (got %s)", a, v[k]); return NBCL_EXIT_PARAM; } } while (0)
         switch (f->id) {
         case F_HKL: c->hklfile = v[0]; break;
         case F_MAT: c->matfile = v[0]; break;
@@ -378,7 +378,7 @@ int nbcl_cli_parse(int argc, char **argv, nbcl_cli *cli, char *err, size_t errle
             for (int k = 3; k < 6; k++)
                 if (!(d[k] > 0 && d[k] < 180)) {
                     snprintf(err, errlen, "-cell: angle %s is not between 0 and 180 degrees", v[k]);
-                    return NBCL_EXIT_USAGE;
+                    return NBCL_EXIT_PARAM;
                 }
             c->user_cell = 1;
             c->cell[0] = d[0];
@@ -458,7 +458,7 @@ int nbcl_cli_parse(int argc, char **argv, nbcl_cli *cli, char *err, size_t errle
                         : f->id == F_PIX0 ? c->pix0 : c->twotheta_axis;
             if (f->id != F_PIX0 && d[0] == 0 && d[1] == 0 && d[2] == 0) {
                 snprintf(err, errlen, "%s: zero-length vector", a);
-                return NBCL_EXIT_USAGE;
+                return NBCL_EXIT_PARAM;
             }
             dst[0] = d[0];
             dst[1] = d[1];
@@ -480,23 +480,23 @@ int nbcl_cli_parse(int argc, char **argv, nbcl_cli *cli, char *err, size_t errle
         case F_LAMBDA: D(0); POS(0, ""); c->lambda0 = d[0] / 1.0e10; break;
         case F_ENERGY: D(0); POS(0, ""); c->lambda0 = (12398.42 / d[0]) / 1.0e10; break;
         case F_DISPERSION: D(0); NONNEG(0); c->dispersion = d[0] / 100.0; break;
-        case F_DISPSTEPS: I(c->dispsteps); break;
+        case F_DISPSTEPS: I(c->dispsteps); if (n < 0) goto nonneg; break;
         case F_DIVERGENCE: D(0); NONNEG(0); c->hdivrange = c->vdivrange = d[0] / 1000.0; break;
         case F_HDIVRANGE: D(0); NONNEG(0); c->hdivrange = d[0] / 1000.0; break;
         case F_VDIVRANGE: D(0); NONNEG(0); c->vdivrange = d[0] / 1000.0; break;
         case F_HDIVSTEP: D(0); NONNEG(0); c->hdivstep = d[0] / 1000.0; break;
         case F_VDIVSTEP: D(0); NONNEG(0); c->vdivstep = d[0] / 1000.0; break;
-        case F_HDIVSTEPS: I(c->hdivsteps); break;
-        case F_VDIVSTEPS: I(c->vdivsteps); break;
-        case F_DIVSTEPS: I(c->hdivsteps); c->vdivsteps = n; break;
+        case F_HDIVSTEPS: I(c->hdivsteps); if (n < 0) goto nonneg; break;
+        case F_VDIVSTEPS: I(c->vdivsteps); if (n < 0) goto nonneg; break;
+        case F_DIVSTEPS: I(c->hdivsteps); if (n < 0) goto nonneg; c->vdivsteps = n; break;
         case F_ROUND_DIV: c->round_div = 1; break;
         case F_SQUARE_DIV: c->round_div = 0; break;
         case F_POLAR: D(0); c->polarization = d[0]; c->nopolar = 0; break;
         case F_NOPOLAR: c->nopolar = 1; break;
-        case F_NA: I(c->Na); break;
-        case F_NB: I(c->Nb); break;
-        case F_NC: I(c->Nc); break;
-        case F_N: I(c->Na); c->Nb = c->Nc = n; break;
+        case F_NA: I(c->Na); if (n < 0) goto nonneg; break;
+        case F_NB: I(c->Nb); if (n < 0) goto nonneg; break;
+        case F_NC: I(c->Nc); if (n < 0) goto nonneg; break;
+        case F_N: I(c->Na); if (n < 0) goto nonneg; c->Nb = c->Nc = n; break;
         case F_SAMPLESIZE: D(0); NONNEG(0); c->sample_x = c->sample_y = c->sample_z = d[0] / 1000; break;
         case F_SAMPLE_X: D(0); NONNEG(0); c->sample_x = d[0] / 1000; break;
         case F_SAMPLE_Y: D(0); NONNEG(0); c->sample_y = d[0] / 1000; break;
@@ -507,11 +507,11 @@ int nbcl_cli_parse(int argc, char **argv, nbcl_cli *cli, char *err, size_t errle
         case F_TOPHAT: c->shape = NBCL_SHAPE_TOPHAT; break;
         case F_FUDGE: D(0); c->fudge = d[0]; break;
         case F_MOSAIC: D(0); NONNEG(0); c->mosaic_spread = d[0] / RTD; break;
-        case F_MOSAIC_DOM: I(c->mosaic_domains); break;
+        case F_MOSAIC_DOM: I(c->mosaic_domains); if (n < 0) goto nonneg; break;
         case F_PHI: D(0); c->phi0 = d[0] / RTD; break;
         case F_OSC: D(0); NONNEG(0); c->osc = d[0] / RTD; break;
         case F_PHISTEP: D(0); NONNEG(0); c->phistep = d[0] / RTD; break;
-        case F_PHISTEPS: I(c->phisteps); break;
+        case F_PHISTEPS: I(c->phisteps); if (n < 0) goto nonneg; break;
         case F_DMIN: D(0); NONNEG(0); c->dmin = d[0] * 1e-10; break;
         case F_OVERSAMPLE: I(c->oversample); if (n <= 0) goto positive; break;
         case F_OS_THICK: c->oversample_thick = 1; break;
@@ -523,7 +523,7 @@ int nbcl_cli_parse(int argc, char **argv, nbcl_cli *cli, char *err, size_t errle
                     return NBCL_EXIT_USAGE;
             if (c->roi[0] < 0 || c->roi[2] < 0 || c->roi[1] < c->roi[0] || c->roi[3] < c->roi[2]) {
                 snprintf(err, errlen, "-roi: need 0 <= xmin <= xmax and 0 <= ymin <= ymax");
-                return NBCL_EXIT_USAGE;
+                return NBCL_EXIT_PARAM;
             }
             break;
         case F_WATER: D(0); NONNEG(0); c->water_size = d[0] / 1e6; break;
@@ -587,7 +587,10 @@ int nbcl_cli_parse(int argc, char **argv, nbcl_cli *cli, char *err, size_t errle
         continue;
     positive:
         snprintf(err, errlen, "%s must be a positive integer (got %s)", a, v[0]);
-        return NBCL_EXIT_USAGE;
+        return NBCL_EXIT_PARAM;
+    nonneg:
+        snprintf(err, errlen, "%s must not be negative (got %s)", a, v[0]);
+        return NBCL_EXIT_PARAM;
     }
 #undef D
 #undef I
@@ -602,6 +605,23 @@ int nbcl_cli_parse(int argc, char **argv, nbcl_cli *cli, char *err, size_t errle
     } else if (c->convention == NBCL_CONV_CUSTOM ? psrc_tt == PV_FLAG : psrc == PV_FLAG) {
         c->pivot = c->convention == NBCL_CONV_CUSTOM ? pval_tt : pval;
         c->pivot_given = 1;
+    }
+    {
+        const char *outs[4] = {cli->write_float ? cli->floatfile : NULL,
+                               cli->write_int ? cli->intfile : NULL,
+                               cli->write_pgm ? cli->pgmfile : NULL,
+                               cli->write_noise ? cli->noisefile : NULL};
+        static const char *names[4] = {"-floatfile", "-intfile", "-pgmfile", "-noisefile"};
+        for (int i = 0; i < 4; i++)
+            for (int j = i + 1; j < 4; j++)
+                if (outs[i] && outs[j] && strcmp(outs[i], outs[j]) == 0) {
+                    snprintf(err, errlen, "%s and %s both name '%s'", names[i], names[j], outs[i]);
+                    return NBCL_EXIT_USAGE;
+                }
+    }
+    if (c->user_cell && c->matfile) {
+        snprintf(err, errlen, "-cell and -mat both give the crystal: use one of them");
+        return NBCL_EXIT_USAGE;
     }
     if (!c->misset_seed_set && c->seed_set) {
         c->misset_seed = c->seed;

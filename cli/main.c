@@ -64,6 +64,7 @@ static int status_exit(nbcl_status st)
     case NBCL_PARSE:
         return NBCL_EXIT_INPUT;
     case NBCL_INVALID_ARGUMENT:
+    case NBCL_OUT_OF_MEMORY: /* a detector too large for this machine's memory */
         return NBCL_EXIT_PARAM;
     case NBCL_INTERRUPTED:
         return NBCL_EXIT_INTERRUPTED;
@@ -126,6 +127,32 @@ int main(int argc, char **argv)
         return NBCL_EXIT_MISSING;
     }
 
+    /* every output's directory must exist and be writable before any work is done */
+    {
+        const char *outs[4] = {cli.write_float ? cli.floatfile : NULL,
+                               cli.write_int ? cli.intfile : NULL,
+                               cli.write_pgm ? cli.pgmfile : NULL,
+                               cli.write_noise ? cli.noisefile : NULL};
+        for (int i = 0; i < 4; i++) {
+            if (!outs[i])
+                continue;
+            char dir[4096];
+            snprintf(dir, sizeof dir, "%s", outs[i]);
+            char *slash = strrchr(dir, '/');
+            if (!slash)
+                snprintf(dir, sizeof dir, ".");
+            else if (slash == dir)
+                dir[1] = 0;
+            else
+                *slash = 0;
+            if (access(dir, W_OK | X_OK) != 0) {
+                fprintf(stderr, "nbcl: cannot write %s: directory '%s' %s\n", outs[i], dir,
+                        access(dir, F_OK) ? "does not exist" : "is not writable");
+                return NBCL_EXIT_OUTPUT;
+            }
+        }
+    }
+
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
 
@@ -139,6 +166,30 @@ int main(int argc, char **argv)
             return NBCL_EXIT_MISSING;
         }
         return status_exit(st);
+    }
+    {
+        /* host memory the outputs need, checked before any device work */
+        size_t npx = (size_t)scene->fpixels * scene->spixels;
+        double need = (double)npx * (sizeof(float) + (cli.write_int || cli.write_noise ? 2 : 0) +
+                                     (cli.write_pgm ? 1 : 0) + (scene->mask ? 1 : 0));
+        long pages = sysconf(_SC_AVPHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+        double have = (pages > 0 && psize > 0) ? (double)pages * psize : 0;
+        FILE *mi = fopen("/proc/meminfo", "r");
+        if (mi) {
+            char line[256];
+            unsigned long long kb;
+            while (fgets(line, sizeof line, mi))
+                if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+                    have = (double)kb * 1024.0;
+            fclose(mi);
+        }
+        if (have > 0 && need > 0.9 * have) {
+            fprintf(stderr, "nbcl: detector too large for memory: %dx%d pixels need %.1f GiB, "
+                            "%.1f GiB are available\n",
+                    scene->fpixels, scene->spixels, need / 1073741824.0, have / 1073741824.0);
+            nbcl_scene_destroy(scene);
+            return NBCL_EXIT_PARAM;
+        }
     }
     nbcl_print_summary(stdout, scene, cli.write_noise);
     fflush(stdout);
@@ -300,6 +351,13 @@ int main(int argc, char **argv)
             exit_code = NBCL_EXIT_OUTPUT;
             goto out;
         }
+    }
+    if (cli.cfg.hklfile && cli.cfg.write_dump && cli.cfg.dumpfile && !nbcl_cancel_requested()) {
+        /* cache of the structure factors for the next run, written only after a good run */
+        if (nbcl_write_fdump(cli.cfg.dumpfile, &scene->hkl, err, sizeof err) != NBCL_OK)
+            fprintf(stderr, "nbcl: warning: %s\n", err);
+        else
+            printf("writing dump file for next time: %s\n", cli.cfg.dumpfile);
     }
     if (nbcl_cancel_requested())
         exit_code = NBCL_EXIT_INTERRUPTED;

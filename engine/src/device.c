@@ -277,8 +277,10 @@ static void nbcl_list_into(char *err, size_t errlen, const nbcl_dev_ref *refs, s
             return;
         nbcl_device_info info;
         nbcl__device_query(refs[i].platform, refs[i].device, refs[i].pi, refs[i].di, &info);
-        snprintf(err + used, errlen - used, "\n  %u:%u  %s (%s) [%s]", info.platform_index,
-                 info.device_index, info.device_name, info.platform_name, info.device_type);
+        /* one line: callers print the message as a single error line */
+        snprintf(err + used, errlen - used, "%s %u:%u %s (%s) [%s]", i ? ";" : "",
+                 info.platform_index, info.device_index, info.device_name, info.platform_name,
+                 info.device_type);
     }
 }
 

@@ -770,13 +770,7 @@ nbcl_status nbcl_scene_build(const nbcl_config *cfg, nbcl_scene **out, char *err
         if (st != NBCL_OK)
             return fail(s, st, err, errlen, "%s", e2);
         nbcl__scene_logf(s, "read %zu structure factors from %s\n", s->hkl.count, cfg->hklfile);
-        if (cfg->write_dump && cfg->dumpfile) {
-            st = nbcl_write_fdump(cfg->dumpfile, &s->hkl, e2, sizeof e2);
-            if (st != NBCL_OK)
-                nbcl__scene_logf(s, "WARNING: unable to write dump file: %s\n", e2);
-            else
-                nbcl__scene_logf(s, "writing dump file for next time: %s\n", cfg->dumpfile);
-        }
+        /* the Fdump.bin cache is written by the caller once the run has succeeded */
     } else if (cfg->read_dump && cfg->dumpfile && access(cfg->dumpfile, F_OK) == 0) {
         char e2[1024];
         st = nbcl_read_fdump(cfg->dumpfile, &s->hkl, e2, sizeof e2);

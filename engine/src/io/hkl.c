@@ -57,10 +57,16 @@ static size_t grid_cells(const nbcl_hkl_grid *g)
 static nbcl_status grid_alloc(nbcl_hkl_grid *g, const char *path, char *err, size_t errlen)
 {
     size_t hr = (size_t)g->h_range, kr = (size_t)g->k_range, lr = (size_t)g->l_range;
-    if (hr == 0 || kr == 0 || lr == 0 || kr > SIZE_MAX / hr || lr > SIZE_MAX / (hr * kr) ||
-        hr * kr * lr > SIZE_MAX / sizeof(double)) {
-        nbcl__errf(err, errlen, "%s: HKL grid %d x %d x %d is too large", path, g->h_range,
-                   g->k_range, g->l_range);
+    /* the dense grid must fit one device buffer: at most 2^27 cells (1 GiB of doubles, PoCL's
+     * single-allocation limit). Real P1 data sets are far smaller; a larger span is almost
+     * always a typo in an index column. */
+    const size_t max_cells = (size_t)1 << 27;
+    if (hr == 0 || kr == 0 || lr == 0 || kr > max_cells / hr || lr > max_cells / (hr * kr)) {
+        nbcl__errf(err, errlen,
+                   "%s: indices span h %d..%d, k %d..%d, l %d..%d: a %d x %d x %d grid is too "
+                   "large (at most %zu cells; a typo in an index?)",
+                   path, g->h_min, g->h_max, g->k_min, g->k_max, g->l_min, g->l_max, g->h_range,
+                   g->k_range, g->l_range, max_cells);
         return NBCL_PARSE;
     }
     g->F = malloc(hr * kr * lr * sizeof(double));
