@@ -24,7 +24,7 @@ __kernel void nbcl_k_pixel(__global const REAL *P, __global const int *IP,
         int fallback = 0;
         value = (float)nbcl_pixel_value(fpixel, spixel, P, IP, src, orient, Fhkl, &fallback, &osum);
         if (fallback)
-            flags[0] = 1;
+            atomic_min(flags, idx); /* first pixel, in raster order, that left the HKL grid */
     }
     out[gid] = value;
     omega_out[gid] = (float)osum;

@@ -55,7 +55,8 @@ NBCL_FN REAL nbcl_f_interp(REAL h, REAL k, REAL l, NBCL_GLOBAL const int *IP, NB
 }
 
 /* Intensity of one pixel (photons), before it is added to the float image. Pixels outside the
- * ROI or masked are the caller's business. *fallback is set when interpolation left the grid. */
+ * ROI or masked are the caller's business. *fallback (0 on entry) is set when interpolation left
+ * the grid; the evaluation that left it uses default_F and the pixel's later ones nearest F. */
 NBCL_FN REAL nbcl_pixel_value(int fpixel, int spixel, NBCL_GLOBAL const REAL *P,
                               NBCL_GLOBAL const int *IP, NBCL_GLOBAL const REAL *src,
                               NBCL_GLOBAL const REAL *orient, NBCL_GLOBAL const REAL *Fhkl,
@@ -173,7 +174,10 @@ NBCL_FN REAL nbcl_pixel_value(int fpixel, int spixel, NBCL_GLOBAL const REAL *P,
                         if (F_latt == R(0.0) && water == R(0.0))
                             continue;
                         REAL F_cell = P[NBCL_P_DEFAULT_F];
-                        if (interpolate)
+                        /* after this pixel's first out-of-grid neighbourhood, nearest F
+                         * (interpolation is off for the rest of the run: the caller renders
+                         * every later pixel without it) */
+                        if (interpolate && !*fallback)
                             F_cell = nbcl_f_interp(h, k, l, IP, P, Fhkl, fallback);
                         else if (has_grid)
                             F_cell = nbcl_f_nearest((int)ceil(h - R(0.5)), (int)ceil(k - R(0.5)),

@@ -16,6 +16,7 @@ typedef int8 IV;
 #define CONVERT_FV convert_float8
 #define CONVERT_MV convert_long8
 #define LANES (IV)(0, 1, 2, 3, 4, 5, 6, 7)
+#define convert_int16_or8 convert_int8
 #else
 #define NBCL_VW 16
 typedef float16 RV;
@@ -27,6 +28,7 @@ typedef int16 IV;
 #define CONVERT_FV convert_float16
 #define CONVERT_MV convert_int16
 #define LANES (IV)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+#define convert_int16_or8 convert_int16
 #endif
 
 #define RVS(x) ((RV)(x))
@@ -119,9 +121,9 @@ inline RV nbcl_v_polint4(RV x0, RV x1, RV x2, RV x3, RV y0, RV y1, RV y2, RV y3)
 }
 
 /* Tricubic interpolation of F for every lane (nbcl_f_interp): lanes whose 4x4x4 neighbourhood
- * leaves the grid get default_F and set *fallback (when they are live). */
+ * leaves the grid get default_F and are marked in *fallback (when they are live). */
 inline RV nbcl_v_f_interp(RV h, RV k, RV l, MV live, __global const int *IP,
-                          __global const REAL *P, __global const REAL *Fhkl, int *fallback)
+                          __global const REAL *P, __global const REAL *Fhkl, MV *fallback)
 {
     const REAL hmin = (REAL)IP[NBCL_IP_H_MIN], kmin = (REAL)IP[NBCL_IP_K_MIN];
     const REAL lmin = (REAL)IP[NBCL_IP_L_MIN];
@@ -129,8 +131,7 @@ inline RV nbcl_v_f_interp(RV h, RV k, RV l, MV live, __global const int *IP,
     const REAL hr = (REAL)IP[NBCL_IP_H_RANGE], krr = (REAL)kr, lrr = (REAL)lr;
     MV out = ((h - hmin + R(3.0)) > hr) | ((h - R(2.0)) < hmin) | ((k - kmin + R(3.0)) > krr) |
              ((k - R(2.0)) < kmin) | ((l - lmin + R(3.0)) > lrr) | ((l - R(2.0)) < lmin);
-    if (any(out & live))
-        *fallback = 1;
+    *fallback |= out & live;
     RV hf = floor(h), kf = floor(k), lf = floor(l);
     /* lanes outside the grid interpolate at the grid's first cell, then are replaced */
     hf = select(hf, RVS(hmin + R(1.0)), out);
@@ -170,7 +171,7 @@ inline RV nbcl_v_f_interp(RV h, RV k, RV l, MV live, __global const int *IP,
 inline RV nbcl_pixel_value_v(IV fpixel, IV spixel, MV live, __global const REAL *P,
                              __global const int *IP, __global const REAL *src,
                              __global const REAL *orient, __global const REAL *Fhkl,
-                             RV *omega_sum, int *fallback)
+                             RV *omega_sum, MV *fallback)
 {
     const int oversample = IP[NBCL_IP_OVERSAMPLE];
     const int thicksteps = IP[NBCL_IP_THICKSTEPS];
@@ -315,10 +316,17 @@ inline RV nbcl_pixel_value_v(IV fpixel, IV spixel, MV live, __global const REAL 
                             }
                         }
                         RV F_cell = RVS(F_default);
-                        if (interpolate)
-                            F_cell = nbcl_v_f_interp(h, k, l, pass, IP, P, Fhkl, fallback);
-                        else if (has_grid)
+                        if (interpolate) {
+                            /* lanes past their first out-of-grid neighbourhood: nearest F */
+                            MV before = *fallback;
+                            F_cell = nbcl_v_f_interp(h, k, l, pass & ~before, IP, P, Fhkl,
+                                                     fallback);
+                            if (any(before))
+                                F_cell = select(F_cell, nbcl_v_f_nearest(h, k, l, IP, P, Fhkl),
+                                                before);
+                        } else if (has_grid) {
                             F_cell = nbcl_v_f_nearest(h, k, l, IP, P, Fhkl);
+                        }
                         RV term = F_cell * F_cell * F_latt * F_latt;
                         if (!any_os) {
                             I += select(zero, term, pass);
@@ -382,11 +390,18 @@ __kernel void nbcl_k_pixel_simd(__global const REAL *P, __global const int *IP,
     RV osum = RVS(R(0.0));
     if (any(inside)) {
         MV live = CONVERT_MV(inside);
-        int fallback = 0;
+        MV fallback = (MV)(0);
         RV v = nbcl_pixel_value_v(fpixel, spixel, live, P, IP, src, orient, Fhkl, &osum,
                                   &fallback);
-        if (fallback)
-            flags[0] = 1;
+        if (any(fallback)) {
+            int fb[NBCL_VW];
+            VSTORE(convert_int16_or8(fallback), 0, fb);
+            for (int i = 0; i < NBCL_VW; i++)
+                if (fb[i]) {
+                    atomic_min(flags, first + base + i);
+                    break;
+                }
+        }
         VSTORE(CONVERT_FV(select(RVS(R(0.0)), v, live)), 0, res);
         VSTORE(CONVERT_FV(select(RVS(R(0.0)), osum, live)), 0, om);
     } else {

@@ -225,8 +225,9 @@ int main(int argc, char **argv)
         return status_exit(st);
     }
     if (tm.interpolation_fallback)
-        printf("WARNING: out of range for three point interpolation: default_F used for the "
-               "reflections outside the HKL grid\n");
+        printf("WARNING: out of range for three point interpolation at pixel %ld %ld: default_F "
+               "used there, nearest-neighbour F for the rest of the image\n",
+               tm.fallback_pixel % img.fpixels, tm.fallback_pixel / img.fpixels);
     printf("\n");
     double omega_sum = img.omega_sum;
     printf("solid angle subtended by detector = %g steradian ( %g%% sphere)\n",

@@ -1,5 +1,6 @@
 /* Rendering: upload the scene once, launch the pixel kernel over tiles (bounded device memory and
  * launch time), read each tile back into the host image. */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,52 @@ static double event_seconds(cl_event ev)
     return (double)(t1 - t0) * 1e-9;
 }
 
+/* Launch the pixel kernel over pixels [first, first + count) and read them back into the image;
+ * adds the tile's solid angles to *omega_sum when homega is given. */
+static nbcl_status launch_tile(nbcl_engine *e, cl_kernel k, size_t first, size_t count, size_t vw,
+                               cl_mem dOut, cl_mem dOmega, nbcl_image *img, float *homega,
+                               double *omega_sum, nbcl_render_timing *tm)
+{
+    const size_t lsize = 64;
+    cl_int ifirst = (cl_int)first, icount = (cl_int)count;
+    cl_int rc = clSetKernelArg(k, 9, sizeof(cl_int), &ifirst);
+    rc |= clSetKernelArg(k, 10, sizeof(cl_int), &icount);
+    if (rc != CL_SUCCESS) {
+        nbcl__set_error(e, "clSetKernelArg failed (%d)", rc);
+        return NBCL_CL_ERROR;
+    }
+    size_t items = (count + vw - 1) / vw;
+    size_t global = (items + lsize - 1) / lsize * lsize;
+    cl_event ev = NULL;
+    rc = clEnqueueNDRangeKernel(e->queue, k, 1, NULL, &global, &lsize, 0, NULL, &ev);
+    if (rc != CL_SUCCESS) {
+        nbcl__set_error(e, "clEnqueueNDRangeKernel: %s", nbcl__cl_error_name(rc));
+        return (rc == CL_OUT_OF_RESOURCES || rc == CL_MEM_OBJECT_ALLOCATION_FAILURE)
+                   ? NBCL_DEVICE_MEMORY
+                   : NBCL_CL_ERROR;
+    }
+    double t_rb = nbcl__now();
+    rc = clEnqueueReadBuffer(e->queue, dOut, CL_TRUE, 0, count * sizeof(float),
+                             img->data + first, 0, NULL, NULL);
+    if (rc == CL_SUCCESS && homega)
+        rc = clEnqueueReadBuffer(e->queue, dOmega, CL_TRUE, 0, count * sizeof(float), homega, 0,
+                                 NULL, NULL);
+    if (rc != CL_SUCCESS) {
+        clReleaseEvent(ev);
+        nbcl__set_error(e, "clEnqueueReadBuffer: %s", nbcl__cl_error_name(rc));
+        return NBCL_CL_ERROR;
+    }
+    if (homega)
+        for (size_t i = 0; i < count; i++)
+            *omega_sum += homega[i];
+    double kt = event_seconds(ev);
+    tm->kernel_s += kt;
+    tm->readback_s += (nbcl__now() - t_rb) - kt;
+    clReleaseEvent(ev);
+    tm->tiles++;
+    return NBCL_OK;
+}
+
 nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_opts *opts,
                         nbcl_image *img, nbcl_render_timing *timing)
 {
@@ -88,7 +135,12 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
     float *homega = NULL;
     double omega_sum = 0.0;
     unsigned char dummy_mask = 1;
-    int flags0 = 0;
+    int flags0 = INT_MAX;
+    cl_mem dIPnear = NULL;
+    int ipnear[NBCL_IP_COUNT];
+    memcpy(ipnear, s->kiparams, sizeof ipnear);
+    ipnear[NBCL_IP_INTERPOLATE] = 0;
+    const int interp_on = s->kiparams[NBCL_IP_INTERPOLATE] != 0;
 
     if (!hP || !hS || !hO || !hF) {
         nbcl__set_error(e, "out of host memory while packing the scene");
@@ -122,6 +174,8 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
     dP = make_buffer(e, CL_MEM_READ_ONLY, bP, hP, &rc);
     if (rc == CL_SUCCESS)
         dIP = make_buffer(e, CL_MEM_READ_ONLY, sizeof(int) * NBCL_IP_COUNT, (void *)s->kiparams, &rc);
+    if (rc == CL_SUCCESS)
+        dIPnear = make_buffer(e, CL_MEM_READ_ONLY, sizeof(int) * NBCL_IP_COUNT, ipnear, &rc);
     if (rc == CL_SUCCESS)
         dS = make_buffer(e, CL_MEM_READ_ONLY, bS, hS, &rc);
     if (rc == CL_SUCCESS)
@@ -190,45 +244,37 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
             goto done;
         }
         size_t count = npix - first < tile ? npix - first : tile;
-        cl_int ifirst = (cl_int)first, icount = (cl_int)count;
-        clSetKernelArg(k, 9, sizeof(cl_int), &ifirst);
-        clSetKernelArg(k, 10, sizeof(cl_int), &icount);
-        size_t items = (count + vw - 1) / vw;
-        size_t global = (items + lsize - 1) / lsize * lsize;
-        cl_event ev = NULL;
-        rc = clEnqueueNDRangeKernel(e->queue, k, 1, NULL, &global, &lsize, 0, NULL, &ev);
-        if (rc != CL_SUCCESS) {
-            nbcl__set_error(e, "clEnqueueNDRangeKernel: %s", nbcl__cl_error_name(rc));
-            st = (rc == CL_OUT_OF_RESOURCES || rc == CL_MEM_OBJECT_ALLOCATION_FAILURE)
-                     ? NBCL_DEVICE_MEMORY
-                     : NBCL_CL_ERROR;
+        st = launch_tile(e, k, first, count, vw, dOut, dOmega, img, homega, &omega_sum, &tm);
+        if (st != NBCL_OK)
             goto done;
+        if (interp_on && !tm.interpolation_fallback) {
+            /* spec-a-core: the first interpolation that leaves the HKL grid switches
+             * interpolation off for the rest of the run. In raster order: that pixel keeps its
+             * value; every later pixel is rendered with nearest-neighbour F. */
+            rc = clEnqueueReadBuffer(e->queue, dFlags, CL_TRUE, 0, sizeof(int), &flags0, 0, NULL,
+                                     NULL);
+            if (rc != CL_SUCCESS) {
+                nbcl__set_error(e, "clEnqueueReadBuffer: %s", nbcl__cl_error_name(rc));
+                st = NBCL_CL_ERROR;
+                goto done;
+            }
+            if (flags0 != INT_MAX) {
+                tm.interpolation_fallback = 1;
+                tm.fallback_pixel = flags0;
+                rc = clSetKernelArg(k, 1, sizeof(cl_mem), &dIPnear);
+                size_t from = (size_t)flags0 + 1, end = first + count;
+                if (rc == CL_SUCCESS && from < end)
+                    st = launch_tile(e, k, from, end - from, vw, dOut, dOmega, img, NULL, NULL,
+                                     &tm);
+                if (rc != CL_SUCCESS || st != NBCL_OK) {
+                    if (st == NBCL_OK) {
+                        nbcl__set_error(e, "clSetKernelArg: %s", nbcl__cl_error_name(rc));
+                        st = NBCL_CL_ERROR;
+                    }
+                    goto done;
+                }
+            }
         }
-        double t_rb = nbcl__now();
-        rc = clEnqueueReadBuffer(e->queue, dOut, CL_TRUE, 0, count * sizeof(float),
-                                 img->data + first, 0, NULL, NULL);
-        if (rc != CL_SUCCESS) {
-            clReleaseEvent(ev);
-            nbcl__set_error(e, "clEnqueueReadBuffer: %s", nbcl__cl_error_name(rc));
-            st = NBCL_CL_ERROR;
-            goto done;
-        }
-        if (rc == CL_SUCCESS)
-            rc = clEnqueueReadBuffer(e->queue, dOmega, CL_TRUE, 0, count * sizeof(float), homega,
-                                     0, NULL, NULL);
-        if (rc != CL_SUCCESS) {
-            clReleaseEvent(ev);
-            nbcl__set_error(e, "clEnqueueReadBuffer: %s", nbcl__cl_error_name(rc));
-            st = NBCL_CL_ERROR;
-            goto done;
-        }
-        for (size_t i = 0; i < count; i++)
-            omega_sum += homega[i];
-        double kt = event_seconds(ev);
-        tm.kernel_s += kt;
-        tm.readback_s += (nbcl__now() - t_rb) - kt;
-        clReleaseEvent(ev);
-        tm.tiles++;
         if (opts && opts->progress) {
             if (opts->progress(opts->progress_user, first + count, npix)) {
                 nbcl__set_error(e, "render cancelled");
@@ -237,9 +283,6 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
             }
         }
     }
-    rc = clEnqueueReadBuffer(e->queue, dFlags, CL_TRUE, 0, sizeof(int), &flags0, 0, NULL, NULL);
-    if (rc == CL_SUCCESS)
-        tm.interpolation_fallback = flags0 != 0;
     if (tm.readback_s < 0)
         tm.readback_s = 0;
 
@@ -252,6 +295,7 @@ done:
     if (dM) clReleaseMemObject(dM);
     if (dOut) clReleaseMemObject(dOut);
     if (dFlags) clReleaseMemObject(dFlags);
+    if (dIPnear) clReleaseMemObject(dIPnear);
     if (dOmega) clReleaseMemObject(dOmega);
     free(homega);
     free(hP);

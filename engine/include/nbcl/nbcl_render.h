@@ -24,7 +24,9 @@ typedef struct nbcl_render_timing {
     double readback_s;        /* host wall time for reads */
     double wall_s;            /* host wall time of the whole render call */
     size_t tiles;
-    int interpolation_fallback; /* an interpolation fell outside the HKL grid (default_F used) */
+    int interpolation_fallback; /* an interpolation left the HKL grid: default_F for it, then
+                                   interpolation off for the rest of the image (raster order) */
+    long fallback_pixel;      /* index (slow*fpixels + fast) of the pixel where that happened */
     const char *kernel_name;  /* which pixel kernel ran */
 } nbcl_render_timing;
 
