@@ -162,6 +162,10 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
         if (tile > ((size_t)1 << 22))
             tile = (size_t)1 << 22;
     }
+    /* with interpolation, the first tiles stay small: the first pixel that leaves the HKL grid
+     * switches interpolation off, and the rest of its tile is rendered again */
+    if (s->kiparams[NBCL_IP_INTERPOLATE] && tile > 65536)
+        tile = 65536;
     size_t maxalloc = e->info.max_alloc_bytes ? (size_t)e->info.max_alloc_bytes : ((size_t)1 << 28);
     if (tile * sizeof(float) > maxalloc / 2)
         tile = maxalloc / 2 / sizeof(float);
