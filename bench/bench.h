@@ -116,6 +116,40 @@ typedef struct bench_row {
     double speedup_warm, speedup_cold;
 } bench_row;
 
+/* ------------------------------------------------------------------ scaling sweeps */
+#define BENCH_SWEEP_MAX_VALUES 8
+typedef struct bench_sweep_def {
+    const char *name;           /* size | domains | phisteps (perf_results.json "sweep") */
+    const char *parameter;      /* detector_size | mosaic_domains | phi_steps */
+    const char *title;          /* heading in perf_summary.md */
+    const char *argv_note;      /* the argv the sweep varies, for the summary */
+    const char *png;            /* chart file in the bundle */
+    int values[BENCH_SWEEP_MAX_VALUES]; /* 0-terminated */
+} bench_sweep_def;
+extern const bench_sweep_def bench_sweeps[];
+extern const size_t bench_nsweeps;
+/* number of values of a sweep */
+size_t bench_sweep_nvalues(const bench_sweep_def *s);
+
+typedef struct bench_scal_point {
+    int sweep;                  /* index into bench_sweeps */
+    int value;                  /* the swept parameter */
+    int device_index;           /* in the run's device list */
+    int precision;              /* 32 or 64 */
+    char status[16];            /* ok | error | unsupported | interrupted */
+    char error[1024];
+    char cmdline[2048];         /* equivalent nbcl command */
+    size_t pixels;
+    int fpixels, spixels, layers, oversample, sources, phisteps, domains;
+    double subpaths;            /* per image */
+    double scene_build_s;
+    size_t tiles;
+    char kernel_name[48];
+    bench_summary warm_wall, warm_kernel;
+    double pix_per_s_wall, pix_per_s_kernel, sub_per_s_wall, sub_per_s_kernel;
+    nbcl_build_facts facts;     /* of the engine that rendered it */
+} bench_scal_point;
+
 typedef struct bench_run {
     /* options */
     char **case_names;
@@ -134,6 +168,9 @@ typedef struct bench_run {
     char inputs_dir[4200];
     bench_argv custom;          /* after -- */
     int have_custom;
+    int scaling;                /* --scaling: the three sweeps */
+    int repeats_given;          /* --repeats on the command line */
+    int scal_repeats;           /* timed renders per sweep point (3, or --repeats) */
     int argc;
     char **argv;
     /* state */
@@ -149,6 +186,10 @@ typedef struct bench_run {
     size_t nrefs;
     bench_trace_ev *trace;
     size_t ntrace, cap_trace;
+    bench_scal_point *scal;
+    size_t nscal, cap_scal;
+    int throughput_png;         /* throughput.png was written */
+    unsigned scal_png;          /* bit w: bench_sweeps[w].png was written */
     FILE *log;
     FILE *commands;
     int failures;
@@ -164,6 +205,13 @@ void bench_measure_reference(bench_run *run, bench_ref *ref, const bench_argv *a
 bench_trace_ev *bench_trace_add(bench_run *run, const char *name, const char *cat, int pid,
                                 int tid, double ts_s, double dur_s);
 
+/* ------------------------------------------------------------------ scaling.c */
+/* The three sweeps on every device x precision of the run, warm; every point recorded (errors
+ * included) in run->scal. */
+void bench_run_scaling(bench_run *run);
+/* One line chart per sweep (bench_sweeps[].png) in the bundle; 0 and err when one failed. */
+int bench_write_scaling_charts(bench_run *run, char *err, size_t errlen);
+
 /* ------------------------------------------------------------------ report.c */
 int bench_write_env(bench_run *run, char *err, size_t errlen);
 int bench_write_results(bench_run *run, char *err, size_t errlen);
@@ -173,6 +221,27 @@ int bench_write_sha256(bench_run *run, char *err, size_t errlen);
 
 /* ------------------------------------------------------------------ chart.c */
 int bench_write_chart(bench_run *run, const char *path, char *err, size_t errlen);
+
+/* Line chart: one coloured series per entry, a solid line through y and, when y_dashed is not
+ * NULL, a dashed line of the same colour through y_dashed. Values <= 0 or NaN are missing (the
+ * line breaks there). x is log-scaled when it spans a decade or more, y when it spans more than
+ * one decade (else linear from 0). */
+typedef struct bench_line_series {
+    const char *label;
+    const double *y;            /* nx values */
+    const double *y_dashed;     /* nx values or NULL */
+} bench_line_series;
+typedef struct bench_line_chart {
+    const char *title;          /* upper case reads best: the font has capitals only */
+    const char *x_label;
+    const char *y_label;
+    const char *note;           /* one line under the legend, or NULL */
+    const double *x;            /* nx positive values, ascending */
+    size_t nx;
+    const bench_line_series *series;
+    size_t nseries;
+} bench_line_chart;
+int bench_write_line_chart(const bench_line_chart *c, const char *path, char *err, size_t errlen);
 
 /* ------------------------------------------------------------------ util.c */
 void bench_log(bench_run *run, const char *fmt, ...)

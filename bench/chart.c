@@ -322,3 +322,235 @@ int bench_write_chart(bench_run *run, const char *path, char *err, size_t errlen
     free(cv.px);
     return ok;
 }
+
+/* ------------------------------------------------------------------ line chart (scaling) */
+/* a square of side 2*r+1 centred on (x, y) */
+static void dot(canvas *cv, int x, int y, int r, const unsigned char rgb[3])
+{
+    fill_rect(cv, x - r, y - r, x + r + 1, y + r + 1, rgb);
+}
+
+/* a 3-pixel-wide line; dashed: 8 pixels on, 6 off along the longer axis */
+static void draw_line(canvas *cv, int x0, int y0, int x1, int y1, int dashed,
+                      const unsigned char rgb[3])
+{
+    int dx = abs(x1 - x0), dy = -abs(y1 - y0);
+    int sx = x0 < x1 ? 1 : -1, sy = y0 < y1 ? 1 : -1;
+    int e = dx + dy;
+    for (int step = 0;; step++) {
+        if (!dashed || step % 14 < 8)
+            dot(cv, x0, y0, 1, rgb);
+        if (x0 == x1 && y0 == y1)
+            break;
+        int e2 = 2 * e;
+        if (e2 >= dy) {
+            e += dy;
+            x0 += sx;
+        }
+        if (e2 <= dx) {
+            e += dx;
+            y0 += sy;
+        }
+    }
+}
+
+static void hollow_square(canvas *cv, int x, int y, int r, const unsigned char rgb[3])
+{
+    static const unsigned char white[3] = {255, 255, 255};
+    dot(cv, x, y, r, rgb);
+    dot(cv, x, y, r - 2, white);
+}
+
+/* "%g" of an axis value without exponent for the integers a sweep uses */
+static void fmt_tick(char *buf, size_t cap, double v)
+{
+    if (v == floor(v) && fabs(v) < 1e9)
+        snprintf(buf, cap, "%.0f", v);
+    else
+        snprintf(buf, cap, "%g", v);
+}
+
+static int valid(double v)
+{
+    return isfinite(v) && v > 0;
+}
+
+int bench_write_line_chart(const bench_line_chart *c, const char *path, char *err, size_t errlen)
+{
+    if (!c->nx || !c->nseries) {
+        snprintf(err, errlen, "%s: nothing to chart", path);
+        return 0;
+    }
+    double xmin = INFINITY, xmax = 0, vmin = INFINITY, vmax = 0;
+    for (size_t i = 0; i < c->nx; i++) {
+        if (!valid(c->x[i])) {
+            snprintf(err, errlen, "%s: x values must be positive", path);
+            return 0;
+        }
+        xmin = fmin(xmin, c->x[i]);
+        xmax = fmax(xmax, c->x[i]);
+    }
+    for (size_t s = 0; s < c->nseries; s++)
+        for (size_t i = 0; i < c->nx; i++) {
+            double v[2] = {c->series[s].y[i], c->series[s].y_dashed ? c->series[s].y_dashed[i] : 0};
+            for (int k = 0; k < 2; k++)
+                if (valid(v[k])) {
+                    vmin = fmin(vmin, v[k]);
+                    vmax = fmax(vmax, v[k]);
+                }
+        }
+    if (vmax <= 0) {
+        snprintf(err, errlen, "%s: no successful points to chart", path);
+        return 0;
+    }
+    int xlog = xmax / xmin >= 10.0;
+    int ylog = vmax / vmin > 10.0;
+    /* y axis: log decades, or linear from 0 to a round maximum in steps of 1, 2 or 5 x 10^k */
+    int lo = 0, hi = 1;
+    double ystep = 1, ytop = 1;
+    if (ylog) {
+        lo = (int)floor(log10(vmin));
+        hi = (int)ceil(log10(vmax));
+        if (hi <= lo)
+            hi = lo + 1;
+    } else {
+        double raw = vmax / 5.0, mag = pow(10.0, floor(log10(raw)));
+        ystep = raw <= mag ? mag : raw <= 2 * mag ? 2 * mag : raw <= 5 * mag ? 5 * mag : 10 * mag;
+        ytop = ceil(vmax / ystep) * ystep;
+        if (ytop < vmax * 1.05)
+            ytop += ystep;
+    }
+
+    const int left = 90, right = 30, top = 56, plot_h = 320, plot_w = 620;
+    int legend_h = 18 * (int)c->nseries + (c->note ? 22 : 0) + 10;
+    canvas cv;
+    cv.w = left + plot_w + right;
+    cv.h = top + plot_h + 56 + legend_h + 10;
+    cv.px = malloc((size_t)cv.w * cv.h * 3);
+    if (!cv.px) {
+        snprintf(err, errlen, "out of memory for the chart");
+        return 0;
+    }
+    memset(cv.px, 255, (size_t)cv.w * cv.h * 3);
+    static const unsigned char black[3] = {0, 0, 0}, grey[3] = {210, 210, 210},
+                               light[3] = {235, 235, 235}, dark[3] = {90, 90, 90};
+    static const unsigned char pal[8][3] = {{31, 119, 180}, {255, 127, 14}, {44, 160, 44},
+                                            {214, 39, 40},  {148, 103, 189}, {140, 86, 75},
+                                            {227, 119, 194}, {127, 127, 127}};
+    {
+        int scale = text_width(c->title, 2) <= cv.w - 20 ? 2 : 1;
+        draw_text(&cv, 10, 10, c->title, scale, black);
+        char yl[160];
+        snprintf(yl, sizeof yl, "Y: %s, %s", c->y_label ? c->y_label : "",
+                 ylog ? "LOG SCALE" : "LINEAR");
+        draw_text(&cv, 10, 34, yl, 1, dark);
+    }
+    int y_base = top + plot_h, x_left = left, x_right = left + plot_w;
+    /* the data area leaves a margin of 5 % of the plot width on each side */
+    const double pad = 0.05;
+#define XPOS(v)                                                                                  \
+    (x_left + (int)lround(plot_w * (pad + (1 - 2 * pad) *                                        \
+                                              (xmax > xmin ? (xlog ? log(v / xmin) / log(xmax / xmin) \
+                                                                   : (v - xmin) / (xmax - xmin))  \
+                                                           : 0.5))))
+#define YPOS(v)                                                                                  \
+    (y_base - (int)lround(plot_h * (ylog ? (log10(v) - lo) / (hi - lo) : (v) / ytop)))
+    /* horizontal grid and y labels */
+    if (ylog) {
+        for (int d = lo; d <= hi; d++) {
+            double base = pow(10.0, d);
+            for (int m = 1; m <= 9 && d < hi; m++) {
+                if (m == 1)
+                    continue;
+                int y = YPOS(base * m);
+                fill_rect(&cv, x_left, y, x_right, y + 1, light);
+                if ((m == 2 || m == 5) && hi - lo <= 2) {
+                    char lab[16];
+                    fmt_rate(lab, sizeof lab, base * m);
+                    draw_text(&cv, x_left - 6 - text_width(lab, 1), y - 3, lab, 1, dark);
+                }
+            }
+            int y = YPOS(base);
+            fill_rect(&cv, x_left, y, x_right, y + 1, grey);
+            char lab[16];
+            fmt_rate(lab, sizeof lab, base);
+            draw_text(&cv, x_left - 8 - text_width(lab, 2), y - 7, lab, 2, dark);
+        }
+    } else {
+        for (double v = 0; v <= ytop * (1 + 1e-9); v += ystep) {
+            int y = YPOS(v);
+            fill_rect(&cv, x_left, y, x_right, y + 1, grey);
+            char lab[16];
+            fmt_rate(lab, sizeof lab, v);
+            draw_text(&cv, x_left - 8 - text_width(lab, 2), y - 7, lab, 2, dark);
+        }
+    }
+    /* vertical grid at every x value, labelled */
+    for (size_t i = 0; i < c->nx; i++) {
+        int x = XPOS(c->x[i]);
+        fill_rect(&cv, x, top, x + 1, y_base, light);
+        fill_rect(&cv, x, y_base, x + 1, y_base + 5, black);
+        char lab[32];
+        fmt_tick(lab, sizeof lab, c->x[i]);
+        draw_text(&cv, x - text_width(lab, 2) / 2, y_base + 9, lab, 2, black);
+    }
+    fill_rect(&cv, x_left, top, x_left + 1, y_base + 1, black);
+    fill_rect(&cv, x_left, y_base, x_right, y_base + 1, black);
+    {
+        char xl[160];
+        snprintf(xl, sizeof xl, "X: %s%s", c->x_label ? c->x_label : "",
+                 xlog ? ", LOG SCALE" : "");
+        draw_text(&cv, x_left + plot_w / 2 - text_width(xl, 1) / 2, y_base + 30, xl, 1, dark);
+    }
+    /* series: dashed first, so the solid lines stay on top */
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t s = 0; s < c->nseries; s++) {
+            const double *y = pass == 0 ? c->series[s].y_dashed : c->series[s].y;
+            if (!y)
+                continue;
+            const unsigned char *col = pal[s % 8];
+            int px = 0, py = 0, have = 0;
+            for (size_t i = 0; i < c->nx; i++) {
+                if (!valid(y[i])) {
+                    have = 0;
+                    if (pass == 1)
+                        draw_text(&cv, XPOS(c->x[i]) - 2, y_base - 10, "X", 1, col);
+                    continue;
+                }
+                int x1 = XPOS(c->x[i]), y1 = YPOS(y[i]);
+                if (have)
+                    draw_line(&cv, px, py, x1, y1, pass == 0, col);
+                px = x1;
+                py = y1;
+                have = 1;
+            }
+            for (size_t i = 0; i < c->nx; i++)
+                if (valid(y[i])) {
+                    if (pass == 0)
+                        hollow_square(&cv, XPOS(c->x[i]), YPOS(y[i]), 4, col);
+                    else
+                        dot(&cv, XPOS(c->x[i]), YPOS(y[i]), 4, col);
+                }
+        }
+#undef XPOS
+#undef YPOS
+    /* legend */
+    int ly = y_base + 50;
+    for (size_t s = 0; s < c->nseries; s++, ly += 18) {
+        fill_rect(&cv, x_left, ly + 5, x_left + 30, ly + 8, pal[s % 8]);
+        dot(&cv, x_left + 15, ly + 6, 4, pal[s % 8]);
+        char lab[200];
+        snprintf(lab, sizeof lab, "%s", c->series[s].label ? c->series[s].label : "");
+        /* scale 2 when it fits, else scale 1, cut to the canvas */
+        int avail = cv.w - x_left - 50, scale = text_width(lab, 2) <= avail ? 2 : 1;
+        int maxc = avail / (6 * scale);
+        if (maxc > 0 && (int)strlen(lab) > maxc)
+            lab[maxc] = '\0';
+        draw_text(&cv, x_left + 40, ly + (scale == 1 ? 3 : 0), lab, scale, black);
+    }
+    if (c->note)
+        draw_text(&cv, x_left, ly + 8, c->note, 1, dark);
+    int ok = write_png(&cv, path, err, errlen);
+    free(cv.px);
+    return ok;
+}

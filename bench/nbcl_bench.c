@@ -2,7 +2,8 @@
  *
  *   nbcl-bench [--case NAME...] [--sizes N...] [--repeats N] [--warmup N]
  *              [--devices all|SPEC...] [--precision single|double|both|auto] [--profile]
- *              [--reference PATH] [--ref-repeats N] [--thicksteps T] [--outdir DIR] [--quiet]
+ *              [--reference PATH] [--ref-repeats N] [--thicksteps T] [--scaling]
+ *              [--outdir DIR] [--quiet]
  *              [-- nanoBragg argv]
  *
  * Every case runs through the engine API (nbcl_scene_build, nbcl_engine_create, nbcl_render,
@@ -51,6 +52,10 @@ static void usage(FILE *out)
             "  --ref-repeats N       warm runs of the reference (default: min(repeats, 3))\n"
             "  --no-reference        ignore NB_C_BIN\n"
             "  --profile             also write trace.json (Chrome trace) and a top-kernels table\n"
+            "  --scaling             sweeps: detector size 256..4096 (perf), mosaic domains\n"
+            "                        1..1000 and phi steps 1..20 (256^2 heavy-like), warm, on\n"
+            "                        every device x precision; 3 repeats unless --repeats; runs\n"
+            "                        no case rows unless --case, --sizes or -- is given\n"
             "  --outdir DIR          bundle directory (default reports/<UTC stamp>/)\n"
             "  --quiet               no progress on stderr\n"
             "  --list-cases          print the presets and exit\n"
@@ -169,8 +174,10 @@ static int parse_args(bench_run *run, int argc, char **argv)
                 fprintf(stderr, "nbcl-bench: %s needs an integer >= %d\n", a, lo);
                 return BENCH_EXIT_USAGE;
             }
-            if (!strcmp(a, "--repeats"))
+            if (!strcmp(a, "--repeats")) {
                 run->repeats = v;
+                run->repeats_given = 1;
+            }
             else if (!strcmp(a, "--warmup"))
                 run->warmup = v;
             else if (!strcmp(a, "--ref-repeats"))
@@ -193,6 +200,8 @@ static int parse_args(bench_run *run, int argc, char **argv)
             }
         } else if (!strcmp(a, "--profile")) {
             run->profile = 1;
+        } else if (!strcmp(a, "--scaling")) {
+            run->scaling = 1;
         } else if (!strcmp(a, "--quiet")) {
             run->progress = 0;
         } else if (!strcmp(a, "--reference")) {
@@ -227,7 +236,9 @@ static int parse_args(bench_run *run, int argc, char **argv)
     }
     if (run->ref_repeats < 0)
         run->ref_repeats = run->repeats < 3 ? run->repeats : 3;
-    if (run->ncases == 0 && !run->have_custom)
+    run->scal_repeats = run->repeats_given ? run->repeats : 3;
+    /* --scaling alone runs only the sweeps; --sizes without --case still means the perf case */
+    if (run->ncases == 0 && !run->have_custom && (!run->scaling || run->nsizes))
         case_store[run->ncases++] = "perf";
     return 0;
 }
@@ -302,9 +313,17 @@ static int write_bundle(bench_run *run, int status)
     }
     char chart[4400];
     snprintf(chart, sizeof chart, "%s/throughput.png", run->outdir);
-    if (!bench_write_chart(run, chart, err, sizeof err)) {
-        fprintf(stderr, "nbcl-bench: chart: %s\n", err);
-        bench_log(run, "chart: %s", err);
+    if (run->nrows || !run->scaling) { /* a --scaling-only run has no case rows to chart */
+        if (bench_write_chart(run, chart, err, sizeof err)) {
+            run->throughput_png = 1;
+        } else {
+            fprintf(stderr, "nbcl-bench: chart: %s\n", err);
+            bench_log(run, "chart: %s", err);
+        }
+    }
+    if (run->scaling && run->nscal && !bench_write_scaling_charts(run, err, sizeof err)) {
+        fprintf(stderr, "nbcl-bench: scaling chart: %s\n", err);
+        bench_log(run, "scaling chart: %s", err);
     }
     if (run->profile && !bench_write_trace(run, err, sizeof err)) {
         fprintf(stderr, "nbcl-bench: %s\n", err);
@@ -570,6 +589,8 @@ int main(int argc, char **argv)
             bench_argv_free(&av);
         }
     }
+    if (run.scaling && !bench_interrupted)
+        bench_run_scaling(&run);
     int status = bench_interrupted ? BENCH_EXIT_INTERRUPTED
                  : run.failures    ? BENCH_EXIT_FAILURES
                                    : BENCH_EXIT_OK;
@@ -577,12 +598,13 @@ int main(int argc, char **argv)
         run.interrupted = 1;
     int ok = write_bundle(&run, status);
     if (run.progress)
-        fprintf(stderr, "nbcl-bench: bundle in %s (%zu rows, %d failures)\n", run.outdir,
-                run.nrows, run.failures);
+        fprintf(stderr, "nbcl-bench: bundle in %s (%zu rows, %zu scaling points, %d failures)\n",
+                run.outdir, run.nrows, run.nscal, run.failures);
     for (size_t i = 0; i < pair && run.refs; i++)
         free(run.refs[i].image);
     free(run.refs);
     free(run.rows);
+    free(run.scal);
     free(run.trace);
     free(run.devices);
     bench_argv_free(&run.custom);

@@ -122,6 +122,19 @@ int bench_write_env(bench_run *run, char *err, size_t errlen)
             nbcl_json_build_facts(w, &r->facts);
             nbcl_json_obj_end(w);
         }
+        /* the engines of the scaling sweeps (their own, one per device x precision) */
+        for (size_t i = 0; i < run->nscal; i++) {
+            const bench_scal_point *pt = &run->scal[i];
+            int k = pt->precision == 64;
+            if (pt->device_index != (int)d || seen[k] || !pt->facts.options[0])
+                continue;
+            seen[k] = 1;
+            nbcl_json_obj_begin(w);
+            nbcl_json_kstr(w, "precision", bench_precision_name(pt->precision));
+            nbcl_json_key(w, "first_build");
+            nbcl_json_build_facts(w, &pt->facts);
+            nbcl_json_obj_end(w);
+        }
         nbcl_json_arr_end(w);
         nbcl_json_obj_end(w);
     }
@@ -169,12 +182,80 @@ int bench_write_env(bench_run *run, char *err, size_t errlen)
                                    : run->precision_mode == 64 ? "double"
                                                                : "auto");
     nbcl_json_kbool(w, "profile", run->profile);
+    nbcl_json_kbool(w, "scaling", run->scaling);
+    if (run->scaling)
+        nbcl_json_kint(w, "scaling_repeats", run->scal_repeats);
+    else
+        nbcl_json_knull(w, "scaling_repeats");
     nbcl_json_obj_end(w);
     nbcl_json_obj_end(w);
     return write_json(run, w, "env.json", err, errlen);
 }
 
 /* ------------------------------------------------------------------ perf_results.json */
+/* "scaling": null without --scaling, else one object per point */
+static void json_scaling(bench_run *run, nbcl_json *w)
+{
+    nbcl_json_key(w, "scaling");
+    if (!run->scaling) {
+        nbcl_json_null(w);
+        return;
+    }
+    nbcl_json_arr_begin(w);
+    for (size_t i = 0; i < run->nscal; i++) {
+        const bench_scal_point *pt = &run->scal[i];
+        const bench_sweep_def *sw = &bench_sweeps[pt->sweep];
+        const nbcl_device_info *d = &run->devices[pt->device_index];
+        char spec[32];
+        snprintf(spec, sizeof spec, "%u:%u", d->platform_index, d->device_index);
+        nbcl_json_obj_begin(w);
+        nbcl_json_kstr(w, "sweep", sw->name);
+        nbcl_json_kstr(w, "parameter", sw->parameter);
+        nbcl_json_kint(w, "value", pt->value);
+        nbcl_json_kstr(w, "device", spec);
+        nbcl_json_kstr(w, "device_name", d->device_name);
+        nbcl_json_kstr(w, "device_type", d->device_type);
+        nbcl_json_kstr(w, "precision", bench_precision_name(pt->precision));
+        nbcl_json_kstr(w, "status", pt->status);
+        if (pt->error[0])
+            nbcl_json_kstr(w, "error", pt->error);
+        else
+            nbcl_json_knull(w, "error");
+        nbcl_json_kstr(w, "command", pt->cmdline);
+        nbcl_json_key(w, "workload");
+        nbcl_json_obj_begin(w);
+        nbcl_json_kint(w, "fpixels", pt->fpixels);
+        nbcl_json_kint(w, "spixels", pt->spixels);
+        nbcl_json_kuint(w, "pixels", pt->pixels);
+        nbcl_json_kint(w, "layers", pt->layers);
+        nbcl_json_kint(w, "oversample", pt->oversample);
+        nbcl_json_kint(w, "sources", pt->sources);
+        nbcl_json_kint(w, "phi_steps", pt->phisteps);
+        nbcl_json_kint(w, "mosaic_domains", pt->domains);
+        nbcl_json_knum(w, "subpaths", pt->subpaths);
+        nbcl_json_obj_end(w);
+        nbcl_json_knum(w, "scene_build_s", pt->scene_build_s);
+        nbcl_json_key(w, "warm");
+        nbcl_json_obj_begin(w);
+        nbcl_json_kint(w, "warmup", run->warmup);
+        nbcl_json_kint(w, "repeats", run->scal_repeats);
+        nbcl_json_kuint(w, "tiles_per_render", pt->tiles);
+        nbcl_json_kstr(w, "kernel", pt->kernel_name);
+        json_summary(w, "wall_s", &pt->warm_wall);
+        json_summary(w, "kernel_s", &pt->warm_kernel);
+        nbcl_json_obj_end(w);
+        nbcl_json_key(w, "throughput");
+        nbcl_json_obj_begin(w);
+        nbcl_json_knum(w, "pixels_per_s_wall", pt->pix_per_s_wall);
+        nbcl_json_knum(w, "pixels_per_s_kernel", pt->pix_per_s_kernel);
+        nbcl_json_knum(w, "subpaths_per_s_wall", pt->sub_per_s_wall);
+        nbcl_json_knum(w, "subpaths_per_s_kernel", pt->sub_per_s_kernel);
+        nbcl_json_obj_end(w);
+        nbcl_json_obj_end(w);
+    }
+    nbcl_json_arr_end(w);
+}
+
 int bench_write_results(bench_run *run, char *err, size_t errlen)
 {
     nbcl_json *w = nbcl_json_new(1);
@@ -207,6 +288,13 @@ int bench_write_results(bench_run *run, char *err, size_t errlen)
                                    "(first run = cold, the rest = warm); speedup_warm = reference "
                                    "warm median / warm.wall_s median; correlation_warm and "
                                    "sum_ratio (ours/reference) compare the last warm image");
+    nbcl_json_kstr(w, "scaling",
+                   "--scaling: one point per sweep value x device x precision, on one warm "
+                   "engine per device x precision: warmup untimed renders, then repeats timed "
+                   "ones (warm.wall_s, warm.kernel_s as for rows; no statistics, no reference). "
+                   "Sweeps: size = perf argv with -detpixels N; domains = heavy crystal at 256x256 "
+                   "with -mosaic 0.5 -mosaic_dom D -phisteps 1 -oversample 1; phisteps = the same "
+                   "with -mosaic_dom 1 -phisteps P (-phi 0.2 -osc 1.0)");
     nbcl_json_obj_end(w);
     nbcl_json_key(w, "rows");
     nbcl_json_arr_begin(w);
@@ -320,6 +408,7 @@ int bench_write_results(bench_run *run, char *err, size_t errlen)
         nbcl_json_obj_end(w);
     }
     nbcl_json_arr_end(w);
+    json_scaling(run, w);
     nbcl_json_obj_end(w);
     return write_json(run, w, "perf_results.json", err, errlen);
 }
@@ -537,6 +626,11 @@ static void top_kernels(bench_run *run, FILE *f)
     free(a);
 }
 
+static void write_results_table(bench_run *run, FILE *f);
+static void write_rest(bench_run *run, FILE *f);
+static void write_not_measured(bench_run *run, FILE *f);
+static void write_scaling(bench_run *run, FILE *f);
+
 int bench_write_summary(bench_run *run, char *err, size_t errlen)
 {
     char path[4400];
@@ -548,7 +642,6 @@ int bench_write_summary(bench_run *run, char *err, size_t errlen)
     }
     nbcl_host_info h;
     nbcl_host_info_query(&h);
-    char b1[48], b2[48], b3[48], b4[48], b5[48], b6[48];
     fprintf(f, "# nbcl-bench summary\n\n");
     fprintf(f, "- started: %s; nbcl %s, git `%s`%s\n", run->started_utc, nbcl_version(),
             run->git_sha, run->git_dirty == 1 ? " (dirty tree)" : "");
@@ -567,8 +660,14 @@ int bench_write_summary(bench_run *run, char *err, size_t errlen)
         fprintf(f, "- reference: `%s` (OMP_NUM_THREADS=%s), %d warm runs after a cold one\n",
                 run->reference, getenv("OMP_NUM_THREADS") ? getenv("OMP_NUM_THREADS") : "unset",
                 run->ref_repeats);
-    fprintf(f, "- repeats %d after %d warm-up; tables show medians (min, mean, stddev: perf_results.json)\n",
-            run->repeats, run->warmup);
+    if (run->nrows || !run->scaling)
+        fprintf(f, "- repeats %d after %d warm-up; tables show medians (min, mean, stddev: "
+                   "perf_results.json)\n",
+                run->repeats, run->warmup);
+    if (run->scaling)
+        fprintf(f, "- scaling sweeps: %d repeats after %d warm-up per point; tables show medians "
+                   "(min, mean, stddev: perf_results.json `scaling`)\n",
+                run->scal_repeats, run->warmup);
     if (run->interrupted)
         fprintf(f, "- **interrupted**: the tables hold the rows finished before the signal\n");
     fprintf(f, "\nCommand:\n\n```\n");
@@ -576,6 +675,45 @@ int bench_write_summary(bench_run *run, char *err, size_t errlen)
         fprintf(f, "%s%s", i ? " " : "", run->argv[i]);
     fprintf(f, "\n```\n");
 
+    if (run->nrows || !run->scaling)
+        write_results_table(run, f);
+    else
+        fprintf(f, "\n## Results\n\nNo case rows: this run had `--scaling` only (see "
+                   "Scaling below).\n");
+    write_rest(run, f);
+    if (run->scaling)
+        write_scaling(run, f);
+
+    int nfail = 0;
+    for (size_t i = 0; i < run->nrows; i++)
+        nfail += strcmp(run->rows[i].status, "ok") != 0;
+    for (size_t i = 0; i < run->nrefs; i++)
+        nfail += run->refs[i].wanted && strcmp(run->refs[i].status, "ok") != 0;
+    for (size_t i = 0; i < run->nscal; i++)
+        nfail += strcmp(run->scal[i].status, "ok") != 0;
+    if (nfail)
+        write_not_measured(run, f);
+    if (run->throughput_png)
+        fprintf(f, "\n![throughput per case and device](throughput.png)\n");
+    fprintf(f, "\nFiles: env.json (host, devices, build), perf_results.json (every number "
+               "above, with min/median/mean/stddev), commands.txt, bench.log%s%s",
+            run->throughput_png ? ", throughput.png" : "",
+            run->profile ? ", trace.json (chrome://tracing or https://ui.perfetto.dev)" : "");
+    for (size_t w = 0; w < bench_nsweeps; w++)
+        if (run->scal_png & (1u << w))
+            fprintf(f, ", %s", bench_sweeps[w].png);
+    fprintf(f, ", sha256.txt.\n");
+    int bad = ferror(f);
+    if (fclose(f) != 0 || bad) {
+        snprintf(err, errlen, "%s: write error", path);
+        return 0;
+    }
+    return 1;
+}
+
+static void write_results_table(bench_run *run, FILE *f)
+{
+    char b1[48], b2[48], b3[48], b4[48], b5[48], b6[48];
     fprintf(f, "\n## Results\n\n");
     fprintf(f, "Warm wall: host wall time around `nbcl_render` (uploads + kernel + readback); "
                "warm kernel: OpenCL profiling events of the pixel kernel. Cold: fresh engine "
@@ -611,7 +749,12 @@ int bench_write_summary(bench_run *run, char *err, size_t errlen)
                     ref->status);
         }
     }
+}
 
+/* device against device, against the reference, top kernels */
+static void write_rest(bench_run *run, FILE *f)
+{
+    char b1[48], b2[48], b3[48], b4[48];
     /* device against device: one line per case x size, one column per device x precision */
     int combos[64][2];
     size_t ncombo = 0;
@@ -708,48 +851,101 @@ int bench_write_summary(bench_run *run, char *err, size_t errlen)
 
     if (run->profile)
         top_kernels(run, f);
+}
 
-    int nfail = 0;
-    for (size_t i = 0; i < run->nrows; i++)
-        nfail += strcmp(run->rows[i].status, "ok") != 0;
-    for (size_t i = 0; i < run->nrefs; i++)
-        nfail += run->refs[i].wanted && strcmp(run->refs[i].status, "ok") != 0;
-    if (nfail) {
-        fprintf(f, "\n## Not measured\n\n");
-        for (size_t i = 0; i < run->nrows; i++) {
-            const bench_row *r = &run->rows[i];
-            if (!strcmp(r->status, "ok"))
-                continue;
+static void write_not_measured(bench_run *run, FILE *f)
+{
+    fprintf(f, "\n## Not measured\n\n");
+    for (size_t i = 0; i < run->nrows; i++) {
+        const bench_row *r = &run->rows[i];
+        if (!strcmp(r->status, "ok"))
+            continue;
+        char sl[48];
+        fprintf(f, "- %s %s, device %u:%u, %s: **%s**: ", r->case_name,
+                size_label(sl, sizeof sl, r),
+                r->dev.platform_index, r->dev.device_index,
+                bench_precision_name(r->precision), r->status);
+        md_escape(f, r->error);
+        fprintf(f, "\n");
+    }
+    for (size_t i = 0; i < run->nrows; i++) {
+        const bench_row *r = &run->rows[i];
+        if (r->ref && strcmp(r->ref->status, "ok") &&
+            (i == 0 || run->rows[i - 1].ref != r->ref)) {
             char sl[48];
-            fprintf(f, "- %s %s, device %u:%u, %s: **%s**: ", r->case_name,
-                    size_label(sl, sizeof sl, r),
-                    r->dev.platform_index, r->dev.device_index,
-                    bench_precision_name(r->precision), r->status);
-            md_escape(f, r->error);
+            fprintf(f, "- reference for %s %s: **%s**: ", r->case_name,
+                    size_label(sl, sizeof sl, r), r->ref->status);
+            md_escape(f, r->ref->error);
             fprintf(f, "\n");
         }
-        for (size_t i = 0; i < run->nrows; i++) {
-            const bench_row *r = &run->rows[i];
-            if (r->ref && strcmp(r->ref->status, "ok") &&
-                (i == 0 || run->rows[i - 1].ref != r->ref)) {
-                char sl[48];
-                fprintf(f, "- reference for %s %s: **%s**: ", r->case_name,
-                        size_label(sl, sizeof sl, r), r->ref->status);
-                md_escape(f, r->ref->error);
-                fprintf(f, "\n");
-            }
+    }
+    for (size_t i = 0; i < run->nscal; i++) {
+        const bench_scal_point *pt = &run->scal[i];
+        if (!strcmp(pt->status, "ok"))
+            continue;
+        const nbcl_device_info *d = &run->devices[pt->device_index];
+        fprintf(f, "- scaling %s %d, device %u:%u, %s: **%s**: ",
+                bench_sweeps[pt->sweep].name, pt->value, d->platform_index, d->device_index,
+                bench_precision_name(pt->precision), pt->status);
+        md_escape(f, pt->error);
+        fprintf(f, "\n");
+    }
+}
+
+/* "## Scaling": one table and one chart per sweep */
+static void write_scaling(bench_run *run, FILE *f)
+{
+    char b1[48], b2[48], b3[48], b4[48], b5[48], b6[48], b7[48];
+    fprintf(f, "\n## Scaling\n\n");
+    fprintf(f, "`--scaling`: one warm engine per device x precision; per point %d untimed "
+               "render(s), then %d timed ones (medians below; no statistics, no reference). "
+               "Sub-paths per image = pixels x layers x oversample^2 x sources x phi steps x "
+               "mosaic domains. Throughput on warm wall time (uploads + kernel + readback) and "
+               "on kernel time (OpenCL profiling). Charts: sub-paths/s, solid = wall, dashed = "
+               "kernel.\n",
+            run->warmup, run->scal_repeats);
+    for (size_t w = 0; w < bench_nsweeps; w++) {
+        const bench_sweep_def *sw = &bench_sweeps[w];
+        int any = 0;
+        for (size_t i = 0; i < run->nscal; i++)
+            any |= run->scal[i].sweep == (int)w;
+        fprintf(f, "\n### %s\n\n%s.\n\n", sw->title, sw->argv_note);
+        if (!any) {
+            fprintf(f, "Not run (interrupted).\n");
+            continue;
         }
+        fprintf(f, "| %s | device | precision | sub-paths/image | warm wall | warm kernel | "
+                   "pixels/s (wall) | pixels/s (kernel) | sub-paths/s (wall) | "
+                   "sub-paths/s (kernel) | status |\n",
+                sw->parameter);
+        fprintf(f, "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
+        for (size_t i = 0; i < run->nscal; i++) {
+            const bench_scal_point *pt = &run->scal[i];
+            if (pt->sweep != (int)w)
+                continue;
+            const nbcl_device_info *d = &run->devices[pt->device_index];
+            char dl[600];
+            snprintf(dl, sizeof dl, "%u:%u %s", d->platform_index, d->device_index,
+                     d->device_name_normalised[0] ? d->device_name_normalised : d->device_name);
+            if (!strcmp(sw->name, "size"))
+                fprintf(f, "| %dx%d | ", pt->value, pt->value);
+            else
+                fprintf(f, "| %d | ", pt->value);
+            md_escape(f, dl);
+            fprintf(f, " | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+                    bench_precision_name(pt->precision), fmt_rate(b1, sizeof b1, pt->subpaths),
+                    fmt_s(b2, sizeof b2, pt->warm_wall.n ? pt->warm_wall.median : 0),
+                    fmt_s(b3, sizeof b3, pt->warm_kernel.n ? pt->warm_kernel.median : 0),
+                    fmt_rate(b4, sizeof b4, pt->pix_per_s_wall),
+                    fmt_rate(b5, sizeof b5, pt->pix_per_s_kernel),
+                    fmt_rate(b6, sizeof b6, pt->sub_per_s_wall),
+                    fmt_rate(b7, sizeof b7, pt->sub_per_s_kernel), pt->status);
+        }
+        if (run->scal_png & (1u << w))
+            fprintf(f, "\n![sub-paths/s against %s](%s)\n", sw->parameter, sw->png);
+        else
+            fprintf(f, "\nNo chart (%s): no successful point.\n", sw->png);
     }
-    fprintf(f, "\n![throughput per case and device](throughput.png)\n");
-    fprintf(f, "\nFiles: env.json (host, devices, build), perf_results.json (every number "
-               "above, with min/median/mean/stddev), commands.txt, bench.log%s, sha256.txt.\n",
-            run->profile ? ", trace.json (chrome://tracing or https://ui.perfetto.dev)" : "");
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad) {
-        snprintf(err, errlen, "%s: write error", path);
-        return 0;
-    }
-    return 1;
 }
 
 /* ------------------------------------------------------------------ sha256.txt */

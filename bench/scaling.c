@@ -1,0 +1,383 @@
+/* nbcl-bench --scaling: warm throughput against detector size, mosaic domains and phi steps, on
+ * every device x precision of the run (docs/benchmarks.md, "Scaling").
+ *
+ * One engine per device x precision serves every point (the engine does not depend on the
+ * scene). Each point builds its scene, renders --warmup untimed images, then scal_repeats timed
+ * ones; no statistics, no reference. A failed point is recorded with its error and the sweep
+ * goes on (after an error the engine is rebuilt for the next point). */
+#include "bench.h"
+#include "args.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+const bench_sweep_def bench_sweeps[] = {
+    {"size", "detector_size", "Detector size (`perf` case)",
+     "`perf` argv with `-detpixels N`", "scaling_size.png", {256, 512, 1024, 2048, 4096, 0}},
+    {"domains", "mosaic_domains", "Mosaic domains (256², `heavy`-like)",
+     "`heavy` crystal at 256², `-mosaic 0.5 -mosaic_dom D`, `-phi 0.2 -osc 1.0 -phisteps 1`, "
+     "`-oversample 1`",
+     "scaling_domains.png", {1, 10, 100, 1000, 0}},
+    {"phisteps", "phi_steps", "φ steps (256², `heavy`-like)",
+     "`heavy` crystal at 256², `-phi 0.2 -osc 1.0 -phisteps P`, `-mosaic 0.5 -mosaic_dom 1`, "
+     "`-oversample 1`",
+     "scaling_phisteps.png", {1, 2, 5, 10, 20, 0}},
+};
+const size_t bench_nsweeps = sizeof bench_sweeps / sizeof bench_sweeps[0];
+
+size_t bench_sweep_nvalues(const bench_sweep_def *s)
+{
+    size_t n = 0;
+    while (n < BENCH_SWEEP_MAX_VALUES && s->values[n])
+        n++;
+    return n;
+}
+
+/* the heavy case's crystal at 256x256 with `domains` mosaic domains and `phisteps` phi steps,
+ * oversample 1 (phi starts at 0.2 deg, as in the heavy case) */
+static int heavy_like_argv(int domains, int phisteps, bench_argv *out)
+{
+    char d[16], p[16];
+    snprintf(d, sizeof d, "%d", domains);
+    snprintf(p, sizeof p, "%d", phisteps);
+    const char *const l[] = {"nbcl", "-cell", "70", "80", "90", "75", "85", "95", "-misset", "10",
+                             "20", "30", "-lambda", "1.0", "-N", "5", "-default_F", "100",
+                             "-distance", "100", "-mosaic", "0.5", "-mosaic_dom", d,
+                             "-mosaic_seed", "4321", "-phi", "0.2", "-osc", "1.0", "-phisteps", p,
+                             "-oversample", "1", "-detpixels", "256", "-nonoise", "-nopgm",
+                             "-noprogress", NULL};
+    memset(out, 0, sizeof *out);
+    for (const char *const *a = l; *a; a++)
+        if (!bench_argv_push(out, *a)) {
+            bench_argv_free(out);
+            return 0;
+        }
+    return 1;
+}
+
+static int sweep_argv(bench_run *run, int sweep, int value, bench_argv *out, char *err,
+                      size_t errlen)
+{
+    const char *name = bench_sweeps[sweep].name;
+    if (!strcmp(name, "size"))
+        return bench_case_argv("perf", value, run->thicksteps, run->inputs_dir, out, err, errlen);
+    int ok = !strcmp(name, "domains") ? heavy_like_argv(value, 1, out)
+                                      : heavy_like_argv(1, value, out);
+    if (!ok)
+        snprintf(err, errlen, "out of memory building the argv of sweep %s", name);
+    return ok;
+}
+
+static void engine_log(void *user, nbcl_log_level level, const char *msg)
+{
+    bench_run *run = user;
+    static const char *names[] = {"debug", "info", "warn", "error"};
+    bench_log(run, "engine %s: %s", names[level >= 0 && level <= 3 ? level : 0], msg);
+}
+
+static void set_status(bench_scal_point *pt, const char *status, const char *prefix,
+                       const char *msg)
+{
+    snprintf(pt->status, sizeof pt->status, "%s", status);
+    size_t cap = sizeof pt->error, n = 0;
+    for (const char *p = prefix; *p && n + 1 < cap; p++)
+        pt->error[n++] = *p;
+    for (const char *p = msg; *p && n + 1 < cap; p++)
+        pt->error[n++] = *p;
+    pt->error[n] = '\0';
+}
+
+static bench_scal_point *add_point(bench_run *run)
+{
+    if (run->nscal == run->cap_scal) {
+        size_t cap = run->cap_scal ? 2 * run->cap_scal : 32;
+        bench_scal_point *np = realloc(run->scal, cap * sizeof *np);
+        if (!np)
+            return NULL;
+        run->scal = np;
+        run->cap_scal = cap;
+    }
+    bench_scal_point *pt = &run->scal[run->nscal++];
+    memset(pt, 0, sizeof *pt);
+    return pt;
+}
+
+/* One point on a warm engine (*eng created here when NULL, destroyed after an error). */
+static void measure_point(bench_run *run, bench_scal_point *pt, const bench_argv *av,
+                          nbcl_engine **eng)
+{
+    char err[8192];
+    nbcl_cli cli;
+    nbcl_scene *scene = NULL;
+    nbcl_image img = {0};
+    bench_series wall = {0}, kern = {0};
+    nbcl_status s;
+
+    snprintf(pt->status, sizeof pt->status, "ok");
+    if (nbcl_cli_parse(av->argc, (char **)av->argv, &cli, err, sizeof err)) {
+        set_status(pt, "error", "argument error: ", err);
+        return;
+    }
+    cli.cfg.read_dump = 0; /* hermetic, as the rows */
+    cli.cfg.write_dump = 0;
+    double t = bench_now();
+    s = nbcl_scene_build(&cli.cfg, &scene, err, sizeof err);
+    pt->scene_build_s = bench_now() - t;
+    if (s != NBCL_OK) {
+        set_status(pt, "error", "scene: ", err);
+        return;
+    }
+    pt->fpixels = scene->fpixels;
+    pt->spixels = scene->spixels;
+    pt->pixels = (size_t)scene->fpixels * (size_t)scene->spixels;
+    pt->layers = scene->thicksteps > 0 ? scene->thicksteps : 1;
+    pt->oversample = scene->oversample;
+    pt->sources = scene->sources;
+    pt->phisteps = scene->phisteps;
+    pt->domains = scene->mosaic_domains;
+    pt->subpaths = (double)pt->pixels * (double)scene->steps * (double)pt->layers;
+
+    if (!*eng) {
+        nbcl_engine_opts o;
+        nbcl_engine_opts_init(&o);
+        char spec[32];
+        const nbcl_device_info *d = &run->devices[pt->device_index];
+        snprintf(spec, sizeof spec, "%u:%u", d->platform_index, d->device_index);
+        o.device = spec;
+        o.precision = pt->precision == 64 ? NBCL_PRECISION_F64 : NBCL_PRECISION_F32;
+        o.log = engine_log;
+        o.log_user = run;
+        double c0 = bench_now();
+        s = nbcl_engine_create(&o, eng, err, sizeof err);
+        if (s != NBCL_OK) {
+            set_status(pt, s == NBCL_NO_FP64 ? "unsupported" : "error",
+                       s == NBCL_NO_FP64 ? "" : "engine: ", err);
+            *eng = NULL;
+            goto done;
+        }
+        bench_progress(run, "  scaling engine %s %s: created in %.3f s", spec,
+                       bench_precision_name(pt->precision), bench_now() - c0);
+    }
+    const nbcl_build_facts *f = nbcl_engine_build_facts(*eng);
+    if (f)
+        pt->facts = *f;
+
+    nbcl_render_timing tm;
+    for (int i = 0; i < run->warmup + run->scal_repeats; i++) {
+        if (bench_interrupted) {
+            set_status(pt, "interrupted", "", "interrupted by a signal");
+            goto done;
+        }
+        double w0 = bench_now();
+        s = nbcl_render(*eng, scene, NULL, &img, &tm);
+        double w = bench_now() - w0;
+        nbcl_image_free(&img);
+        if (s != NBCL_OK) {
+            set_status(pt, s == NBCL_INTERRUPTED ? "interrupted" : "error",
+                       i < run->warmup ? "warm-up render: " : "render: ",
+                       nbcl_engine_last_error(*eng));
+            nbcl_engine_destroy(*eng); /* a fresh engine for the next point */
+            *eng = NULL;
+            goto done;
+        }
+        if (i < run->warmup)
+            continue;
+        if (!bench_series_add(&wall, w) || !bench_series_add(&kern, tm.kernel_s)) {
+            set_status(pt, "error", "", "out of memory for samples");
+            goto done;
+        }
+        pt->tiles = tm.tiles;
+        snprintf(pt->kernel_name, sizeof pt->kernel_name, "%s",
+                 tm.kernel_name ? tm.kernel_name : "nbcl_k_pixel");
+    }
+    bench_summarise(wall.v, wall.n, &pt->warm_wall);
+    bench_summarise(kern.v, kern.n, &pt->warm_kernel);
+    if (wall.n > 0 && pt->warm_wall.median > 0) {
+        pt->pix_per_s_wall = (double)pt->pixels / pt->warm_wall.median;
+        pt->sub_per_s_wall = pt->subpaths / pt->warm_wall.median;
+        if (pt->warm_kernel.median > 0) {
+            pt->pix_per_s_kernel = (double)pt->pixels / pt->warm_kernel.median;
+            pt->sub_per_s_kernel = pt->subpaths / pt->warm_kernel.median;
+        }
+    }
+done:
+    nbcl_image_free(&img);
+    nbcl_scene_destroy(scene);
+    bench_series_free(&wall);
+    bench_series_free(&kern);
+}
+
+void bench_run_scaling(bench_run *run)
+{
+    size_t per_combo = 0;
+    for (size_t w = 0; w < bench_nsweeps; w++)
+        per_combo += bench_sweep_nvalues(&bench_sweeps[w]);
+    size_t ncombo = 0;
+    for (size_t d = 0; d < run->ndevices; d++)
+        ncombo += run->precision_mode == 1 ? 2 : 1;
+    size_t total = per_combo * ncombo, done_n = 0;
+    bench_log(run, "scaling: %zu points (%zu device x precision), %d warm-up + %d repeats each",
+              total, ncombo, run->warmup, run->scal_repeats);
+
+    for (size_t d = 0; d < run->ndevices && !bench_interrupted; d++) {
+        int precs[2], nprec = 0;
+        if (run->precision_mode == 1) {
+            precs[nprec++] = 32;
+            precs[nprec++] = 64;
+        } else if (run->precision_mode == 32 || run->precision_mode == 64) {
+            precs[nprec++] = run->precision_mode;
+        } else {
+            precs[nprec++] = run->devices[d].has_fp64 ? 64 : 32;
+        }
+        for (int p = 0; p < nprec && !bench_interrupted; p++) {
+            nbcl_engine *eng = NULL;
+            int unsupported = 0;
+            char unsupported_msg[1024] = "";
+            for (size_t w = 0; w < bench_nsweeps && !bench_interrupted; w++) {
+                const bench_sweep_def *sw = &bench_sweeps[w];
+                for (size_t k = 0; k < bench_sweep_nvalues(sw) && !bench_interrupted; k++) {
+                    bench_scal_point *pt = add_point(run);
+                    if (!pt) {
+                        bench_log(run, "scaling: out of memory");
+                        nbcl_engine_destroy(eng);
+                        run->failures++;
+                        return;
+                    }
+                    pt->sweep = (int)w;
+                    pt->value = sw->values[k];
+                    pt->device_index = (int)d;
+                    pt->precision = precs[p];
+                    done_n++;
+                    char err[1024];
+                    bench_argv av;
+                    if (!sweep_argv(run, (int)w, pt->value, &av, err, sizeof err)) {
+                        set_status(pt, "error", "", err);
+                        run->failures++;
+                        continue;
+                    }
+                    char extra[128];
+                    snprintf(extra, sizeof extra, "-device %u:%u -precision %s",
+                             run->devices[d].platform_index, run->devices[d].device_index,
+                             bench_precision_name(pt->precision));
+                    char *cl = bench_argv_cmdline("nbcl", &av, extra);
+                    snprintf(pt->cmdline, sizeof pt->cmdline, "%s", cl ? cl : "");
+                    free(cl);
+                    if (unsupported) {
+                        /* the device has no fp64: every point of this precision says so */
+                        set_status(pt, "unsupported", "", unsupported_msg);
+                    } else {
+                        bench_progress(run, "[scaling %zu/%zu] %s %d on %u:%u, %s precision", done_n,
+                                       total, sw->name, pt->value, run->devices[d].platform_index,
+                                       run->devices[d].device_index,
+                                       bench_precision_name(pt->precision));
+                        double t = bench_now();
+                        measure_point(run, pt, &av, &eng);
+                        if (!strcmp(pt->status, "ok"))
+                            bench_progress(run,
+                                           "[scaling %zu/%zu] %s %d: warm median %.4f s wall, "
+                                           "%.4f s kernel; %.3g pixels/s, %.3g subpaths/s "
+                                           "(wall) (%.1f s)",
+                                           done_n, total, sw->name, pt->value,
+                                           pt->warm_wall.median, pt->warm_kernel.median,
+                                           pt->pix_per_s_wall, pt->sub_per_s_wall,
+                                           bench_now() - t);
+                        else
+                            bench_progress(run, "[scaling %zu/%zu] %s %d: %s: %s", done_n, total,
+                                           sw->name, pt->value, pt->status, pt->error);
+                        if (!strcmp(pt->status, "unsupported")) {
+                            unsupported = 1;
+                            snprintf(unsupported_msg, sizeof unsupported_msg, "%s", pt->error);
+                        }
+                        if (!strcmp(pt->status, "error"))
+                            run->failures++;
+                    }
+                    bench_command(run, pt->status, pt->cmdline);
+                    bench_argv_free(&av);
+                }
+            }
+            nbcl_engine_destroy(eng);
+        }
+    }
+    if (bench_interrupted)
+        bench_log(run, "scaling: interrupted after %zu of %zu points", run->nscal, total);
+}
+
+/* ------------------------------------------------------------------ charts */
+int bench_write_scaling_charts(bench_run *run, char *err, size_t errlen)
+{
+    enum { MAXS = 16 };
+    int ok = 1;
+    for (size_t w = 0; w < bench_nsweeps; w++) {
+        const bench_sweep_def *sw = &bench_sweeps[w];
+        size_t nx = bench_sweep_nvalues(sw);
+        double x[BENCH_SWEEP_MAX_VALUES];
+        for (size_t k = 0; k < nx; k++)
+            x[k] = sw->values[k];
+        /* series: device x precision in the order they ran */
+        int sdev[MAXS], sprec[MAXS];
+        size_t ns = 0;
+        for (size_t i = 0; i < run->nscal; i++) {
+            const bench_scal_point *pt = &run->scal[i];
+            if (pt->sweep != (int)w)
+                continue;
+            size_t s;
+            for (s = 0; s < ns; s++)
+                if (sdev[s] == pt->device_index && sprec[s] == pt->precision)
+                    break;
+            if (s == ns && ns < MAXS) {
+                sdev[ns] = pt->device_index;
+                sprec[ns] = pt->precision;
+                ns++;
+            }
+        }
+        if (!ns)
+            continue;
+        static double ys[MAXS][BENCH_SWEEP_MAX_VALUES], yk[MAXS][BENCH_SWEEP_MAX_VALUES];
+        static char labels[MAXS][300];
+        bench_line_series series[MAXS];
+        for (size_t s = 0; s < ns; s++) {
+            for (size_t k = 0; k < nx; k++) {
+                ys[s][k] = yk[s][k] = NAN;
+                for (size_t i = 0; i < run->nscal; i++) {
+                    const bench_scal_point *pt = &run->scal[i];
+                    if (pt->sweep == (int)w && pt->value == sw->values[k] &&
+                        pt->device_index == sdev[s] && pt->precision == sprec[s] &&
+                        !strcmp(pt->status, "ok")) {
+                        ys[s][k] = pt->sub_per_s_wall;
+                        yk[s][k] = pt->sub_per_s_kernel;
+                    }
+                }
+            }
+            const nbcl_device_info *d = &run->devices[sdev[s]];
+            snprintf(labels[s], sizeof labels[s], "%s %u:%u %s",
+                     sprec[s] == 64 ? "DOUBLE" : "SINGLE", d->platform_index, d->device_index,
+                     d->device_name_normalised);
+            series[s].label = labels[s];
+            series[s].y = ys[s];
+            series[s].y_dashed = yk[s];
+        }
+        char title[128];
+        const char *xl = !strcmp(sw->name, "size")      ? "DETECTOR SIZE (PIXELS PER SIDE)"
+                         : !strcmp(sw->name, "domains") ? "MOSAIC DOMAINS"
+                                                        : "PHI STEPS";
+        snprintf(title, sizeof title, "SCALING: SUB-PATHS/S VS %s",
+                 !strcmp(sw->name, "size")      ? "DETECTOR SIZE (PERF)"
+                 : !strcmp(sw->name, "domains") ? "MOSAIC DOMAINS (256, HEAVY-LIKE)"
+                                                : "PHI STEPS (256, HEAVY-LIKE)");
+        bench_line_chart c = {title, xl, "SUB-PATHS/S (WARM MEDIAN)",
+                              "SOLID, FILLED: HOST WALL TIME. DASHED, HOLLOW: KERNEL TIME "
+                              "(OPENCL PROFILING). X: NOT MEASURED",
+                              x, nx, series, ns};
+        char path[4400], e2[1024];
+        snprintf(path, sizeof path, "%s/%s", run->outdir, sw->png);
+        if (bench_write_line_chart(&c, path, e2, sizeof e2)) {
+            run->scal_png |= 1u << w;
+        } else {
+            if (ok)
+                snprintf(err, errlen, "%s", e2);
+            ok = 0;
+        }
+    }
+    return ok;
+}
