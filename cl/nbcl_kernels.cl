@@ -2,7 +2,8 @@
  * nbcl_physics.h and nbcl_pixel.h by the program layer (no #include in kernel sources). */
 
 /* One work-item per pixel of a tile: pixels [first, first + count) in raster order
- * (fast index fastest). Pixels outside the ROI or masked are written as 0. */
+ * (fast index fastest). Pixels outside the ROI or masked are written as 0. The mask holds the
+ * tile's pixels only (mask[0] is pixel `first`), so any detector renders in tiles. */
 __kernel void nbcl_k_pixel(__global const REAL *P, __global const int *IP,
                            __global const REAL *src, __global const REAL *orient,
                            __global const REAL *Fhkl, __global const uchar *mask,
@@ -20,7 +21,7 @@ __kernel void nbcl_k_pixel(__global const REAL *P, __global const int *IP,
     REAL osum = R(0.0);
     if (fpixel >= IP[NBCL_IP_ROI_XMIN] && fpixel <= IP[NBCL_IP_ROI_XMAX] &&
         spixel >= IP[NBCL_IP_ROI_YMIN] && spixel <= IP[NBCL_IP_ROI_YMAX] &&
-        (!IP[NBCL_IP_HAS_MASK] || mask[idx] != 0)) {
+        (!IP[NBCL_IP_HAS_MASK] || mask[gid] != 0)) {
         int fallback = 0;
         value = (float)nbcl_pixel_value(fpixel, spixel, P, IP, src, orient, Fhkl, &fallback, &osum);
         if (fallback)

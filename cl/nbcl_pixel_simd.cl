@@ -382,7 +382,7 @@ __kernel void nbcl_k_pixel_simd(__global const REAL *P, __global const int *IP,
         int lim = first + count;
         for (int i = 0; i < NBCL_VW; i++) {
             int p = first + base + i;
-            mk[i] = (p < lim && mask[p] != 0) ? -1 : 0;
+            mk[i] = (p < lim && mask[base + i] != 0) ? -1 : 0; /* the mask holds the tile */
         }
         inside = inside & VLOAD(0, mk);
     }

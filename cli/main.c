@@ -20,7 +20,7 @@ static void on_signal(int sig)
 static void log_cb(void *user, nbcl_log_level level, const char *msg)
 {
     (void)user;
-    if (level >= NBCL_LOG_WARN)
+    if (level == NBCL_LOG_WARN) /* errors come back as the failing call's message */
         fprintf(stderr, "nbcl: %s\n", msg);
     else if (getenv("NBCL_VERBOSE"))
         fprintf(stderr, "nbcl: %s\n", msg);
@@ -250,11 +250,14 @@ int main(int argc, char **argv)
     size_t npix = (size_t)img.fpixels * img.spixels;
     int exit_code = 0;
 
+    /* all outputs are renamed into place together at the end, or none is */
+    nbcl_outfile_defer_begin();
     if (cli.write_float) {
         printf("writing %s as %zu %zu-byte floats\n", cli.floatfile, npix, sizeof(float));
-        if (nbcl_write_float(cli.floatfile, img.data, npix, err, sizeof err) != NBCL_OK) {
+        st = nbcl_write_float(cli.floatfile, img.data, npix, err, sizeof err);
+        if (st != NBCL_OK) {
             fprintf(stderr, "nbcl: %s\n", err);
-            exit_code = NBCL_EXIT_OUTPUT;
+            exit_code = st == NBCL_INTERRUPTED ? NBCL_EXIT_INTERRUPTED : NBCL_EXIT_OUTPUT;
             goto out;
         }
     }
@@ -298,7 +301,7 @@ int main(int argc, char **argv)
         free(pix);
         if (st != NBCL_OK) {
             fprintf(stderr, "nbcl: %s\n", err);
-            exit_code = NBCL_EXIT_OUTPUT;
+            exit_code = st == NBCL_INTERRUPTED ? NBCL_EXIT_INTERRUPTED : NBCL_EXIT_OUTPUT;
             goto out;
         }
     }
@@ -330,7 +333,7 @@ int main(int argc, char **argv)
         free(pg);
         if (st != NBCL_OK) {
             fprintf(stderr, "nbcl: %s\n", err);
-            exit_code = NBCL_EXIT_OUTPUT;
+            exit_code = st == NBCL_INTERRUPTED ? NBCL_EXIT_INTERRUPTED : NBCL_EXIT_OUTPUT;
             goto out;
         }
     }
@@ -349,7 +352,7 @@ int main(int argc, char **argv)
         free(pix);
         if (st != NBCL_OK) {
             fprintf(stderr, "nbcl: %s\n", err);
-            exit_code = NBCL_EXIT_OUTPUT;
+            exit_code = st == NBCL_INTERRUPTED ? NBCL_EXIT_INTERRUPTED : NBCL_EXIT_OUTPUT;
             goto out;
         }
     }
@@ -360,9 +363,20 @@ int main(int argc, char **argv)
         else
             printf("writing dump file for next time: %s\n", cli.cfg.dumpfile);
     }
-    if (nbcl_cancel_requested())
-        exit_code = NBCL_EXIT_INTERRUPTED;
 out:
+    if (exit_code == 0 && nbcl_cancel_requested()) {
+        fprintf(stderr, "nbcl: interrupted: no output written\n");
+        exit_code = NBCL_EXIT_INTERRUPTED;
+    }
+    if (exit_code == 0) {
+        st = nbcl_outfile_defer_commit(err, sizeof err);
+        if (st != NBCL_OK) {
+            fprintf(stderr, "nbcl: %s\n", err);
+            exit_code = st == NBCL_INTERRUPTED ? NBCL_EXIT_INTERRUPTED : NBCL_EXIT_OUTPUT;
+        }
+    } else {
+        nbcl_outfile_defer_abort();
+    }
     nbcl_image_free(&img);
     nbcl_engine_destroy(eng);
     nbcl_scene_destroy(scene);

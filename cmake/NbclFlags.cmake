@@ -1,7 +1,11 @@
 # Warnings and sanitizer build types (libssh style: one build type per sanitizer).
 function(nbcl_target_warnings tgt)
-  target_compile_options(${tgt} PRIVATE -Wall -Wextra -Wshadow=local -Wstrict-prototypes
-    -Wno-unused-parameter)
+  target_compile_options(${tgt} PRIVATE -Wall -Wextra -Wstrict-prototypes -Wno-unused-parameter)
+  if(CMAKE_C_COMPILER_ID STREQUAL "GNU")
+    target_compile_options(${tgt} PRIVATE -Wshadow=local)
+  else()
+    target_compile_options(${tgt} PRIVATE -Wshadow)
+  endif()
 endfunction()
 
 set(CMAKE_C_FLAGS_ASAN "-g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined"

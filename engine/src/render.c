@@ -61,11 +61,20 @@ static double event_seconds(cl_event ev)
  * adds the tile's solid angles to *omega_sum when homega is given. */
 static nbcl_status launch_tile(nbcl_engine *e, cl_kernel k, size_t first, size_t count, size_t vw,
                                cl_mem dOut, cl_mem dOmega, nbcl_image *img, float *homega,
-                               double *omega_sum, nbcl_render_timing *tm)
+                               double *omega_sum, const unsigned char *mask, cl_mem dM,
+                               nbcl_render_timing *tm)
 {
     const size_t lsize = 64;
     cl_int ifirst = (cl_int)first, icount = (cl_int)count;
-    cl_int rc = clSetKernelArg(k, 9, sizeof(cl_int), &ifirst);
+    cl_int rc = CL_SUCCESS;
+    if (mask) { /* the tile's part of the mask */
+        rc = clEnqueueWriteBuffer(e->queue, dM, CL_FALSE, 0, count, mask + first, 0, NULL, NULL);
+        if (rc != CL_SUCCESS) {
+            nbcl__set_error(e, "clEnqueueWriteBuffer(mask): %s", nbcl__cl_error_name(rc));
+            return NBCL_CL_ERROR;
+        }
+    }
+    rc = clSetKernelArg(k, 9, sizeof(cl_int), &ifirst);
     rc |= clSetKernelArg(k, 10, sizeof(cl_int), &icount);
     if (rc != CL_SUCCESS) {
         nbcl__set_error(e, "clSetKernelArg failed (%d)", rc);
@@ -187,7 +196,7 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
     if (rc == CL_SUCCESS)
         dF = make_buffer(e, CL_MEM_READ_ONLY, bF, hF, &rc);
     if (rc == CL_SUCCESS)
-        dM = s->mask ? make_buffer(e, CL_MEM_READ_ONLY, npix, s->mask, &rc)
+        dM = s->mask ? make_buffer(e, CL_MEM_READ_ONLY, tile, NULL, &rc)
                      : make_buffer(e, CL_MEM_READ_ONLY, 1, &dummy_mask, &rc);
     if (rc == CL_SUCCESS)
         dFlags = make_buffer(e, CL_MEM_READ_WRITE, sizeof(int), &flags0, &rc);
@@ -248,7 +257,8 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
             goto done;
         }
         size_t count = npix - first < tile ? npix - first : tile;
-        st = launch_tile(e, k, first, count, vw, dOut, dOmega, img, homega, &omega_sum, &tm);
+        st = launch_tile(e, k, first, count, vw, dOut, dOmega, img, homega, &omega_sum, s->mask,
+                         dM, &tm);
         if (st != NBCL_OK)
             goto done;
         if (interp_on && !tm.interpolation_fallback) {
@@ -269,7 +279,7 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
                 size_t from = (size_t)flags0 + 1, end = first + count;
                 if (rc == CL_SUCCESS && from < end)
                     st = launch_tile(e, k, from, end - from, vw, dOut, dOmega, img, NULL, NULL,
-                                     &tm);
+                                     s->mask, dM, &tm);
                 if (rc != CL_SUCCESS || st != NBCL_OK) {
                     if (st == NBCL_OK) {
                         nbcl__set_error(e, "clSetKernelArg: %s", nbcl__cl_error_name(rc));

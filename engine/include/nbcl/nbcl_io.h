@@ -20,6 +20,12 @@ nbcl_status nbcl_outfile_open(const char *path, nbcl_outfile **out, char *err, s
 nbcl_status nbcl_outfile_write(nbcl_outfile *f, const void *data, size_t len, char *err, size_t errlen);
 nbcl_status nbcl_outfile_commit(nbcl_outfile *f, char *err, size_t errlen);  /* fsync+rename+free */
 void nbcl_outfile_abort(nbcl_outfile *f);                                     /* unlink+free; NULL ok */
+/* Several outputs as one unit: after defer_begin, commits complete and close the temporary files
+ * but rename nothing; defer_commit renames them all (NBCL_INTERRUPTED if a signal removed one:
+ * then none is renamed); defer_abort removes them all. */
+void nbcl_outfile_defer_begin(void);
+nbcl_status nbcl_outfile_defer_commit(char *err, size_t errlen);
+void nbcl_outfile_defer_abort(void);
 /* Remove every temporary file still open (for SIGINT/SIGTERM handlers: async-signal-safe). */
 void nbcl_outfile_abort_all_signal_safe(void);
 

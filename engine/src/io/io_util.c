@@ -92,6 +92,11 @@ nbcl_status nbcl__read_file(const char *path, char **data, size_t *len, char *er
         return NBCL_IO;
     }
     /* Regular files: read the stated size. Others (pipes): grow as needed. */
+    if (S_ISREG(st.st_mode) && st.st_size > ((off_t)1 << 30)) {
+        nbcl__errf(err, errlen, "%s: larger than 1 GiB: not an input file", path);
+        fclose(f);
+        return NBCL_PARSE;
+    }
     size_t cap = (S_ISREG(st.st_mode) && st.st_size > 0) ? (size_t)st.st_size + 1 : 65536;
     char *buf = malloc(cap);
     if (!buf) {
@@ -102,6 +107,13 @@ nbcl_status nbcl__read_file(const char *path, char **data, size_t *len, char *er
     size_t n = 0;
     for (;;) {
         if (n + 1 >= cap) {
+            /* text inputs larger than 1 GiB are not plausible (and /dev/zero never ends) */
+            if (cap > ((size_t)1 << 30)) {
+                nbcl__errf(err, errlen, "%s: larger than 1 GiB: not an input file", path);
+                free(buf);
+                fclose(f);
+                return NBCL_PARSE;
+            }
             size_t ncap = cap * 2;
             char *nb = realloc(buf, ncap);
             if (!nb) {

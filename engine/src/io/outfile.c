@@ -30,6 +30,12 @@ enum { SLOT_FREE = 0, SLOT_CLAIMED = 1, SLOT_ACTIVE = 2, SLOT_REMOVED = 3 };
 static char g_slot_path[OUTFILE_SLOTS][OUTFILE_PATHMAX];
 static atomic_int g_slot_state[OUTFILE_SLOTS];
 
+/* deferred commits (nbcl_outfile_defer_*): completed files wait here, closed, for one rename
+ * pass; only the thread that writes outputs uses this list */
+static int g_defer;
+static nbcl_outfile *g_pending[OUTFILE_SLOTS];
+static int g_npending;
+
 struct nbcl_outfile {
     int fd;
     int failed;  /* a write failed: commit refuses */
@@ -282,6 +288,10 @@ nbcl_status nbcl_outfile_commit(nbcl_outfile *f, char *err, size_t errlen)
         outfile_free(f);
         return NBCL_INTERRUPTED;
     }
+    if (g_defer && g_npending < OUTFILE_SLOTS) {
+        g_pending[g_npending++] = f; /* renamed by nbcl_outfile_defer_commit */
+        return NBCL_OK;
+    }
     if (rename(f->tmp, f->path) != 0) {
         int e = errno;
         nbcl__errf(err, errlen, "%s: cannot rename the temporary file into place: %s", f->path,
@@ -291,6 +301,47 @@ nbcl_status nbcl_outfile_commit(nbcl_outfile *f, char *err, size_t errlen)
     }
     fsync_dir(f->dir);
     outfile_free(f);
+    return NBCL_OK;
+}
+
+void nbcl_outfile_defer_begin(void)
+{
+    g_defer = 1;
+    g_npending = 0;
+}
+
+void nbcl_outfile_defer_abort(void)
+{
+    for (int i = 0; i < g_npending; i++)
+        nbcl_outfile_abort(g_pending[i]);
+    g_npending = 0;
+    g_defer = 0;
+}
+
+nbcl_status nbcl_outfile_defer_commit(char *err, size_t errlen)
+{
+    g_defer = 0;
+    for (int i = 0; i < g_npending; i++)
+        if (atomic_load(&g_slot_state[g_pending[i]->slot]) == SLOT_REMOVED) {
+            nbcl__errf(err, errlen, "%s: interrupted before it was complete", g_pending[i]->path);
+            nbcl_outfile_defer_abort();
+            return NBCL_INTERRUPTED;
+        }
+    for (int i = 0; i < g_npending; i++) {
+        nbcl_outfile *f = g_pending[i];
+        if (rename(f->tmp, f->path) != 0) {
+            int e = errno;
+            nbcl__errf(err, errlen, "%s: cannot rename the temporary file into place: %s",
+                       f->path, strerror(e));
+            for (int j = i; j < g_npending; j++)
+                nbcl_outfile_abort(g_pending[j]);
+            g_npending = 0;
+            return NBCL_IO;
+        }
+        fsync_dir(f->dir);
+        outfile_free(f);
+    }
+    g_npending = 0;
     return NBCL_OK;
 }
 
