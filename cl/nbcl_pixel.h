@@ -122,11 +122,14 @@ NBCL_FN REAL nbcl_pixel_value(int fpixel, int spixel, NBCL_GLOBAL const REAL *P,
                     nbcl_rotate_axis(v, sdet, pos[1] / distance, w);
                     nbcl_rotate_axis(w, fdet, pos[2] / distance, pos);
                 }
-                REAL airpath = nbcl_unitize3(pos, diffracted);
+                /* one division per sub-pixel: 1/R serves the direction and the solid angle */
+                REAL inv_air = R(1.0) / nbcl_norm3(pos);
+                for (int i = 0; i < 3; i++)
+                    diffracted[i] = pos[i] * inv_air;
                 if (omega == R(0.0) || os_omega) {
-                    omega = pixel * pixel / airpath / airpath * close_distance / airpath;
+                    omega = pixel * pixel * close_distance * (inv_air * inv_air * inv_air);
                     if (IP[NBCL_IP_POINT_PIXEL])
-                        omega = R(1.0) / airpath / airpath;
+                        omega = inv_air * inv_air;
                 }
                 osum += omega;
                 if (capture == R(0.0) || os_thick) {
@@ -140,9 +143,12 @@ NBCL_FN REAL nbcl_pixel_value(int fpixel, int spixel, NBCL_GLOBAL const REAL *P,
                         incident[i] = src[s * NBCL_SRC_STRIDE + i];
                         S[i] = (diffracted[i] - incident[i]) / lambda;
                     }
-                    REAL stol = R(0.5) * nbcl_norm3(S);
-                    if (dmin > R(0.0) && stol > R(0.0) && dmin > R(0.5) / stol)
-                        continue;
+                    if (dmin > R(0.0)) {
+                        /* d = 1/|S| = 0.5/stol: skip sub-paths beyond the resolution cut */
+                        REAL stol = R(0.5) * nbcl_norm3(S);
+                        if (stol > R(0.0) && dmin > R(0.5) / stol)
+                            continue;
+                    }
                     if (polar == R(0.0) || os_polar)
                         polar = nbcl_polarization(P[NBCL_P_POLARIZATION], incident, diffracted, pvec);
                     for (int o = 0; o < norient; o++) {

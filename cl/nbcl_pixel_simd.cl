@@ -238,12 +238,12 @@ inline RV nbcl_pixel_value_v(IV fpixel, IV spixel, MV live, __global const REAL 
                     nbcl_v_rotate_axis(&px, &py, &pz, sdet, ay);
                     nbcl_v_rotate_axis(&px, &py, &pz, fdet, az);
                 }
-                RV airpath = sqrt(px * px + py * py + pz * pz);
-                RV dx = px / airpath, dy = py / airpath, dz = pz / airpath;
+                RV inv_air = R(1.0) / sqrt(px * px + py * py + pz * pz);
+                RV dx = px * inv_air, dy = py * inv_air, dz = pz * inv_air;
                 {
                     RV om = IP[NBCL_IP_POINT_PIXEL]
-                                ? R(1.0) / airpath / airpath
-                                : pixel * pixel / airpath / airpath * close_distance / airpath;
+                                ? inv_air * inv_air
+                                : pixel * pixel * close_distance * (inv_air * inv_air * inv_air);
                     omega = os_omega ? om : select(omega, om, omega == zero);
                 }
                 osum += omega;
@@ -261,10 +261,11 @@ inline RV nbcl_pixel_value_v(IV fpixel, IV spixel, MV live, __global const REAL 
                         inc[i] = src[s * NBCL_SRC_STRIDE + i];
                     RV Sx = (dx - inc[0]) / lambda, Sy = (dy - inc[1]) / lambda;
                     RV Sz = (dz - inc[2]) / lambda;
-                    RV stol = R(0.5) * sqrt(Sx * Sx + Sy * Sy + Sz * Sz);
                     MV pass = live;
-                    if (dmin > R(0.0))
+                    if (dmin > R(0.0)) {
+                        RV stol = R(0.5) * sqrt(Sx * Sx + Sy * Sy + Sz * Sz);
                         pass = pass & ~((stol > zero) & (dmin > R(0.5) / stol));
+                    }
                     if (!any(pass))
                         continue;
                     {
@@ -372,8 +373,16 @@ __kernel void nbcl_k_pixel_simd(__global const REAL *P, __global const int *IP,
         return;
     int fp = IP[NBCL_IP_FPIXELS];
     IV idx = (IV)(first + base) + LANES;
-    IV fpixel = idx % fp;
-    IV spixel = idx / fp;
+    /* one scalar division per work-item; lanes that run past the row end wrap (vector integer
+     * division has no SIMD instruction on CPUs) */
+    int s0 = (first + base) / fp;
+    IV fpixel = (IV)(first + base - s0 * fp) + LANES;
+    IV spixel = (IV)(s0);
+    for (int wrap = 0; wrap < NBCL_VW && any(fpixel >= fp); wrap++) {
+        IV over = fpixel >= fp;
+        fpixel = select(fpixel, fpixel - fp, over);
+        spixel = select(spixel, spixel + 1, over);
+    }
     IV inside = (fpixel >= IP[NBCL_IP_ROI_XMIN]) & (fpixel <= IP[NBCL_IP_ROI_XMAX]) &
                 (spixel >= IP[NBCL_IP_ROI_YMIN]) & (spixel <= IP[NBCL_IP_ROI_YMAX]) &
                 (idx < first + count);
@@ -408,8 +417,10 @@ __kernel void nbcl_k_pixel_simd(__global const REAL *P, __global const int *IP,
         for (int i = 0; i < NBCL_VW; i++)
             res[i] = om[i] = 0.0f;
     }
+    float osum_item = 0.0f;
     for (int i = 0; i < NBCL_VW && base + i < count; i++) {
         out[base + i] = res[i];
-        omega_out[base + i] = om[i];
+        osum_item += om[i];
     }
+    omega_out[gid] = osum_item; /* one solid-angle sum per work-item: the host adds them up */
 }

@@ -93,8 +93,8 @@ static nbcl_status launch_tile(nbcl_engine *e, cl_kernel k, size_t first, size_t
     double t_rb = nbcl__now();
     rc = clEnqueueReadBuffer(e->queue, dOut, CL_TRUE, 0, count * sizeof(float),
                              img->data + first, 0, NULL, NULL);
-    if (rc == CL_SUCCESS && homega)
-        rc = clEnqueueReadBuffer(e->queue, dOmega, CL_TRUE, 0, count * sizeof(float), homega, 0,
+    if (rc == CL_SUCCESS && homega) /* one solid-angle sum per work-item */
+        rc = clEnqueueReadBuffer(e->queue, dOmega, CL_TRUE, 0, items * sizeof(float), homega, 0,
                                  NULL, NULL);
     if (rc != CL_SUCCESS) {
         clReleaseEvent(ev);
@@ -102,7 +102,7 @@ static nbcl_status launch_tile(nbcl_engine *e, cl_kernel k, size_t first, size_t
         return NBCL_CL_ERROR;
     }
     if (homega)
-        for (size_t i = 0; i < count; i++)
+        for (size_t i = 0; i < items; i++)
             *omega_sum += homega[i];
     double kt = event_seconds(ev);
     tm->kernel_s += kt;
