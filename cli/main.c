@@ -294,7 +294,8 @@ int main(int argc, char **argv)
                     t = 65535.0;
                 if (t < 0.0)
                     t = 0.0;
-                pix[i] = (uint16_t)floorf((float)(t + 0.5));
+                /* floorf of a non-negative float is its truncation (no libm call) */
+                pix[i] = (uint16_t)(int)(float)(t + 0.5);
             }
         printf("writing %s as %zu-byte integers\n", cli.intfile, sizeof(uint16_t));
         st = nbcl_write_smv(cli.intfile, &hdr, pix, err, sizeof err);

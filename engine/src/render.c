@@ -329,42 +329,51 @@ done:
 /* ------------------------------------------------------------------ statistics (host) */
 void nbcl_image_stats_host(const nbcl_scene *s, const nbcl_image *img, nbcl_stats *out)
 {
+    /* the reference's statistics: max, mean and RMS over the ROI skipping masked pixels, RMSD
+     * over the whole ROI; rows are walked within the ROI only, with four partial sums per pass
+     * so the loops pipeline */
     memset(out, 0, sizeof *out);
-    double sum = 0, sumsqr = 0, max_I = 0;
+    double sum4[4] = {0, 0, 0, 0}, sq4[4] = {0, 0, 0, 0}, max_I = 0;
     size_t n = 0;
     int mx = 0, my = 0;
-    for (int y = 0; y < img->spixels; y++)
-        for (int x = 0; x < img->fpixels; x++) {
-            if (x < s->roi[0] || x > s->roi[1] || y < s->roi[2] || y > s->roi[3])
+    int x0 = s->roi[0], x1 = s->roi[1] < img->fpixels - 1 ? s->roi[1] : img->fpixels - 1;
+    int y0 = s->roi[2], y1 = s->roi[3] < img->spixels - 1 ? s->roi[3] : img->spixels - 1;
+    for (int y = y0; y <= y1; y++) {
+        const float *row = img->data + (size_t)y * img->fpixels;
+        const unsigned char *mrow = s->mask ? s->mask + (size_t)y * img->fpixels : NULL;
+        for (int x = x0; x <= x1; x++) {
+            if (mrow && !mrow[x])
                 continue;
-            size_t i = (size_t)y * img->fpixels + x;
-            if (s->mask && !s->mask[i])
-                continue;
-            double v = img->data[i];
+            double v = row[x];
             if (v > max_I) {
                 max_I = v;
                 mx = x;
                 my = y;
             }
-            sum += v;
-            sumsqr += v * v;
+            sum4[x & 3] += v;
+            sq4[x & 3] += v * v;
             n++;
         }
+    }
+    double sum = (sum4[0] + sum4[1]) + (sum4[2] + sum4[3]);
+    double sumsqr = (sq4[0] + sq4[1]) + (sq4[2] + sq4[3]);
     size_t nn = n ? n : 1;
     double avg = sum / nn;
     if (nn <= 1)
         nn = 2;
     double rms = sqrt(sumsqr / (nn - 1));
-    double ss = 0;
+    double ss4[4] = {0, 0, 0, 0};
     size_t m = 0;
-    for (int y = 0; y < img->spixels; y++)
-        for (int x = 0; x < img->fpixels; x++) {
-            if (x < s->roi[0] || x > s->roi[1] || y < s->roi[2] || y > s->roi[3])
-                continue;
-            double d = img->data[(size_t)y * img->fpixels + x] - avg;
-            ss += d * d;
-            m++;
+    for (int y = y0; y <= y1; y++) {
+        const float *row = img->data + (size_t)y * img->fpixels;
+        for (int x = x0; x <= x1; x++) {
+            double d = row[x] - avg;
+            ss4[x & 3] += d * d;
         }
+        if (x1 >= x0)
+            m += (size_t)(x1 - x0 + 1);
+    }
+    double ss = (ss4[0] + ss4[1]) + (ss4[2] + ss4[3]);
     if (m <= 1)
         m = 2;
     out->max_I = max_I;
