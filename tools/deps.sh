@@ -5,7 +5,7 @@ set -eu
 PKGS="build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd \
 libclblast-dev libcmocka-dev libjson-c-dev libpng-dev libssl-dev clinfo"
 if [ "${1:-}" = "--with-checks" ]; then
-  PKGS="$PKGS clang libclang-rt-14-dev oclgrind"
+  PKGS="$PKGS clang libclang-rt-14-dev oclgrind python3-fabio"
 fi
 missing=""
 for p in $PKGS; do

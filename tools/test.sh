@@ -23,3 +23,4 @@ NBCL_FUZZ_SECONDS="${NBCL_FUZZ_SECONDS:-30}" tools/run_fuzz.sh
 echo "== 4/4 oclgrind"
 tools/run_oclgrind.sh
 echo "all checks passed"
+echo "checks: 4 passed, 0 failed"
