@@ -16,7 +16,7 @@ except ImportError:
     print("python3-fabio not installed: skipping")
     sys.exit(77)
 
-nbcl = os.path.join(os.environ.get("NBCL_BIN_DIR", "build/bin"), "nbcl")
+nbcl = os.path.join(os.environ.get("NBCL_BIN_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "bin")), "nbcl")
 with tempfile.TemporaryDirectory() as d:
     argv = [nbcl, "-cell", "100", "100", "100", "90", "90", "90", "-lambda", "1.2", "-N", "5",
             "-default_F", "100", "-distance", "80", "-detpixels_f", "96", "-detpixels_s", "64",
