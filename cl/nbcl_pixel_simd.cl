@@ -148,19 +148,35 @@ inline RV nbcl_v_f_interp(RV h, RV k, RV l, MV live, __global const int *IP,
     VSTORE(kf - R(1.0) - kmin, 0, kb);
     VSTORE(lf - R(1.0) - lmin, 0, lb);
     int base[NBCL_VW];
-    for (int q = 0; q < NBCL_VW; q++)
+    int same = 1;
+    for (int q = 0; q < NBCL_VW; q++) {
         base[q] = ((int)hb[q] * kr + (int)kb[q]) * lr + (int)lb[q];
+        same &= base[q] == base[0];
+    }
     RV t1[4];
     for (int i = 0; i < 4; i++) {
         RV t2[4];
         for (int j = 0; j < 4; j++) {
-            REAL y[4][NBCL_VW];
             int off = (i * kr + j) * lr;
-            for (int q = 0; q < NBCL_VW; q++)
-                for (int m = 0; m < 4; m++)
-                    y[m][q] = Fhkl[base[q] + off + m];
-            t2[j] = nbcl_v_polint4(dl[0], dl[1], dl[2], dl[3], VLOAD(0, y[0]), VLOAD(0, y[1]),
-                                   VLOAD(0, y[2]), VLOAD(0, y[3]));
+            RV y0, y1, y2, y3;
+            if (same) {
+                /* neighbouring pixels usually share the neighbourhood: 4 loads, broadcast */
+                __global const REAL *f = Fhkl + base[0] + off;
+                y0 = RVS(f[0]);
+                y1 = RVS(f[1]);
+                y2 = RVS(f[2]);
+                y3 = RVS(f[3]);
+            } else {
+                REAL y[4][NBCL_VW];
+                for (int q = 0; q < NBCL_VW; q++)
+                    for (int m = 0; m < 4; m++)
+                        y[m][q] = Fhkl[base[q] + off + m];
+                y0 = VLOAD(0, y[0]);
+                y1 = VLOAD(0, y[1]);
+                y2 = VLOAD(0, y[2]);
+                y3 = VLOAD(0, y[3]);
+            }
+            t2[j] = nbcl_v_polint4(dl[0], dl[1], dl[2], dl[3], y0, y1, y2, y3);
         }
         t1[i] = nbcl_v_polint4(dk[0], dk[1], dk[2], dk[3], t2[0], t2[1], t2[2], t2[3]);
     }
