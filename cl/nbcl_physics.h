@@ -101,30 +101,39 @@ NBCL_FN REAL nbcl_sincg(REAL x, REAL N)
 }
 
 /* sin(pi x) for |x| <= 1/2 by its Taylor polynomial in y = pi x (odd terms to y^19 in double,
- * relative error < 3e-16; to y^13 in single, < 1e-9): branch-free FMAs, no libm call. */
+ * relative error < 3e-16; to y^13 in single, < 1e-9): branch-free FMAs, no libm call.
+ * NBCL_SINPI_HALF_POLY(T, x) is the body for any scalar or vector type T (the vector kernel
+ * uses it on double8/float16). */
+#if NBCL_PRECISION == 64
+#define NBCL_SINPI_HALF_POLY(T, x)                                                         \
+    T y = NBCL_PI * (x);                                                                   \
+    T z = y * y;                                                                           \
+    T p = (T)(R(-8.2206352466243297e-18));  /* -1/19! */                                   \
+    p = p * z + R(2.8114572543455206e-15);  /* 1/17! */                                    \
+    p = p * z - R(7.6471637318198164e-13);  /* -1/15! */                                   \
+    p = p * z + R(1.6059043836821613e-10);  /* 1/13! */                                    \
+    p = p * z - R(2.5052108385441720e-08);  /* -1/11! */                                   \
+    p = p * z + R(2.7557319223985893e-06);  /* 1/9! */                                     \
+    p = p * z - R(1.9841269841269841e-04);  /* -1/7! */                                    \
+    p = p * z + R(8.3333333333333333e-03);  /* 1/5! */                                     \
+    p = p * z - R(1.6666666666666667e-01);  /* -1/3! */                                    \
+    return y + y * z * p
+#else
+#define NBCL_SINPI_HALF_POLY(T, x)                                                         \
+    T y = NBCL_PI * (x);                                                                   \
+    T z = y * y;                                                                           \
+    T p = (T)(R(1.6059043836821613e-10));                                                  \
+    p = p * z - R(2.5052108385441720e-08);                                                 \
+    p = p * z + R(2.7557319223985893e-06);                                                 \
+    p = p * z - R(1.9841269841269841e-04);                                                 \
+    p = p * z + R(8.3333333333333333e-03);                                                 \
+    p = p * z - R(1.6666666666666667e-01);                                                 \
+    return y + y * z * p
+#endif
+
 NBCL_FN REAL nbcl_sinpi_half(REAL x)
 {
-    REAL y = NBCL_PI * x;
-    REAL z = y * y;
-#if NBCL_PRECISION == 64
-    REAL p = R(-8.2206352466243297e-18);            /* -1/19! */
-    p = p * z + R(2.8114572543455206e-15);          /* 1/17! */
-    p = p * z - R(7.6471637318198164e-13);          /* -1/15! */
-    p = p * z + R(1.6059043836821613e-10);          /* 1/13! */
-    p = p * z - R(2.5052108385441720e-08);          /* -1/11! */
-    p = p * z + R(2.7557319223985893e-06);          /* 1/9! */
-    p = p * z - R(1.9841269841269841e-04);          /* -1/7! */
-    p = p * z + R(8.3333333333333333e-03);          /* 1/5! */
-    p = p * z - R(1.6666666666666667e-01);          /* -1/3! */
-#else
-    REAL p = R(1.6059043836821613e-10);
-    p = p * z - R(2.5052108385441720e-08);
-    p = p * z + R(2.7557319223985893e-06);
-    p = p * z - R(1.9841269841269841e-04);
-    p = p * z + R(8.3333333333333333e-03);
-    p = p * z - R(1.6666666666666667e-01);
-#endif
-    return y + y * z * p;
+    NBCL_SINPI_HALF_POLY(REAL, x);
 }
 
 /* |sincg(pi*h, N)| = |sin(N pi h) / sin(pi h)| for integer N, from the fractional parts only:

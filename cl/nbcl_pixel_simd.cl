@@ -36,27 +36,7 @@ typedef int16 IV;
 
 inline RV nbcl_v_sinpi_half(RV x)
 {
-    RV y = NBCL_PI * x;
-    RV z = y * y;
-#if NBCL_PRECISION == 64
-    RV p = RVS(R(-8.2206352466243297e-18));
-    p = p * z + R(2.8114572543455206e-15);
-    p = p * z - R(7.6471637318198164e-13);
-    p = p * z + R(1.6059043836821613e-10);
-    p = p * z - R(2.5052108385441720e-08);
-    p = p * z + R(2.7557319223985893e-06);
-    p = p * z - R(1.9841269841269841e-04);
-    p = p * z + R(8.3333333333333333e-03);
-    p = p * z - R(1.6666666666666667e-01);
-#else
-    RV p = RVS(R(1.6059043836821613e-10));
-    p = p * z - R(2.5052108385441720e-08);
-    p = p * z + R(2.7557319223985893e-06);
-    p = p * z - R(1.9841269841269841e-04);
-    p = p * z + R(8.3333333333333333e-03);
-    p = p * z - R(1.6666666666666667e-01);
-#endif
-    return y + y * z * p;
+    NBCL_SINPI_HALF_POLY(RV, x);
 }
 
 /* |sincg| product for the three axes, as nbcl_sincg3 */
