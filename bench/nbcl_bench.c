@@ -10,6 +10,7 @@
  * nbcl_image_stats, nbcl_compare_device); the reference is the nanoBragg binary run with the
  * same argv. Exit codes: docs/exit_codes.md ("nbcl-bench"). */
 #include "bench.h"
+#include "numparse.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -66,12 +67,8 @@ static void usage(FILE *out)
 
 static int parse_pos_int(const char *s, int lo, int hi, int *out)
 {
-    if (!s || !*s)
-        return 0;
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || v < lo || v > hi)
+    long v;
+    if (!nbcl_parse_long_range(s, lo, hi, &v))
         return 0;
     *out = (int)v;
     return 1;

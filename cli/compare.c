@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "numparse.h"
 #include "nbcl/nbcl.h"
 #include "nbcl_json.h"
 
@@ -52,19 +53,6 @@ static void usage(FILE *out)
             "  -h, --help         this text\n"
             "exit codes: 0 ok, 1 below --threshold, 2 usage, 3 I/O or format error,\n"
             "            4 size mismatch (or ROI outside the image), 5 device error\n");
-}
-
-static int parse_int(const char *s, long lo, long hi, long *out)
-{
-    if (!s || !*s)
-        return 0;
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || v < lo || v > hi)
-        return 0;
-    *out = v;
-    return 1;
 }
 
 static int parse_double(const char *s, double *out)
@@ -255,7 +243,7 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--fpixels") || !strcmp(a, "--spixels")) {
             NEED(1);
             long v;
-            if (!parse_int(argv[++i], 1, 1 << 20, &v)) {
+            if (!nbcl_parse_long_range(argv[++i], 1, 1 << 20, &v)) {
                 fprintf(stderr, "nbcl-compare: %s: not a pixel count: %s\n", a, argv[i]);
                 return CMP_USAGE;
             }
@@ -266,7 +254,7 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--roi")) {
             NEED(4);
             for (int k = 0; k < 4; k++)
-                if (!parse_int(argv[++i], 0, 1 << 20, &roi[k])) {
+                if (!nbcl_parse_long_range(argv[++i], 0, 1 << 20, &roi[k])) {
                     fprintf(stderr, "nbcl-compare: --roi: not a pixel index: %s\n", argv[i]);
                     return CMP_USAGE;
                 }
