@@ -54,6 +54,46 @@ NBCL_FN REAL nbcl_f_interp(REAL h, REAL k, REAL l, NBCL_GLOBAL const int *IP, NB
     return nbcl_polin3(xh, xk, xl, y, h, k, l);
 }
 
+/* The scene scalars and vectors every pixel loop reads, unpacked from the parameter blocks as
+ * named locals. One definition for the scalar function below and the vector kernel
+ * (nbcl_pixel_simd.cl), so both read the layout the same way. */
+#define NBCL_UNPACK_SCENE(P, IP)                                                                   \
+    const int oversample = IP[NBCL_IP_OVERSAMPLE];                                             \
+    const int thicksteps = IP[NBCL_IP_THICKSTEPS];                                             \
+    const int os_thick = IP[NBCL_IP_OS_THICK];                                                 \
+    const int os_polar = IP[NBCL_IP_OS_POLAR];                                                 \
+    const int os_omega = IP[NBCL_IP_OS_OMEGA];                                                 \
+    const int sources = IP[NBCL_IP_SOURCES];                                                   \
+    const int norient = IP[NBCL_IP_NORIENT];                                                   \
+    const int shape = IP[NBCL_IP_SHAPE];                                                       \
+    const int interpolate = IP[NBCL_IP_INTERPOLATE];                                           \
+    const int has_grid = IP[NBCL_IP_HKLS];                                                     \
+    const REAL subpixel = P[NBCL_P_SUBPIXEL];                                                  \
+    const REAL pixel = P[NBCL_P_PIXEL];                                                        \
+    const REAL distance = P[NBCL_P_DISTANCE];                                                  \
+    const REAL close_distance = P[NBCL_P_CLOSE_DISTANCE];                                      \
+    const REAL Na = P[NBCL_P_NA], Nb = P[NBCL_P_NB], Nc = P[NBCL_P_NC];                        \
+    const REAL NaNbNc = Na * Nb * Nc;                                                          \
+    /* axes with N <= 1 contribute exactly 1 (the reference skips them) */                     \
+    const REAL Na1 = Na > R(1.0) ? Na : R(1.0), Nb1 = Nb > R(1.0) ? Nb : R(1.0);               \
+    const REAL Nc1 = Nc > R(1.0) ? Nc : R(1.0);                                                \
+    const REAL N2 = Na * Na * Nb * Nb * Nc * Nc;                                               \
+    const REAL fudge = P[NBCL_P_FUDGE];                                                        \
+    const REAL dmin = P[NBCL_P_DMIN];                                                          \
+    const REAL water = P[NBCL_P_WATER];                                                        \
+    REAL fdet[3], sdet[3], odet[3], pix0[3], beam[3], pvec[3], as[3], bs[3], cs[3];            \
+    for (int i = 0; i < 3; i++) {                                                              \
+        fdet[i] = P[NBCL_P_FDET + i];                                                          \
+        sdet[i] = P[NBCL_P_SDET + i];                                                          \
+        odet[i] = P[NBCL_P_ODET + i];                                                          \
+        pix0[i] = P[NBCL_P_PIX0 + i];                                                          \
+        beam[i] = P[NBCL_P_BEAM + i];                                                          \
+        pvec[i] = P[NBCL_P_POLAR_VEC + i];                                                     \
+        as[i] = P[NBCL_P_ASTAR + i];                                                           \
+        bs[i] = P[NBCL_P_BSTAR + i];                                                           \
+        cs[i] = P[NBCL_P_CSTAR + i];                                                           \
+    }
+
 /* Intensity of one pixel (photons), before it is added to the float image. Pixels outside the
  * ROI or masked are the caller's business. *fallback (0 on entry) is set when interpolation left
  * the grid; the evaluation that left it uses default_F and the pixel's later ones nearest F. */
@@ -62,41 +102,7 @@ NBCL_FN REAL nbcl_pixel_value(int fpixel, int spixel, NBCL_GLOBAL const REAL *P,
                               NBCL_GLOBAL const REAL *orient, NBCL_GLOBAL const REAL *Fhkl,
                               int *fallback, REAL *omega_sum)
 {
-    const int oversample = IP[NBCL_IP_OVERSAMPLE];
-    const int thicksteps = IP[NBCL_IP_THICKSTEPS];
-    const int os_thick = IP[NBCL_IP_OS_THICK];
-    const int os_polar = IP[NBCL_IP_OS_POLAR];
-    const int os_omega = IP[NBCL_IP_OS_OMEGA];
-    const int sources = IP[NBCL_IP_SOURCES];
-    const int norient = IP[NBCL_IP_NORIENT];
-    const int shape = IP[NBCL_IP_SHAPE];
-    const int interpolate = IP[NBCL_IP_INTERPOLATE];
-    const int has_grid = IP[NBCL_IP_HKLS];
-    const REAL subpixel = P[NBCL_P_SUBPIXEL];
-    const REAL pixel = P[NBCL_P_PIXEL];
-    const REAL distance = P[NBCL_P_DISTANCE];
-    const REAL close_distance = P[NBCL_P_CLOSE_DISTANCE];
-    const REAL Na = P[NBCL_P_NA], Nb = P[NBCL_P_NB], Nc = P[NBCL_P_NC];
-    const REAL NaNbNc = Na * Nb * Nc;
-    /* axes with N <= 1 contribute exactly 1 (the reference skips them) */
-    const REAL Na1 = Na > R(1.0) ? Na : R(1.0), Nb1 = Nb > R(1.0) ? Nb : R(1.0);
-    const REAL Nc1 = Nc > R(1.0) ? Nc : R(1.0);
-    const REAL N2 = Na * Na * Nb * Nb * Nc * Nc;
-    const REAL fudge = P[NBCL_P_FUDGE];
-    const REAL dmin = P[NBCL_P_DMIN];
-    const REAL water = P[NBCL_P_WATER];
-    REAL fdet[3], sdet[3], odet[3], pix0[3], beam[3], pvec[3], as[3], bs[3], cs[3];
-    for (int i = 0; i < 3; i++) {
-        fdet[i] = P[NBCL_P_FDET + i];
-        sdet[i] = P[NBCL_P_SDET + i];
-        odet[i] = P[NBCL_P_ODET + i];
-        pix0[i] = P[NBCL_P_PIX0 + i];
-        beam[i] = P[NBCL_P_BEAM + i];
-        pvec[i] = P[NBCL_P_POLAR_VEC + i];
-        as[i] = P[NBCL_P_ASTAR + i];
-        bs[i] = P[NBCL_P_BSTAR + i];
-        cs[i] = P[NBCL_P_CSTAR + i];
-    }
+    NBCL_UNPACK_SCENE(P, IP)
 
     REAL I = P[NBCL_P_I_BG];
     REAL polar = IP[NBCL_IP_NOPOLAR] ? R(1.0) : R(0.0);

@@ -169,43 +169,10 @@ inline RV nbcl_pixel_value_v(IV fpixel, IV spixel, MV live, __global const REAL 
                              __global const REAL *orient, __global const REAL *Fhkl,
                              RV *omega_sum, MV *fallback)
 {
-    const int oversample = IP[NBCL_IP_OVERSAMPLE];
-    const int thicksteps = IP[NBCL_IP_THICKSTEPS];
-    const int os_thick = IP[NBCL_IP_OS_THICK];
-    const int os_polar = IP[NBCL_IP_OS_POLAR];
-    const int os_omega = IP[NBCL_IP_OS_OMEGA];
+    NBCL_UNPACK_SCENE(P, IP)
     const int any_os = os_thick || os_polar || os_omega;
-    const int sources = IP[NBCL_IP_SOURCES];
-    const int norient = IP[NBCL_IP_NORIENT];
-    const int shape = IP[NBCL_IP_SHAPE];
-    const int has_grid = IP[NBCL_IP_HKLS];
-    const int interpolate = IP[NBCL_IP_INTERPOLATE];
-    const REAL subpixel = P[NBCL_P_SUBPIXEL];
-    const REAL pixel = P[NBCL_P_PIXEL];
-    const REAL distance = P[NBCL_P_DISTANCE];
-    const REAL close_distance = P[NBCL_P_CLOSE_DISTANCE];
-    const REAL Na = P[NBCL_P_NA], Nb = P[NBCL_P_NB], Nc = P[NBCL_P_NC];
-    const REAL NaNbNc = Na * Nb * Nc;
-    const REAL Na1 = Na > R(1.0) ? Na : R(1.0), Nb1 = Nb > R(1.0) ? Nb : R(1.0);
-    const REAL Nc1 = Nc > R(1.0) ? Nc : R(1.0);
-    const REAL N2 = Na * Na * Nb * Nb * Nc * Nc;
-    const REAL fudge = P[NBCL_P_FUDGE];
-    const REAL dmin = P[NBCL_P_DMIN];
-    const REAL water = P[NBCL_P_WATER];
     const REAL kahn = P[NBCL_P_POLARIZATION];
     const REAL F_default = P[NBCL_P_DEFAULT_F];
-    REAL fdet[3], sdet[3], odet[3], pix0[3], beam[3], pvec[3], as[3], bs[3], cs[3];
-    for (int i = 0; i < 3; i++) {
-        fdet[i] = P[NBCL_P_FDET + i];
-        sdet[i] = P[NBCL_P_SDET + i];
-        odet[i] = P[NBCL_P_ODET + i];
-        pix0[i] = P[NBCL_P_PIX0 + i];
-        beam[i] = P[NBCL_P_BEAM + i];
-        pvec[i] = P[NBCL_P_POLAR_VEC + i];
-        as[i] = P[NBCL_P_ASTAR + i];
-        bs[i] = P[NBCL_P_BSTAR + i];
-        cs[i] = P[NBCL_P_CSTAR + i];
-    }
     const RV zero = RVS(R(0.0));
     const RV fpx = CONVERT_RV(fpixel), spx = CONVERT_RV(spixel);
 
