@@ -2,13 +2,21 @@
  *
  * nbcl_outfile_open("dir/name") creates "dir/.name.tmp.XXXXXX" with mkstemp in the target's own
  * directory (so the final rename never crosses a file system), writes go there, commit fsyncs,
- * sets the mode to 0644 & ~umask and renames over the target; abort unlinks. A failed or
+ * sets the mode to 0644 & ~umask and renames over the target; abort unlinks.
+ *
+ * Deferred commits (nbcl_outfile_defer_begin/commit): a completed file only starts its write-back
+ * (sync_file_range, Linux) and stays open; nbcl_outfile_defer_commit then waits for all of them
+ * (fdatasync), renames them and syncs each directory once. The disk writes of one output thus
+ * overlap the computation of the next, and a run pays one wait, not one per file. A failed or
  * interrupted run therefore never leaves a partial file and never clobbers the previous one.
  *
  * Every open temporary path is also kept in a fixed table of static buffers so that
  * nbcl_outfile_abort_all_signal_safe() can unlink them from a SIGINT/SIGTERM handler: the handler
  * only reads lock-free atomics and static memory and calls unlink(), all async-signal-safe.
  */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE /* sync_file_range */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -30,8 +38,8 @@ enum { SLOT_FREE = 0, SLOT_CLAIMED = 1, SLOT_ACTIVE = 2, SLOT_REMOVED = 3 };
 static char g_slot_path[OUTFILE_SLOTS][OUTFILE_PATHMAX];
 static atomic_int g_slot_state[OUTFILE_SLOTS];
 
-/* deferred commits (nbcl_outfile_defer_*): completed files wait here, closed, for one rename
- * pass; only the thread that writes outputs uses this list */
+/* deferred commits (nbcl_outfile_defer_*): completed files wait here, still open, for one
+ * sync-and-rename pass; only the thread that writes outputs uses this list */
 static int g_defer;
 static nbcl_outfile *g_pending[OUTFILE_SLOTS];
 static int g_npending;
@@ -124,6 +132,31 @@ static void fsync_dir(const char *dir)
         (void)fsync(dfd); /* best effort: some file systems refuse directory fsync */
         close(dfd);
     }
+}
+
+/* flush a completed file to disk and close it; on failure the file is aborted (freed) */
+static nbcl_status sync_close(nbcl_outfile *f, char *err, size_t errlen)
+{
+    if (fdatasync(f->fd) != 0) {
+        int e = errno;
+        nbcl__errf(err, errlen, "%s: fsync failed: %s", f->path, strerror(e));
+        nbcl_outfile_abort(f);
+        return NBCL_IO;
+    }
+    int fd = f->fd;
+    f->fd = -1;
+    if (close(fd) != 0) {
+        int e = errno;
+        nbcl__errf(err, errlen, "%s: close failed: %s", f->path, strerror(e));
+        nbcl_outfile_abort(f);
+        return NBCL_IO;
+    }
+    if (atomic_load(&g_slot_state[f->slot]) == SLOT_REMOVED) {
+        nbcl__errf(err, errlen, "%s: interrupted before it was complete", f->path);
+        outfile_free(f);
+        return NBCL_INTERRUPTED;
+    }
+    return NBCL_OK;
 }
 
 /* ---------------------------------------------------------------- API */
@@ -269,29 +302,17 @@ nbcl_status nbcl_outfile_commit(nbcl_outfile *f, char *err, size_t errlen)
         nbcl_outfile_abort(f);
         return NBCL_IO;
     }
-    if (fsync(f->fd) != 0) {
-        int e = errno;
-        nbcl__errf(err, errlen, "%s: fsync failed: %s", f->path, strerror(e));
-        nbcl_outfile_abort(f);
-        return NBCL_IO;
-    }
-    int fd = f->fd;
-    f->fd = -1;
-    if (close(fd) != 0) {
-        int e = errno;
-        nbcl__errf(err, errlen, "%s: close failed: %s", f->path, strerror(e));
-        nbcl_outfile_abort(f);
-        return NBCL_IO;
-    }
-    if (atomic_load(&g_slot_state[f->slot]) == SLOT_REMOVED) {
-        nbcl__errf(err, errlen, "%s: interrupted before it was complete", f->path);
-        outfile_free(f);
-        return NBCL_INTERRUPTED;
-    }
     if (g_defer && g_npending < OUTFILE_SLOTS) {
-        g_pending[g_npending++] = f; /* renamed by nbcl_outfile_defer_commit */
+#ifdef SYNC_FILE_RANGE_WRITE
+        /* start the write-back now; nbcl_outfile_defer_commit waits for it */
+        (void)sync_file_range(f->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+#endif
+        g_pending[g_npending++] = f;
         return NBCL_OK;
     }
+    nbcl_status st = sync_close(f, err, errlen);
+    if (st != NBCL_OK)
+        return st;
     if (rename(f->tmp, f->path) != 0) {
         int e = errno;
         nbcl__errf(err, errlen, "%s: cannot rename the temporary file into place: %s", f->path,
@@ -321,12 +342,18 @@ void nbcl_outfile_defer_abort(void)
 nbcl_status nbcl_outfile_defer_commit(char *err, size_t errlen)
 {
     g_defer = 0;
-    for (int i = 0; i < g_npending; i++)
-        if (atomic_load(&g_slot_state[g_pending[i]->slot]) == SLOT_REMOVED) {
-            nbcl__errf(err, errlen, "%s: interrupted before it was complete", g_pending[i]->path);
-            nbcl_outfile_defer_abort();
-            return NBCL_INTERRUPTED;
+    /* every file on disk and closed first: nothing is renamed unless all of them are good */
+    for (int i = 0; i < g_npending; i++) {
+        nbcl_status st = sync_close(g_pending[i], err, errlen); /* frees it on failure */
+        if (st != NBCL_OK) {
+            for (int j = i + 1; j < g_npending; j++)
+                nbcl_outfile_abort(g_pending[j]);
+            for (int j = 0; j < i; j++)
+                nbcl_outfile_abort(g_pending[j]);
+            g_npending = 0;
+            return st;
         }
+    }
     for (int i = 0; i < g_npending; i++) {
         nbcl_outfile *f = g_pending[i];
         if (rename(f->tmp, f->path) != 0) {
@@ -335,12 +362,22 @@ nbcl_status nbcl_outfile_defer_commit(char *err, size_t errlen)
                        f->path, strerror(e));
             for (int j = i; j < g_npending; j++)
                 nbcl_outfile_abort(g_pending[j]);
+            for (int j = 0; j < i; j++)
+                outfile_free(g_pending[j]);
             g_npending = 0;
             return NBCL_IO;
         }
-        fsync_dir(f->dir);
-        outfile_free(f);
     }
+    /* one directory sync per directory, after all renames */
+    for (int i = 0; i < g_npending; i++) {
+        int seen = 0;
+        for (int j = 0; j < i && !seen; j++)
+            seen = strcmp(g_pending[j]->dir, g_pending[i]->dir) == 0;
+        if (!seen)
+            fsync_dir(g_pending[i]->dir);
+    }
+    for (int i = 0; i < g_npending; i++)
+        outfile_free(g_pending[i]);
     g_npending = 0;
     return NBCL_OK;
 }
