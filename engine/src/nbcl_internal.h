@@ -89,4 +89,10 @@ void nbcl__scene_logf(nbcl_scene *s, const char *fmt, ...)
 /* time */
 double nbcl__now(void);
 
+/* host threads for large image passes: the CPUs this process may use, or NBCL_HOST_THREADS */
+int nbcl__host_threads(void);
+/* fn(ctx, c) for every c in [0, nchunks), on up to nbcl__host_threads() threads; returns when
+ * all are done. Chunks run in any order: give each its own output slot. */
+void nbcl__parallel_chunks(size_t nchunks, void (*fn)(void *ctx, size_t chunk), void *ctx);
+
 #endif

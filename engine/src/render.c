@@ -17,6 +17,20 @@ nbcl_status nbcl_image_alloc(nbcl_image *img, int fpixels, int spixels)
     return img->data ? NBCL_OK : NBCL_OUT_OF_MEMORY;
 }
 
+/* page-aligned and not zeroed: the kernels write every pixel, and first touch happens in the
+ * device's threads */
+static nbcl_status image_alloc_aligned(nbcl_image *img, int fpixels, int spixels)
+{
+    const size_t align = 4096;
+    size_t bytes = (size_t)fpixels * (size_t)spixels * sizeof(float);
+    bytes = (bytes + align - 1) / align * align;
+    img->fpixels = fpixels;
+    img->spixels = spixels;
+    img->omega_sum = 0.0;
+    img->data = aligned_alloc(align, bytes ? bytes : align);
+    return img->data ? NBCL_OK : NBCL_OUT_OF_MEMORY;
+}
+
 void nbcl_image_free(nbcl_image *img)
 {
     if (!img)
@@ -62,11 +76,28 @@ static double event_seconds(cl_event ev)
 static nbcl_status launch_tile(nbcl_engine *e, cl_kernel k, size_t first, size_t count, size_t vw,
                                cl_mem dOut, cl_mem dOmega, nbcl_image *img, float *homega,
                                double *omega_sum, const unsigned char *mask, cl_mem dM,
-                               nbcl_render_timing *tm)
+                               int zero_copy, nbcl_render_timing *tm)
 {
     const size_t lsize = 64;
     cl_int ifirst = (cl_int)first, icount = (cl_int)count;
     cl_int rc = CL_SUCCESS;
+    cl_mem dTile = NULL;
+    if (zero_copy) {
+        /* the kernel writes the image's own memory: no device copy to read back */
+        dTile = clCreateBuffer(e->ctx, CL_MEM_WRITE_ONLY | CL_MEM_USE_HOST_PTR,
+                               count * sizeof(float), img->data + first, &rc);
+        if (rc == CL_SUCCESS)
+            rc = clSetKernelArg(k, 6, sizeof(cl_mem), &dTile);
+        if (rc != CL_SUCCESS) {
+            if (dTile)
+                clReleaseMemObject(dTile);
+            nbcl__set_error(e, "clCreateBuffer(image tile): %s", nbcl__cl_error_name(rc));
+            return rc == CL_MEM_OBJECT_ALLOCATION_FAILURE || rc == CL_OUT_OF_RESOURCES
+                       ? NBCL_DEVICE_MEMORY
+                       : NBCL_CL_ERROR;
+        }
+        dOut = dTile;
+    }
     if (mask) { /* the tile's part of the mask */
         rc = clEnqueueWriteBuffer(e->queue, dM, CL_FALSE, 0, count, mask + first, 0, NULL, NULL);
         if (rc != CL_SUCCESS) {
@@ -77,6 +108,8 @@ static nbcl_status launch_tile(nbcl_engine *e, cl_kernel k, size_t first, size_t
     rc = clSetKernelArg(k, 9, sizeof(cl_int), &ifirst);
     rc |= clSetKernelArg(k, 10, sizeof(cl_int), &icount);
     if (rc != CL_SUCCESS) {
+        if (dTile)
+            clReleaseMemObject(dTile);
         nbcl__set_error(e, "clSetKernelArg failed (%d)", rc);
         return NBCL_CL_ERROR;
     }
@@ -85,14 +118,28 @@ static nbcl_status launch_tile(nbcl_engine *e, cl_kernel k, size_t first, size_t
     cl_event ev = NULL;
     rc = clEnqueueNDRangeKernel(e->queue, k, 1, NULL, &global, &lsize, 0, NULL, &ev);
     if (rc != CL_SUCCESS) {
+        if (dTile)
+            clReleaseMemObject(dTile);
         nbcl__set_error(e, "clEnqueueNDRangeKernel: %s", nbcl__cl_error_name(rc));
         return (rc == CL_OUT_OF_RESOURCES || rc == CL_MEM_OBJECT_ALLOCATION_FAILURE)
                    ? NBCL_DEVICE_MEMORY
                    : NBCL_CL_ERROR;
     }
     double t_rb = nbcl__now();
-    rc = clEnqueueReadBuffer(e->queue, dOut, CL_TRUE, 0, count * sizeof(float),
-                             img->data + first, 0, NULL, NULL);
+    if (dTile) {
+        /* mapping a USE_HOST_PTR buffer makes the host memory current (a no-op where the device
+         * used it in place, a copy where it could not) */
+        void *p = clEnqueueMapBuffer(e->queue, dTile, CL_TRUE, CL_MAP_READ, 0,
+                                     count * sizeof(float), 0, NULL, NULL, &rc);
+        if (rc == CL_SUCCESS)
+            rc = clEnqueueUnmapMemObject(e->queue, dTile, p, 0, NULL, NULL);
+        if (rc == CL_SUCCESS)
+            rc = clFinish(e->queue);
+        clReleaseMemObject(dTile);
+    } else {
+        rc = clEnqueueReadBuffer(e->queue, dOut, CL_TRUE, 0, count * sizeof(float),
+                                 img->data + first, 0, NULL, NULL);
+    }
     if (rc == CL_SUCCESS && homega) /* one solid-angle sum per work-item */
         rc = clEnqueueReadBuffer(e->queue, dOmega, CL_TRUE, 0, items * sizeof(float), homega, 0,
                                  NULL, NULL);
@@ -125,8 +172,19 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
     nbcl_status st = NBCL_OK;
     cl_int rc = CL_SUCCESS;
 
+    /* zero copy where the device works in host memory (CPUs, integrated GPUs): each tile's
+     * output buffer is the image itself. NBCL_ZERO_COPY=0 turns it off. */
+    cl_bool unified = CL_FALSE;
+    if (clGetDeviceInfo(e->device, CL_DEVICE_HOST_UNIFIED_MEMORY, sizeof unified, &unified,
+                        NULL) != CL_SUCCESS)
+        unified = CL_FALSE;
+    const char *zc_env = getenv("NBCL_ZERO_COPY");
+    int zero_copy = zc_env && *zc_env ? strcmp(zc_env, "0") != 0 : unified == CL_TRUE;
+    tm.zero_copy = zero_copy;
+
     img->data = NULL;
-    if (nbcl_image_alloc(img, s->fpixels, s->spixels) != NBCL_OK) {
+    if ((zero_copy ? image_alloc_aligned(img, s->fpixels, s->spixels)
+                   : nbcl_image_alloc(img, s->fpixels, s->spixels)) != NBCL_OK) {
         nbcl__set_error(e, "out of host memory for a %dx%d image", s->fpixels, s->spixels);
         return NBCL_OUT_OF_MEMORY;
     }
@@ -200,7 +258,7 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
                      : make_buffer(e, CL_MEM_READ_ONLY, 1, &dummy_mask, &rc);
     if (rc == CL_SUCCESS)
         dFlags = make_buffer(e, CL_MEM_READ_WRITE, sizeof(int), &flags0, &rc);
-    if (rc == CL_SUCCESS)
+    if (rc == CL_SUCCESS && !zero_copy)
         dOut = make_buffer(e, CL_MEM_WRITE_ONLY, tile * sizeof(float), NULL, &rc);
     if (rc == CL_SUCCESS)
         dOmega = make_buffer(e, CL_MEM_WRITE_ONLY, tile * sizeof(float), NULL, &rc);
@@ -258,7 +316,7 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
         }
         size_t count = npix - first < tile ? npix - first : tile;
         st = launch_tile(e, k, first, count, vw, dOut, dOmega, img, homega, &omega_sum, s->mask,
-                         dM, &tm);
+                         dM, zero_copy, &tm);
         if (st != NBCL_OK)
             goto done;
         if (interp_on && !tm.interpolation_fallback) {
@@ -279,7 +337,7 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
                 size_t from = (size_t)flags0 + 1, end = first + count;
                 if (rc == CL_SUCCESS && from < end)
                     st = launch_tile(e, k, from, end - from, vw, dOut, dOmega, img, NULL, NULL,
-                                     s->mask, dM, &tm);
+                                     s->mask, dM, zero_copy, &tm);
                 if (rc != CL_SUCCESS || st != NBCL_OK) {
                     if (st == NBCL_OK) {
                         nbcl__set_error(e, "clSetKernelArg: %s", nbcl__cl_error_name(rc));
@@ -326,66 +384,7 @@ done:
     return st;
 }
 
-/* ------------------------------------------------------------------ statistics (host) */
-void nbcl_image_stats_host(const nbcl_scene *s, const nbcl_image *img, nbcl_stats *out)
-{
-    /* the reference's statistics: max, mean and RMS over the ROI skipping masked pixels, RMSD
-     * over the whole ROI; rows are walked within the ROI only, with four partial sums per pass
-     * so the loops pipeline */
-    memset(out, 0, sizeof *out);
-    double sum4[4] = {0, 0, 0, 0}, sq4[4] = {0, 0, 0, 0}, max_I = 0;
-    size_t n = 0;
-    int mx = 0, my = 0;
-    int x0 = s->roi[0], x1 = s->roi[1] < img->fpixels - 1 ? s->roi[1] : img->fpixels - 1;
-    int y0 = s->roi[2], y1 = s->roi[3] < img->spixels - 1 ? s->roi[3] : img->spixels - 1;
-    for (int y = y0; y <= y1; y++) {
-        const float *row = img->data + (size_t)y * img->fpixels;
-        const unsigned char *mrow = s->mask ? s->mask + (size_t)y * img->fpixels : NULL;
-        for (int x = x0; x <= x1; x++) {
-            if (mrow && !mrow[x])
-                continue;
-            double v = row[x];
-            if (v > max_I) {
-                max_I = v;
-                mx = x;
-                my = y;
-            }
-            sum4[x & 3] += v;
-            sq4[x & 3] += v * v;
-            n++;
-        }
-    }
-    double sum = (sum4[0] + sum4[1]) + (sum4[2] + sum4[3]);
-    double sumsqr = (sq4[0] + sq4[1]) + (sq4[2] + sq4[3]);
-    size_t nn = n ? n : 1;
-    double avg = sum / nn;
-    if (nn <= 1)
-        nn = 2;
-    double rms = sqrt(sumsqr / (nn - 1));
-    double ss4[4] = {0, 0, 0, 0};
-    size_t m = 0;
-    for (int y = y0; y <= y1; y++) {
-        const float *row = img->data + (size_t)y * img->fpixels;
-        for (int x = x0; x <= x1; x++) {
-            double d = row[x] - avg;
-            ss4[x & 3] += d * d;
-        }
-        if (x1 >= x0)
-            m += (size_t)(x1 - x0 + 1);
-    }
-    double ss = (ss4[0] + ss4[1]) + (ss4[2] + ss4[3]);
-    if (m <= 1)
-        m = 2;
-    out->max_I = max_I;
-    out->max_fpixel = mx;
-    out->max_spixel = my;
-    out->sum = sum;
-    out->mean = avg;
-    out->rms = rms;
-    out->rmsd = sqrt(ss / (m - 1));
-    out->n = n;
-}
-
+/* ------------------------------------------------------------------ comparison (host) */
 void nbcl_compare_host(const float *a, const float *b, size_t n, nbcl_compare_result *r)
 {
     memset(r, 0, sizeof *r);

@@ -86,8 +86,10 @@ static void fallback_switches_to_nearest(void **state)
     assert_true(first > 22 * fp + 20); /* some pixels before it are interpolated */
 
     static const char *kernels[2] = {"scalar", "simd"};
-    for (int kk = 0; kk < 2; kk++) {
+    for (int kz = 0; kz < 4; kz++) { /* both kernels, device buffer and zero copy */
+        int kk = kz / 2;
         setenv("NBCL_KERNEL", kernels[kk], 1);
+        setenv("NBCL_ZERO_COPY", kz % 2 ? "1" : "0", 1);
         nbcl_engine *e = nbcl_test_engine(NBCL_PRECISION_F64);
         if (!e)
             skip();
@@ -97,6 +99,7 @@ static void fallback_switches_to_nearest(void **state)
         ro.max_tile_pixels = 256; /* the switch lands inside a tile, not at its start */
         assert_int_equal(nbcl_render(e, s, &ro, &img, &tm), NBCL_OK);
         assert_true(tm.interpolation_fallback);
+        assert_int_equal(tm.zero_copy, kz % 2);
         assert_int_equal(tm.fallback_pixel, first);
         for (int i = 0; i < fp * sp; i++)
             if (!nbcl_test_close(img.data[i], host[i], 1e-30, 1e-6))
@@ -105,6 +108,7 @@ static void fallback_switches_to_nearest(void **state)
         nbcl_image_free(&img);
     }
     unsetenv("NBCL_KERNEL");
+    unsetenv("NBCL_ZERO_COPY");
     free(host);
     nbcl_scene_destroy(s);
 }

@@ -103,13 +103,17 @@ static void tiles_identical(nbcl_precision prec, const int *roi)
         sum += ref.data[i];
     assert_true(sum > 0 && isfinite(sum));
 
-    /* multiples of 64 give exactly ceil(npix / max) tiles */
+    /* multiples of 64 give exactly ceil(npix / max) tiles; the kernel writing the host image in
+     * place (zero copy) and a device buffer read back give the same bytes */
     const size_t sizes[] = {64, 1024, 4096, 7680, 1 << 20};
-    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
-        render_tiles(e, s, sizes[k], &img, &tm, &pl);
-        size_t want = (npix + sizes[k] - 1) / sizes[k];
+    for (size_t k = 0; k < 2 * sizeof sizes / sizeof sizes[0]; k++) {
+        int zc = k % 2;
+        setenv("NBCL_ZERO_COPY", zc ? "1" : "0", 1);
+        render_tiles(e, s, sizes[k / 2], &img, &tm, &pl);
+        assert_int_equal(tm.zero_copy, zc);
+        size_t want = (npix + sizes[k / 2] - 1) / sizes[k / 2];
         if (tm.tiles != want)
-            fail_msg("max_tile_pixels %zu: %zu tiles, expected %zu", sizes[k], tm.tiles, want);
+            fail_msg("max_tile_pixels %zu: %zu tiles, expected %zu", sizes[k / 2], tm.tiles, want);
         assert_int_equal(pl.calls, want);
         assert_true(pl.monotonic);
         assert_int_equal(pl.last_done, npix);
@@ -118,21 +122,23 @@ static void tiles_identical(nbcl_precision prec, const int *roi)
             size_t i = 0;
             while (img.data[i] == ref.data[i])
                 i++;
-            fail_msg("max_tile_pixels %zu: pixel %zu differs: %.9g vs one tile %.9g", sizes[k], i,
-                     img.data[i], ref.data[i]);
+            fail_msg("max_tile_pixels %zu, zero copy %d: pixel %zu differs: %.9g vs one tile %.9g",
+                     sizes[k / 2], zc, i, img.data[i], ref.data[i]);
         }
         nbcl_image_free(&img);
     }
     /* sizes that are not a multiple of the work-group: never more tiles than asked for */
     const size_t odd[] = {1, 100, 1000, 3333};
-    for (size_t k = 0; k < sizeof odd / sizeof odd[0]; k++) {
-        render_tiles(e, s, odd[k], &img, &tm, &pl);
-        size_t most = (npix + odd[k] - 1) / odd[k];
+    for (size_t k = 0; k < 2 * sizeof odd / sizeof odd[0]; k++) {
+        setenv("NBCL_ZERO_COPY", k % 2 ? "1" : "0", 1);
+        render_tiles(e, s, odd[k / 2], &img, &tm, &pl);
+        size_t most = (npix + odd[k / 2] - 1) / odd[k / 2];
         assert_true(tm.tiles >= 2 && tm.tiles <= most);
         assert_int_equal(pl.calls, tm.tiles);
         assert_memory_equal(img.data, ref.data, npix * sizeof(float));
         nbcl_image_free(&img);
     }
+    unsetenv("NBCL_ZERO_COPY");
     nbcl_image_free(&ref);
     nbcl_scene_destroy(s);
 }

@@ -3,6 +3,7 @@
 #define NBCL_RENDER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -28,6 +29,8 @@ typedef struct nbcl_render_timing {
                                    interpolation off for the rest of the image (raster order) */
     long fallback_pixel;      /* index (slow*fpixels + fast) of the pixel where that happened */
     const char *kernel_name;  /* which pixel kernel ran */
+    int zero_copy;            /* the kernel wrote the host image in place (host-unified memory,
+                                 NBCL_ZERO_COPY=0|1 overrides) instead of a device buffer read back */
 } nbcl_render_timing;
 
 typedef struct nbcl_render_opts {
@@ -55,8 +58,16 @@ typedef struct nbcl_stats {
 /* Computed on the engine's device (CLBlast), in double accumulation. */
 nbcl_status nbcl_image_stats(nbcl_engine *e, const nbcl_scene *s, const nbcl_image *img,
                              nbcl_stats *out);
-/* Same statistics on the host (reference for tests). */
+/* Same statistics on the host, on all host CPUs (NBCL_HOST_THREADS overrides); the result does
+ * not depend on the number of threads. */
 void nbcl_image_stats_host(const nbcl_scene *s, const nbcl_image *img, nbcl_stats *out);
+
+/* The integer images of the reference, every pixel written (0 outside the ROI, given as
+ * {xmin, xmax, ymin, ymax} inclusive), on all host CPUs:
+ * SMV: floor(min(max(v*scale + offset, 0), 65535) + 0.5); PGM: (uint8)min(max(v*scale, 0), 255). */
+void nbcl_image_to_u16(const nbcl_image *img, const int roi[4], double scale, double offset,
+                       uint16_t *out);
+void nbcl_image_to_u8(const nbcl_image *img, const int roi[4], double scale, uint8_t *out);
 
 /* Comparison of two float images (nbcl-compare, golden tests). */
 typedef struct nbcl_compare_result {

@@ -1,0 +1,293 @@
+/* Host passes over a rendered image: the reference's statistics and the integer images (SMV,
+ * PGM). Large images are split into fixed row blocks that run on all host CPUs; partial results
+ * are combined in block order, so every result is the same for any number of threads. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nbcl_internal.h"
+
+#define BLOCK_PIXELS 65536 /* pixels per row block (rounded to whole rows) */
+
+typedef struct row_blocks {
+    int y0, y1;        /* rows covered, inclusive */
+    int rows;          /* rows per block */
+    size_t n;          /* blocks */
+} row_blocks;
+
+static row_blocks make_blocks(int y0, int y1, int width)
+{
+    row_blocks b = {y0, y1, 1, 0};
+    if (width > 0 && width < BLOCK_PIXELS)
+        b.rows = BLOCK_PIXELS / width;
+    b.n = y1 >= y0 ? (size_t)(y1 - y0) / (size_t)b.rows + 1 : 0;
+    return b;
+}
+
+static void block_rows(const row_blocks *b, size_t i, int *ya, int *yb)
+{
+    *ya = b->y0 + (int)i * b->rows;
+    *yb = *ya + b->rows - 1 < b->y1 ? *ya + b->rows - 1 : b->y1;
+}
+
+/* ------------------------------------------------------------------ statistics */
+typedef struct stat_part {
+    double sum, sq, ss, max_I;
+    size_t n;
+    int mx, my;
+} stat_part;
+
+typedef struct stat_job {
+    const float *data;
+    const unsigned char *mask;
+    int width, x0, x1;
+    row_blocks rb;
+    double avg;
+    stat_part *part;
+} stat_job;
+
+/* pass 1: max, sum and sum of squares over unmasked ROI pixels. Branch-free lanes of 8 so the
+ * compiler vectorises the loop; the first pixel reaching a new maximum is searched for only in
+ * the (few) rows whose maximum beats the best so far. */
+#define LANES 8
+static void stat_pass1(void *ctx, size_t i)
+{
+    stat_job *j = ctx;
+    stat_part *p = &j->part[i];
+    double sum8[LANES] = {0}, sq8[LANES] = {0}, max_I = 0;
+    size_t n = 0;
+    int mx = 0, my = 0, ya, yb;
+    block_rows(&j->rb, i, &ya, &yb);
+    const int x0 = j->x0, x1 = j->x1, nx = x1 - x0 + 1;
+    for (int y = ya; y <= yb; y++) {
+        const float *row = j->data + (size_t)y * j->width + x0;
+        const unsigned char *mrow = j->mask ? j->mask + (size_t)y * j->width + x0 : NULL;
+        double rmax8[LANES] = {0};
+        int x = 0;
+        if (mrow) {
+            size_t cnt8[LANES] = {0};
+            for (; x + LANES <= nx; x += LANES)
+                for (int k = 0; k < LANES; k++) {
+                    double v = mrow[x + k] ? (double)row[x + k] : 0.0;
+                    sum8[k] += v;
+                    sq8[k] += v * v;
+                    rmax8[k] = v > rmax8[k] ? v : rmax8[k];
+                    cnt8[k] += mrow[x + k] != 0;
+                }
+            for (int k = 0; k < LANES; k++)
+                n += cnt8[k];
+        } else {
+            for (; x + LANES <= nx; x += LANES)
+                for (int k = 0; k < LANES; k++) {
+                    double v = row[x + k];
+                    sum8[k] += v;
+                    sq8[k] += v * v;
+                    rmax8[k] = v > rmax8[k] ? v : rmax8[k];
+                }
+            n += (size_t)x;
+        }
+        for (; x < nx; x++) { /* the row's tail */
+            if (mrow && !mrow[x])
+                continue;
+            double v = row[x];
+            sum8[x % LANES] += v;
+            sq8[x % LANES] += v * v;
+            rmax8[0] = v > rmax8[0] ? v : rmax8[0];
+            n++;
+        }
+        double rmax = rmax8[0];
+        for (int k = 1; k < LANES; k++)
+            rmax = rmax8[k] > rmax ? rmax8[k] : rmax;
+        if (rmax > max_I) {
+            for (int xx = 0; xx < nx; xx++)
+                if ((!mrow || mrow[xx]) && (double)row[xx] == rmax) {
+                    max_I = rmax;
+                    mx = x0 + xx;
+                    my = y;
+                    break;
+                }
+        }
+    }
+    double sum = 0, sq = 0;
+    for (int k = 0; k < LANES; k++) {
+        sum += sum8[k];
+        sq += sq8[k];
+    }
+    p->sum = sum;
+    p->sq = sq;
+    p->max_I = max_I;
+    p->mx = mx;
+    p->my = my;
+    p->n = n;
+}
+
+/* pass 2: squared deviations from the mean over the whole ROI (mask not applied, as in the
+ * reference) */
+static void stat_pass2(void *ctx, size_t i)
+{
+    stat_job *j = ctx;
+    double ss8[LANES] = {0};
+    int ya, yb;
+    block_rows(&j->rb, i, &ya, &yb);
+    const int nx = j->x1 - j->x0 + 1;
+    const double avg = j->avg;
+    for (int y = ya; y <= yb; y++) {
+        const float *row = j->data + (size_t)y * j->width + j->x0;
+        int x = 0;
+        for (; x + LANES <= nx; x += LANES)
+            for (int k = 0; k < LANES; k++) {
+                double d = row[x + k] - avg;
+                ss8[k] += d * d;
+            }
+        for (; x < nx; x++) {
+            double d = row[x] - avg;
+            ss8[x % LANES] += d * d;
+        }
+    }
+    double ss = 0;
+    for (int k = 0; k < LANES; k++)
+        ss += ss8[k];
+    j->part[i].ss = ss;
+}
+
+void nbcl_image_stats_host(const nbcl_scene *s, const nbcl_image *img, nbcl_stats *out)
+{
+    /* the reference's statistics: max, mean and RMS over the ROI skipping masked pixels, RMSD
+     * over the whole ROI */
+    memset(out, 0, sizeof *out);
+    stat_job j;
+    memset(&j, 0, sizeof j);
+    j.data = img->data;
+    j.mask = s->mask;
+    j.width = img->fpixels;
+    j.x0 = s->roi[0];
+    j.x1 = s->roi[1] < img->fpixels - 1 ? s->roi[1] : img->fpixels - 1;
+    int y0 = s->roi[2], y1 = s->roi[3] < img->spixels - 1 ? s->roi[3] : img->spixels - 1;
+    if (j.x1 < j.x0)
+        y1 = y0 - 1; /* an empty ROI: no rows */
+    j.rb = make_blocks(y0, y1, img->fpixels);
+    stat_part one;
+    j.part = j.rb.n > 1 ? calloc(j.rb.n, sizeof *j.part) : &one;
+    if (!j.part) { /* no memory for the partials: one block, one thread */
+        j.rb.rows = y1 - y0 + 1;
+        j.rb.n = 1;
+        j.part = &one;
+    }
+    memset(&one, 0, sizeof one);
+    nbcl__parallel_chunks(j.rb.n, stat_pass1, &j);
+    double sum = 0, sumsqr = 0, max_I = 0;
+    size_t n = 0;
+    int mx = 0, my = 0;
+    for (size_t i = 0; i < j.rb.n; i++) {
+        const stat_part *p = &j.part[i];
+        sum += p->sum;
+        sumsqr += p->sq;
+        n += p->n;
+        if (p->max_I > max_I) { /* blocks in raster order: the first pixel reaching the max */
+            max_I = p->max_I;
+            mx = p->mx;
+            my = p->my;
+        }
+    }
+    size_t nn = n ? n : 1;
+    j.avg = sum / nn;
+    if (nn <= 1)
+        nn = 2;
+    double rms = sqrt(sumsqr / (nn - 1));
+    nbcl__parallel_chunks(j.rb.n, stat_pass2, &j);
+    double ss = 0;
+    for (size_t i = 0; i < j.rb.n; i++)
+        ss += j.part[i].ss;
+    size_t m = j.rb.n ? (size_t)(y1 - y0 + 1) * (size_t)(j.x1 - j.x0 + 1) : 0;
+    if (m <= 1)
+        m = 2;
+    if (j.part != &one)
+        free(j.part);
+    out->max_I = max_I;
+    out->max_fpixel = mx;
+    out->max_spixel = my;
+    out->sum = sum;
+    out->mean = j.avg;
+    out->rms = rms;
+    out->rmsd = sqrt(ss / (m - 1));
+    out->n = n;
+}
+
+/* ------------------------------------------------------------------ integer images */
+typedef struct conv_job {
+    const float *data;
+    int width, height;
+    int roi[4];        /* clipped to the image */
+    double scale, offset;
+    void *out;
+    int u8;
+    row_blocks rb;
+} conv_job;
+
+static void conv_block(void *ctx, size_t i)
+{
+    conv_job *j = ctx;
+    int ya, yb;
+    block_rows(&j->rb, i, &ya, &yb);
+    size_t es = j->u8 ? 1 : 2;
+    for (int y = ya; y <= yb; y++) {
+        size_t base = (size_t)y * j->width;
+        unsigned char *orow = (unsigned char *)j->out + base * es;
+        if (y < j->roi[2] || y > j->roi[3] || j->roi[1] < j->roi[0]) {
+            memset(orow, 0, (size_t)j->width * es);
+            continue;
+        }
+        int x0 = j->roi[0], x1 = j->roi[1];
+        memset(orow, 0, (size_t)x0 * es);
+        memset(orow + (size_t)(x1 + 1) * es, 0, (size_t)(j->width - 1 - x1) * es);
+        const float *row = j->data + base;
+        if (j->u8) {
+            for (int x = x0; x <= x1; x++) {
+                double t = row[x] * j->scale;
+                t = t > 255.0 ? 255.0 : t;
+                t = t > 0.0 ? t : 0.0; /* negative or NaN: 0 (the cast of those is undefined) */
+                orow[x] = (unsigned char)(int)t;
+            }
+        } else {
+            uint16_t *o = (uint16_t *)orow;
+            for (int x = x0; x <= x1; x++) {
+                double t = row[x] * j->scale + j->offset;
+                t = t > 65535.0 ? 65535.0 : t;
+                t = t > 0.0 ? t : 0.0;
+                /* floorf of a non-negative float is its truncation (no libm call) */
+                o[x] = (uint16_t)(int)(float)(t + 0.5);
+            }
+        }
+    }
+}
+
+static void convert(const nbcl_image *img, const int roi[4], double scale, double offset,
+                    void *out, int u8)
+{
+    conv_job j;
+    memset(&j, 0, sizeof j);
+    j.data = img->data;
+    j.width = img->fpixels;
+    j.height = img->spixels;
+    j.roi[0] = roi[0] > 0 ? roi[0] : 0;
+    j.roi[1] = roi[1] < img->fpixels - 1 ? roi[1] : img->fpixels - 1;
+    j.roi[2] = roi[2] > 0 ? roi[2] : 0;
+    j.roi[3] = roi[3] < img->spixels - 1 ? roi[3] : img->spixels - 1;
+    j.scale = scale;
+    j.offset = offset;
+    j.out = out;
+    j.u8 = u8;
+    j.rb = make_blocks(0, img->spixels - 1, img->fpixels);
+    nbcl__parallel_chunks(j.rb.n, conv_block, &j);
+}
+
+void nbcl_image_to_u16(const nbcl_image *img, const int roi[4], double scale, double offset,
+                       uint16_t *out)
+{
+    convert(img, roi, scale, offset, out, 0);
+}
+
+void nbcl_image_to_u8(const nbcl_image *img, const int roi[4], double scale, uint8_t *out)
+{
+    convert(img, roi, scale, 0.0, out, 1);
+}
