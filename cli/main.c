@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "args.h"
@@ -35,6 +36,40 @@ static int progress_cb(void *user, size_t done, size_t total)
         fputc('\n', stderr);
     fflush(stderr);
     return nbcl_cancel_requested();
+}
+
+/* NBCL_TIMING=1: wall time of each phase of the run on stderr, to see where a whole process
+ * spends its time (docs/performance.md) */
+static struct {
+    int on;
+    double t0, last;
+    char line[1024];
+    size_t len;
+} g_tm;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+static void phase(const char *name)
+{
+    if (!g_tm.on)
+        return;
+    double t = now_s();
+    if (g_tm.len < sizeof g_tm.line)
+        g_tm.len += snprintf(g_tm.line + g_tm.len, sizeof g_tm.line - g_tm.len, " %s %.1f",
+                             name, 1e3 * (t - g_tm.last));
+    g_tm.last = t;
+}
+
+static void phase_report(void)
+{
+    if (g_tm.on)
+        fprintf(stderr, "nbcl: timing (ms):%s, total %.1f\n", g_tm.line,
+                1e3 * (now_s() - g_tm.t0));
 }
 
 static int list_devices(void)
@@ -105,6 +140,8 @@ int main(int argc, char **argv)
 {
     nbcl_cli cli;
     char err[16384];
+    g_tm.on = getenv("NBCL_TIMING") && strcmp(getenv("NBCL_TIMING"), "0") != 0;
+    g_tm.t0 = g_tm.last = now_s();
     int rc = nbcl_cli_parse(argc, argv, &cli, err, sizeof err);
     if (rc) {
         fprintf(stderr, "nbcl: %s\n", err);
@@ -156,6 +193,7 @@ int main(int argc, char **argv)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
 
+    phase("parse");
     nbcl_scene *scene = NULL;
     nbcl_status st = nbcl_scene_build(&cli.cfg, &scene, err, sizeof err);
     if (st != NBCL_OK) {
@@ -193,6 +231,7 @@ int main(int argc, char **argv)
     }
     nbcl_print_summary(stdout, scene, cli.write_noise);
     fflush(stdout);
+    phase("scene");
 
     nbcl_engine_opts o;
     nbcl_engine_opts_init(&o);
@@ -209,6 +248,7 @@ int main(int argc, char **argv)
         return NBCL_EXIT_DEVICE;
     }
     const nbcl_device_info *di = nbcl_engine_device(eng);
+    phase("device");
     printf("  device: %s (%s, %s), %s precision\n", di->device_name, di->platform_name,
            di->driver_version, nbcl_engine_precision(eng) == NBCL_PRECISION_F64 ? "double" : "single");
 
@@ -218,6 +258,11 @@ int main(int argc, char **argv)
     nbcl_image img = {0};
     nbcl_render_timing tm;
     st = nbcl_render(eng, scene, &ro, &img, &tm);
+    phase("render");
+    if (g_tm.on && st == NBCL_OK && g_tm.len < sizeof g_tm.line)
+        g_tm.len += snprintf(g_tm.line + g_tm.len, sizeof g_tm.line - g_tm.len,
+                             " (upload %.1f kernel %.1f readback %.1f, %zu tiles)",
+                             1e3 * tm.upload_s, 1e3 * tm.kernel_s, 1e3 * tm.readback_s, tm.tiles);
     if (st != NBCL_OK) {
         fprintf(stderr, "nbcl: %s\n", nbcl_engine_last_error(eng));
         nbcl_engine_destroy(eng);
@@ -247,6 +292,7 @@ int main(int argc, char **argv)
     }
     if (!device_stats || nbcl_image_stats(eng, scene, &img, &stats) != NBCL_OK)
         nbcl_image_stats_host(scene, &img, &stats);
+    phase("stats");
     size_t npix = (size_t)img.fpixels * img.spixels;
     int exit_code = 0;
 
@@ -255,6 +301,7 @@ int main(int argc, char **argv)
     if (cli.write_float) {
         printf("writing %s as %zu %zu-byte floats\n", cli.floatfile, npix, sizeof(float));
         st = nbcl_write_float(cli.floatfile, img.data, npix, err, sizeof err);
+        phase("floatfile");
         if (st != NBCL_OK) {
             fprintf(stderr, "nbcl: %s\n", err);
             exit_code = st == NBCL_INTERRUPTED ? NBCL_EXIT_INTERRUPTED : NBCL_EXIT_OUTPUT;
@@ -278,27 +325,17 @@ int main(int argc, char **argv)
     fill_header(&hdr, scene);
     const int *roi = scene->roi;
     if (cli.write_int) {
-        uint16_t *pix = calloc(npix, sizeof *pix);
+        uint16_t *pix = malloc(npix * sizeof *pix);
         if (!pix) {
             fprintf(stderr, "nbcl: out of memory\n");
             exit_code = NBCL_EXIT_OUTPUT;
             goto out;
         }
-        for (int y = 0; y < img.spixels; y++)
-            for (int x = 0; x < img.fpixels; x++) {
-                if (x < roi[0] || x > roi[1] || y < roi[2] || y > roi[3])
-                    continue;
-                size_t i = (size_t)y * img.fpixels + x;
-                double t = img.data[i] * iscale + scene->adc_offset;
-                if (t > 65535.0)
-                    t = 65535.0;
-                if (t < 0.0)
-                    t = 0.0;
-                /* floorf of a non-negative float is its truncation (no libm call) */
-                pix[i] = (uint16_t)(int)(float)(t + 0.5);
-            }
+        nbcl_image_to_u16(&img, roi, iscale, scene->adc_offset, pix);
+        phase("convert");
         printf("writing %s as %zu-byte integers\n", cli.intfile, sizeof(uint16_t));
         st = nbcl_write_smv(cli.intfile, &hdr, pix, err, sizeof err);
+        phase("intfile");
         free(pix);
         if (st != NBCL_OK) {
             fprintf(stderr, "nbcl: %s\n", err);
@@ -314,21 +351,12 @@ int main(int argc, char **argv)
                 ps = 250.0 / (5.0 * stats.rmsd);
         }
         printf("pgm_scale = %g\n", ps);
-        uint8_t *pg = calloc(npix, 1);
+        uint8_t *pg = malloc(npix);
         if (!pg) {
             exit_code = NBCL_EXIT_OUTPUT;
             goto out;
         }
-        for (int y = 0; y < img.spixels; y++)
-            for (int x = 0; x < img.fpixels; x++) {
-                if (x < roi[0] || x > roi[1] || y < roi[2] || y > roi[3])
-                    continue;
-                size_t i = (size_t)y * img.fpixels + x;
-                double t = img.data[i] * ps;
-                if (t > 255.0)
-                    t = 255.0;
-                pg[i] = (uint8_t)t;
-            }
+        nbcl_image_to_u8(&img, roi, ps, pg);
         printf("writing %s as %zu-byte integers\n", cli.pgmfile, sizeof(uint8_t));
         st = nbcl_write_pgm(cli.pgmfile, img.fpixels, img.spixels, pg, ps, err, sizeof err);
         free(pg);
@@ -371,6 +399,7 @@ out:
     }
     if (exit_code == 0) {
         st = nbcl_outfile_defer_commit(err, sizeof err);
+        phase("commit");
         if (st != NBCL_OK) {
             fprintf(stderr, "nbcl: %s\n", err);
             exit_code = st == NBCL_INTERRUPTED ? NBCL_EXIT_INTERRUPTED : NBCL_EXIT_OUTPUT;
@@ -381,5 +410,7 @@ out:
     nbcl_image_free(&img);
     nbcl_engine_destroy(eng);
     nbcl_scene_destroy(scene);
+    phase("teardown");
+    phase_report();
     return exit_code;
 }
