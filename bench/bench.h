@@ -63,6 +63,16 @@ typedef struct bench_ref {
     size_t npix;
 } bench_ref;
 
+/* nbcl itself run as a child process with the row's argv (same files as the reference writes):
+ * what a user of the command line waits for, process start and image files included */
+typedef struct bench_proc {
+    char status[16];            /* ok | error | skipped | interrupted; "" = not run */
+    char error[1024];
+    char cmdline[8192];
+    double cold_s;              /* first run (kernel cache as the row left it: warm) */
+    bench_summary warm;         /* the runs after it */
+} bench_proc;
+
 typedef struct bench_trace_ev {
     char name[48];
     char cat[16];               /* engine | render | kernel | stats | stats-io */
@@ -114,6 +124,9 @@ typedef struct bench_row {
     int have_cmp;
     double corr_warm, sum_ratio, rmse, max_rel;
     double speedup_warm, speedup_cold;
+    /* whole process */
+    bench_proc proc;
+    double speedup_process;     /* reference warm median / nbcl process warm median; 0 n/a */
 } bench_row;
 
 /* ------------------------------------------------------------------ scaling sweeps */
@@ -170,6 +183,8 @@ typedef struct bench_run {
     int have_custom;
     int scaling;                /* --scaling: the three sweeps */
     int repeats_given;          /* --repeats on the command line */
+    int no_process;             /* --no-process: no whole-process runs of nbcl */
+    char nbcl_path[4096];       /* the nbcl executable beside nbcl-bench ("" = none) */
     int scal_repeats;           /* timed renders per sweep point (3, or --repeats) */
     int argc;
     char **argv;

@@ -11,15 +11,15 @@
 
 const bench_case_def bench_cases[] = {
     {"perf", "AT-PERF-001: cubic 100 A cell, lambda 6.2 A, N 5, default_F 100, distance 100 mm",
-     {256, 512, 0, 0}},
+     {1024, 0, 0, 0}},
     {"absorption", "perf + detector absorption: -detector_abs 320 -detector_thick 450 "
                    "-thicksteps T (--thicksteps, default 5)",
-     {256, 0, 0, 0}},
+     {512, 1024, 0, 0}},
     {"tricubic", "generated P1 HKL (-12..12) + MOSFLM A matrix, lambda 6.2 A, N 2, -interpolate",
-     {256, 0, 0, 0}},
+     {512, 1024, 0, 0}},
     {"heavy", "triclinic 70 80 90 75 85 95 + misset 10 20 30, mosaic 0.5 deg x 10 domains, "
               "5 phi steps of 0.2 deg, oversample 2",
-     {256, 0, 0, 0}},
+     {512, 0, 0, 0}},
     {"hires", "perf crystal at lambda 0.5 A, 4096x4096 pixels of 0.05 mm, distance 500 mm",
      {4096, 0, 0, 0}},
 };

@@ -105,6 +105,8 @@ static void set_error(bench_row *row, const char *status, const char *prefix, co
     row->error[n] = '\0';
 }
 
+static void measure_process(bench_run *run, bench_row *row, const bench_argv *argv);
+
 void bench_measure_row(bench_run *run, bench_row *row, const bench_argv *argv)
 {
     char err[16384];
@@ -286,6 +288,11 @@ void bench_measure_row(bench_run *run, bench_row *row, const bench_argv *argv)
                 row->speedup_cold = row->ref->cold_s / row->cold_total_s;
         }
     }
+    /* the engine is released first: the child process gets the device to itself */
+    nbcl_image_free(&last);
+    nbcl_engine_destroy(eng);
+    eng = NULL;
+    measure_process(run, row, argv);
 done:
     nbcl_image_free(&img);
     nbcl_image_free(&last);
@@ -299,96 +306,153 @@ done:
 }
 
 /* ------------------------------------------------------------------ reference */
-void bench_measure_reference(bench_run *run, bench_ref *ref, const bench_argv *argv,
-                             const char *label)
+/* argv for a child process: prog, the case's arguments (relative input paths made absolute,
+ * since the child runs in its own directory), then extra (NULL-terminated). av holds pointers
+ * into argv, store and extra. Returns the count. */
+static int child_argv(const char *prog, const bench_argv *argv, char *const *extra, char **av,
+                      char (*store)[4352])
 {
-    char tmpl[4300], logpath[4400], floatpath[4400];
-    snprintf(ref->status, sizeof ref->status, "ok");
-    snprintf(tmpl, sizeof tmpl, "%s/.reftmp-XXXXXX", run->outdir);
-    if (!mkdtemp(tmpl)) {
-        snprintf(ref->status, sizeof ref->status, "error");
-        snprintf(ref->error, sizeof ref->error, "cannot create a temporary directory in %.900s",
-                 run->outdir);
-        return;
-    }
-    snprintf(logpath, sizeof logpath, "%s/ref.log", tmpl);
-    snprintf(floatpath, sizeof floatpath, "%s/ref_float.bin", tmpl);
-
-    /* the same argv with the reference binary and a float file in its own clean directory */
-    char *av[BENCH_MAX_ARGS + 4];
-    static char abs_store[BENCH_MAX_ARGS][4352];
     char cwd[4096];
     int have_cwd = getcwd(cwd, sizeof cwd) != NULL;
     int n = 0;
-    av[n++] = (char *)run->reference;
+    av[n++] = (char *)prog;
     for (int i = 1; i < argv->argc; i++) {
         const char *a = argv->argv[i];
-        /* input files named relative to our working directory (custom argv) must still be
-         * found from the reference's own directory */
         if (have_cwd && a[0] != '-' && a[0] != '/' && access(a, R_OK) == 0) {
-            snprintf(abs_store[i], sizeof abs_store[i], "%s/%s", cwd, a);
-            av[n++] = abs_store[i];
+            snprintf(store[i], sizeof store[i], "%s/%s", cwd, a);
+            av[n++] = store[i];
         } else {
             av[n++] = argv->argv[i];
         }
     }
-    av[n++] = "-floatfile";
-    av[n++] = "ref_float.bin";
+    for (; extra && *extra; extra++)
+        av[n++] = *extra;
     av[n] = NULL;
-    bench_argv shown = *argv;
-    char *cmd = bench_argv_cmdline(run->reference, &shown, "-floatfile ref_float.bin");
-    snprintf(ref->cmdline, sizeof ref->cmdline, "(cd <clean temp dir> && %s)", cmd ? cmd : "?");
-    free(cmd);
+    return n;
+}
 
+/* 1 + repeats runs of av in a fresh temporary directory under the bundle (cleaned before every
+ * run: the reference reads any Fdump.bin it finds); the first run's output goes to the log.
+ * Leaves the directory in *dir for the caller to read files from, then remove. */
+static void run_series(bench_run *run, char **av, int repeats, const char *who, const char *label,
+                       const char *outname, char *status, size_t scap, char *error, size_t ecap,
+                       double *cold_s, bench_summary *warm_out, char *dir, size_t dcap)
+{
+    snprintf(status, scap, "ok");
+    snprintf(dir, dcap, "%s/.proctmp-XXXXXX", run->outdir);
+    if (!mkdtemp(dir)) {
+        snprintf(status, scap, "error");
+        snprintf(error, ecap, "cannot create a temporary directory in %.900s", run->outdir);
+        dir[0] = '\0';
+        return;
+    }
+    char logpath[4400], outpath[4400], fdump[4400];
+    snprintf(logpath, sizeof logpath, "%s/run.log", dir);
+    snprintf(outpath, sizeof outpath, "%s/%s", dir, outname);
+    snprintf(fdump, sizeof fdump, "%s/Fdump.bin", dir);
     bench_series warm = {0};
-    int runs = 1 + run->ref_repeats;
-    for (int i = 0; i < runs; i++) {
+    for (int i = 0; i < 1 + repeats; i++) {
         if (bench_interrupted) {
-            snprintf(ref->status, sizeof ref->status, "interrupted");
-            snprintf(ref->error, sizeof ref->error, "interrupted by a signal");
+            snprintf(status, scap, "interrupted");
+            snprintf(error, ecap, "interrupted by a signal");
             break;
         }
-        /* a clean directory for every run: the reference reads any Fdump.bin it finds */
-        unlink(floatpath);
-        char fd[4400];
-        snprintf(fd, sizeof fd, "%s/Fdump.bin", tmpl);
-        unlink(fd);
+        unlink(outpath);
+        unlink(fdump);
         double w = 0;
-        int st = bench_spawn(av, tmpl, i == 0 ? logpath : NULL, &w);
+        int st = bench_spawn(av, dir, i == 0 ? logpath : NULL, &w);
         if (st != 0) {
-            snprintf(ref->status, sizeof ref->status, "error");
-            snprintf(ref->error, sizeof ref->error, "%s exited with status %d%s", run->reference,
-                     st, st == 127 ? " (could not execute)" : "");
+            snprintf(status, scap, "error");
+            snprintf(error, ecap, "%s exited with status %d%s", av[0], st,
+                     st == 127 ? " (could not execute)" : "");
             break;
         }
         if (i == 0)
-            ref->cold_s = w;
+            *cold_s = w;
         else
             bench_series_add(&warm, w);
-        bench_progress(run, "  reference %s run %d/%d: %.3f s", label, i + 1, runs, w);
+        bench_progress(run, "  %s %s run %d/%d: %.3f s", who, label, i + 1, 1 + repeats, w);
     }
-    bench_summarise(warm.v, warm.n, &ref->warm);
+    bench_summarise(warm.v, warm.n, warm_out);
     bench_series_free(&warm);
-    /* keep the reference's own output in bench.log */
-    size_t len = 0;
+    /* keep the child's own output in bench.log */
     FILE *lf = fopen(logpath, "rb");
     if (lf && run->log) {
-        fprintf(run->log, "----- reference output (%s, first run) -----\n", label);
+        fprintf(run->log, "----- %s output (%s, first run) -----\n", who, label);
         char buf[8192];
+        size_t len;
         while ((len = fread(buf, 1, sizeof buf, lf)) > 0)
             fwrite(buf, 1, len, run->log);
-        fprintf(run->log, "----- end of reference output -----\n");
+        fprintf(run->log, "----- end of %s output -----\n", who);
         fflush(run->log);
     }
     if (lf)
         fclose(lf);
+}
+
+void bench_measure_reference(bench_run *run, bench_ref *ref, const bench_argv *argv,
+                             const char *label)
+{
+    /* the same argv with the reference binary and a float file in its own clean directory */
+    char *av[BENCH_MAX_ARGS + 4];
+    static char store[BENCH_MAX_ARGS][4352];
+    char *extra[] = {"-floatfile", "ref_float.bin", NULL};
+    child_argv(run->reference, argv, extra, av, store);
+    char *cmd = bench_argv_cmdline(run->reference, argv, "-floatfile ref_float.bin");
+    snprintf(ref->cmdline, sizeof ref->cmdline, "(cd <clean temp dir> && %s)", cmd ? cmd : "?");
+    free(cmd);
+    char dir[4400];
+    run_series(run, av, run->ref_repeats, "reference", label, "ref_float.bin", ref->status,
+               sizeof ref->status, ref->error, sizeof ref->error, &ref->cold_s, &ref->warm, dir,
+               sizeof dir);
     if (!strcmp(ref->status, "ok")) {
-        char err[1024];
+        char err[1024], floatpath[4500];
+        snprintf(floatpath, sizeof floatpath, "%s/ref_float.bin", dir);
         if (nbcl_read_float(floatpath, &ref->image, &ref->npix, err, sizeof err) != NBCL_OK) {
             snprintf(ref->status, sizeof ref->status, "error");
             snprintf(ref->error, sizeof ref->error, "reference float image: %.900s", err);
         }
     }
     bench_command(run, ref->status, ref->cmdline);
-    bench_rmtree(tmpl);
+    if (dir[0])
+        bench_rmtree(dir);
+}
+
+/* The row's argv run by the nbcl executable as a whole process, on the row's device and
+ * precision, writing the same files as the reference (float image, SMV). */
+static void measure_process(bench_run *run, bench_row *row, const bench_argv *argv)
+{
+    bench_proc *p = &row->proc;
+    if (run->no_process)
+        return;
+    if (!run->nbcl_path[0]) {
+        snprintf(p->status, sizeof p->status, "skipped");
+        snprintf(p->error, sizeof p->error, "no nbcl executable beside nbcl-bench");
+        return;
+    }
+    char dev[64];
+    snprintf(dev, sizeof dev, "%u:%u", row->dev.platform_index, row->dev.device_index);
+    char *av[BENCH_MAX_ARGS + 10];
+    static char store[BENCH_MAX_ARGS][4352];
+    char *extra[] = {"-device", dev, "-precision", (char *)bench_precision_name(row->precision),
+                     "-floatfile", "nbcl_float.bin", NULL};
+    child_argv(run->nbcl_path, argv, extra, av, store);
+    char more[128];
+    snprintf(more, sizeof more, "-device %s -precision %s -floatfile nbcl_float.bin", dev,
+             bench_precision_name(row->precision));
+    char *cmd = bench_argv_cmdline(run->nbcl_path, argv, more);
+    snprintf(p->cmdline, sizeof p->cmdline, "(cd <clean temp dir> && %s)", cmd ? cmd : "?");
+    free(cmd);
+    char label[96], dir[4400];
+    snprintf(label, sizeof label, "%s %d %s", row->case_name, row->size,
+             bench_precision_name(row->precision));
+    run_series(run, av, run->ref_repeats, "nbcl process", label, "nbcl_float.bin", p->status,
+               sizeof p->status, p->error, sizeof p->error, &p->cold_s, &p->warm, dir,
+               sizeof dir);
+    bench_command(run, p->status, p->cmdline);
+    if (dir[0])
+        bench_rmtree(dir);
+    if (!strcmp(p->status, "ok") && row->ref && !strcmp(row->ref->status, "ok") &&
+        row->ref->warm.n && p->warm.n && p->warm.median > 0)
+        row->speedup_process = row->ref->warm.median / p->warm.median;
 }

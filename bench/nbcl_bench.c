@@ -52,6 +52,9 @@ static void usage(FILE *out)
             "                        NB_C_BIN when set)\n"
             "  --ref-repeats N       warm runs of the reference (default: min(repeats, 3))\n"
             "  --no-reference        ignore NB_C_BIN\n"
+            "  --no-process          do not also time nbcl as a whole process (the nbcl\n"
+            "                        executable beside nbcl-bench, same argv, 1 + ref-repeats\n"
+            "                        runs per row; the issue-6 speed-up is measured this way)\n"
             "  --profile             also write trace.json (Chrome trace) and a top-kernels table\n"
             "  --scaling             sweeps: detector size 256..4096 (perf), mosaic domains\n"
             "                        1..1000 and phi steps 1..20 (256^2 heavy-like), warm, on\n"
@@ -209,6 +212,8 @@ static int parse_args(bench_run *run, int argc, char **argv)
             run->reference = argv[++i];
         } else if (!strcmp(a, "--no-reference")) {
             no_ref = 1;
+        } else if (!strcmp(a, "--no-process")) {
+            run->no_process = 1;
         } else if (!strcmp(a, "--outdir")) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "nbcl-bench: --outdir needs a directory\n");
@@ -420,6 +425,20 @@ int main(int argc, char **argv)
         return BENCH_EXIT_OUTPUT;
     }
     bench_git_info(run.git_sha, sizeof run.git_sha, &run.git_dirty);
+    { /* the nbcl executable of the same build: beside this one */
+        char self[4096];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (n > 0) {
+            self[n] = '\0';
+            char *slash = strrchr(self, '/');
+            if (slash) {
+                *slash = '\0';
+                snprintf(run.nbcl_path, sizeof run.nbcl_path, "%.4000s/nbcl", self);
+                if (access(run.nbcl_path, X_OK) != 0)
+                    run.nbcl_path[0] = '\0';
+            }
+        }
+    }
     bench_log(&run, "nbcl-bench %s (engine git %s, tree %s%s), started %s", nbcl_version(),
               nbcl_git_sha(), run.git_sha,
               run.git_dirty == 1 ? " dirty" : run.git_dirty == 0 ? " clean" : "",

@@ -1,0 +1,179 @@
+/* nbcl-bench end to end on a small custom case: the bundle's files, the whole-process timing of
+ * the nbcl executable, the comparison against a "reference" (nbcl itself stands in for
+ * nanoBragg here: same argv, same float file, so the images must agree exactly in double), the
+ * sha256 list, --no-process, and exit 1 with a bundle when the reference cannot run. */
+#include "nbcl_internal.h" /* nbcl__sha256_hex */
+#include "nbcl_test.h"
+
+#include <json-c/json.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CASE_ARGV                                                                                \
+    "-- -cell 100 100 100 90 90 90 -default_F 100 -N 2 -lambda 1 -distance 100 -detpixels 48 " \
+    "-nopgm -nonoise -noprogress"
+
+static char g_cmd[8192];
+
+static const char *outdir(const char *name)
+{
+    static char buf[4][2048];
+    static int slot;
+    char *p = buf[slot++ & 3];
+    snprintf(p, 2048, "%s/%s", nbcl_test_tmpdir(), name);
+    return p;
+}
+
+/* nbcl-bench with opts on the small case into a fresh bundle directory; asserts its exit code */
+static const char *run_bench(const char *name, const char *opts, int want_rc)
+{
+    const char *dir = outdir(name);
+    snprintf(g_cmd, sizeof g_cmd, "%s --quiet %s --outdir %s " CASE_ARGV " > %s.log 2>&1",
+             nbcl_test_bin("nbcl-bench"), opts, dir, dir);
+    int rc = nbcl_test_run(g_cmd);
+    if (rc != want_rc)
+        fail_msg("%s: exit %d, expected %d (log: %s.log)", g_cmd, rc, want_rc, dir);
+    return dir;
+}
+
+static json_object *load_json(const char *dir, const char *file)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    json_object *j = json_object_from_file(path);
+    if (!j)
+        fail_msg("%s: missing or not JSON", path);
+    return j;
+}
+
+static json_object *get(json_object *o, const char *key)
+{
+    json_object *v = NULL;
+    if (!json_object_object_get_ex(o, key, &v))
+        fail_msg("key \"%s\" missing", key);
+    return v;
+}
+
+static char *read_text(const char *dir, const char *file)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    size_t len = 0;
+    char *t = nbcl_test_read_file(path, &len);
+    if (!t)
+        fail_msg("%s: cannot read", path);
+    return t;
+}
+
+/* nbcl as its own reference: the row, its whole-process timing and the comparison */
+static void test_bundle_with_process_and_reference(void **state)
+{
+    (void)state;
+    char opts[2048];
+    snprintf(opts, sizeof opts, "--repeats 2 --ref-repeats 2 --precision double --reference %s",
+             nbcl_test_bin("nbcl"));
+    const char *dir = run_bench("b1", opts, 0);
+
+    json_object *res = load_json(dir, "perf_results.json");
+    json_object *rows = get(res, "rows");
+    assert_int_equal(json_object_array_length(rows), 1);
+    json_object *r = json_object_array_get_idx(rows, 0);
+    assert_string_equal(json_object_get_string(get(r, "status")), "ok");
+    /* the same program, precision and argv: the same image, bit for bit */
+    assert_true(json_object_get_double(get(r, "correlation_warm")) == 1.0);
+    assert_true(json_object_get_double(get(r, "sum_ratio")) == 1.0);
+
+    json_object *p = get(r, "process");
+    assert_string_equal(json_object_get_string(get(p, "status")), "ok");
+    const char *cmd = json_object_get_string(get(p, "command"));
+    assert_non_null(strstr(cmd, "/nbcl -cell 100 100 100"));
+    assert_non_null(strstr(cmd, "-precision double"));
+    assert_non_null(strstr(cmd, "-device "));
+    assert_non_null(strstr(cmd, "-floatfile nbcl_float.bin"));
+    json_object *warm = get(p, "warm_s");
+    assert_int_equal(json_object_get_int(get(warm, "n")), 2);
+    double t_proc = json_object_get_double(get(r, "nbcl_process_time_s"));
+    double t_ref = json_object_get_double(get(r, "reference_time_s"));
+    double sp = json_object_get_double(get(r, "speedup_process"));
+    assert_true(t_proc > 0 && t_proc < 60);
+    assert_true(t_ref > 0 && t_ref < 60);
+    assert_true(fabs(sp - t_ref / t_proc) <= 1e-9 * sp);
+    /* the whole process includes process start, device start and files: more than one warm
+     * in-process render of the same image */
+    double t_warm = json_object_get_double(get(get(get(r, "warm"), "wall_s"), "median"));
+    assert_true(t_proc > t_warm);
+
+    char *md = read_text(dir, "perf_summary.md");
+    assert_non_null(strstr(md, "speed-up process"));
+    free(md);
+
+    /* sha256.txt names perf_results.json with its digest */
+    char *sums = read_text(dir, "sha256.txt");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/perf_results.json", dir);
+    size_t len = 0;
+    void *data = nbcl_test_read_file(path, &len);
+    assert_non_null(data);
+    char hex[65];
+    nbcl__sha256_hex(data, len, hex);
+    char line[200];
+    snprintf(line, sizeof line, "%s  perf_results.json", hex);
+    assert_non_null(strstr(sums, line));
+    free(data);
+    free(sums);
+    json_object_put(res);
+
+    json_object *env = load_json(dir, "env.json");
+    assert_true(json_object_array_length(get(env, "devices")) >= 1);
+    json_object_put(env);
+}
+
+/* --no-process: no whole-process runs, nulls in their place; no reference: no speed-ups */
+static void test_no_process(void **state)
+{
+    (void)state;
+    const char *dir =
+        run_bench("b2", "--no-reference --no-process --repeats 1 --precision single", 0);
+    json_object *res = load_json(dir, "perf_results.json");
+    json_object *r = json_object_array_get_idx(get(res, "rows"), 0);
+    assert_string_equal(json_object_get_string(get(r, "status")), "ok");
+    assert_true(json_object_is_type(get(r, "process"), json_type_null));
+    assert_true(json_object_is_type(get(r, "speedup_process"), json_type_null));
+    assert_true(json_object_is_type(get(r, "reference_time_s"), json_type_null));
+    json_object_put(res);
+}
+
+/* a reference that runs and fails: exit 1, the bundle still written, the failure recorded; one
+ * that is no executable: a usage error (2) before any work */
+static void test_reference_failure(void **state)
+{
+    (void)state;
+    const char *dir =
+        run_bench("b3", "--no-process --repeats 1 --precision single --reference /bin/false", 1);
+    json_object *res = load_json(dir, "perf_results.json");
+    json_object *r = json_object_array_get_idx(get(res, "rows"), 0);
+    assert_string_equal(json_object_get_string(get(r, "status")), "ok");
+    json_object *ref = get(r, "reference");
+    assert_string_equal(json_object_get_string(get(ref, "status")), "error");
+    assert_non_null(strstr(json_object_get_string(get(ref, "error")), "exited with status 1"));
+    assert_true(json_object_is_type(get(r, "speedup_warm"), json_type_null));
+    json_object_put(res);
+
+    run_bench("b4", "--reference /nonexistent/nb", 2);
+}
+
+int main(void)
+{
+    if (!nbcl_test_have_device()) {
+        printf("no OpenCL device: skipping\n");
+        return 77;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bundle_with_process_and_reference),
+        cmocka_unit_test(test_no_process),
+        cmocka_unit_test(test_reference_failure),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
