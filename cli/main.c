@@ -1,5 +1,6 @@
 /* nbcl — nanoBragg-compatible command line on OpenCL devices. */
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,41 @@ static void phase_report(void)
     if (g_tm.on)
         fprintf(stderr, "nbcl: timing (ms):%s, total %.1f\n", g_tm.line,
                 1e3 * (now_s() - g_tm.t0));
+}
+
+/* The device is started (OpenCL platform, context, program) on a second thread while the main
+ * thread reads the inputs and sets up the scene: the two are independent, and each can take tens
+ * of milliseconds (PoCL loads LLVM; a large HKL file takes long to parse). */
+typedef struct engine_job {
+    nbcl_engine_opts opts;
+    nbcl_engine *eng;
+    nbcl_status st;
+    char err[16384];
+    pthread_t tid;
+    int threaded;
+} engine_job;
+
+static void *engine_thread(void *arg)
+{
+    engine_job *j = arg;
+    j->st = nbcl_engine_create(&j->opts, &j->eng, j->err, sizeof j->err);
+    return NULL;
+}
+
+static void engine_start(engine_job *j)
+{
+    j->threaded = pthread_create(&j->tid, NULL, engine_thread, j) == 0;
+}
+
+/* the engine, once ready (created here when no thread could be started) */
+static nbcl_status engine_wait(engine_job *j)
+{
+    if (j->threaded)
+        pthread_join(j->tid, NULL);
+    else
+        engine_thread(j);
+    j->threaded = 0;
+    return j->st;
 }
 
 static int list_devices(void)
@@ -194,10 +230,21 @@ int main(int argc, char **argv)
     signal(SIGTERM, on_signal);
 
     phase("parse");
+    static engine_job ej; /* large: static, not on the stack */
+    nbcl_engine_opts_init(&ej.opts);
+    ej.opts.device = cli.device;
+    ej.opts.precision = cli.precision;
+    ej.opts.fast_math = cli.fast_math;
+    ej.opts.kernel_dir = cli.kernel_dir;
+    ej.opts.log = log_cb;
+    engine_start(&ej);
+
     nbcl_scene *scene = NULL;
     nbcl_status st = nbcl_scene_build(&cli.cfg, &scene, err, sizeof err);
     if (st != NBCL_OK) {
         fprintf(stderr, "nbcl: %s\n", err);
+        engine_wait(&ej);
+        nbcl_engine_destroy(ej.eng);
         if (st == NBCL_INVALID_ARGUMENT &&
             (strstr(err, "no crystal") || strstr(err, "no structure factors"))) {
             nbcl_cli_usage(stderr);
@@ -225,6 +272,8 @@ int main(int argc, char **argv)
             fprintf(stderr, "nbcl: detector too large for memory: %dx%d pixels need %.1f GiB, "
                             "%.1f GiB are available\n",
                     scene->fpixels, scene->spixels, need / 1073741824.0, have / 1073741824.0);
+            engine_wait(&ej);
+            nbcl_engine_destroy(ej.eng);
             nbcl_scene_destroy(scene);
             return NBCL_EXIT_PARAM;
         }
@@ -233,17 +282,10 @@ int main(int argc, char **argv)
     fflush(stdout);
     phase("scene");
 
-    nbcl_engine_opts o;
-    nbcl_engine_opts_init(&o);
-    o.device = cli.device;
-    o.precision = cli.precision;
-    o.fast_math = cli.fast_math;
-    o.kernel_dir = cli.kernel_dir;
-    o.log = log_cb;
-    nbcl_engine *eng = NULL;
-    st = nbcl_engine_create(&o, &eng, err, sizeof err);
+    st = engine_wait(&ej);
+    nbcl_engine *eng = ej.eng;
     if (st != NBCL_OK) {
-        fprintf(stderr, "nbcl: %s\n", err);
+        fprintf(stderr, "nbcl: %s\n", ej.err);
         nbcl_scene_destroy(scene);
         return NBCL_EXIT_DEVICE;
     }
