@@ -888,11 +888,21 @@ static void write_rest(bench_run *run, FILE *f)
             fprintf(f, "%s | %s | ", fmt_s(b3, sizeof b3, r->cold_total_s),
                     fmt_s(b4, sizeof b4, r->warm_wall.median));
             if (r->have_cmp)
-                fprintf(f, "%.2fx | %.2fx | %.9f | %.6f |\n", r->speedup_warm, r->speedup_cold,
-                        r->corr_warm, r->sum_ratio);
+                fprintf(f, "%.2fx | %.2fx | %.9f%s | %.6f |\n", r->speedup_warm,
+                        r->speedup_cold, r->corr_warm, r->interpolation_fallback ? " (†)" : "",
+                        r->sum_ratio);
             else
                 fprintf(f, "- | - | - | - |\n");
         }
+        int any_fallback = 0;
+        for (size_t i = 0; i < run->nrows; i++)
+            any_fallback |= run->rows[i].have_cmp && run->rows[i].interpolation_fallback;
+        if (any_fallback)
+            fprintf(f, "\n(†) Interpolation left the HKL grid in this image. nbcl then switches "
+                       "to nearest-neighbour F for every later pixel in raster order; the "
+                       "reference does so per OpenMP thread, so its image depends on its "
+                       "thread count and schedule and the comparison is not a parity measure "
+                       "(docs/parity.md, P-11).\n");
     }
 
     if (run->profile)
