@@ -59,6 +59,7 @@ typedef struct bench_ref {
     char cmdline[8192];
     double cold_s;
     bench_summary warm;
+    double max_rss_bytes;       /* peak resident memory over its runs */
     float *image;               /* reference float image (last run) */
     size_t npix;
 } bench_ref;
@@ -71,6 +72,7 @@ typedef struct bench_proc {
     char cmdline[8192];
     double cold_s;              /* first run (kernel cache as the row left it: warm) */
     bench_summary warm;         /* the runs after it */
+    double max_rss_bytes;       /* peak resident memory over its runs */
 } bench_proc;
 
 typedef struct bench_trace_ev {
@@ -278,8 +280,10 @@ double bench_now(void);
 const char *bench_precision_name(int p); /* "single"/"double" */
 const char *bench_device_label(const bench_row *r, char *buf, size_t cap);
 /* Run argv (argv[0] a path) in cwd with stdout+stderr to logpath (append); returns exit status
- * (>=0), 128+signal, or -1 when it could not start. */
-int bench_spawn(char *const argv[], const char *cwd, const char *logpath, double *wall_s);
+ * (>=0), 128+signal, or -1 when it could not start. *max_rss_bytes: the child's peak resident
+ * memory (getrusage), when not NULL. */
+int bench_spawn(char *const argv[], const char *cwd, const char *logpath, double *wall_s,
+                double *max_rss_bytes);
 int bench_rmtree(const char *path);
 extern volatile int bench_interrupted;
 

@@ -336,7 +336,8 @@ static int child_argv(const char *prog, const bench_argv *argv, char *const *ext
  * Leaves the directory in *dir for the caller to read files from, then remove. */
 static void run_series(bench_run *run, char **av, int repeats, const char *who, const char *label,
                        const char *outname, char *status, size_t scap, char *error, size_t ecap,
-                       double *cold_s, bench_summary *warm_out, char *dir, size_t dcap)
+                       double *cold_s, bench_summary *warm_out, double *max_rss, char *dir,
+                       size_t dcap)
 {
     snprintf(status, scap, "ok");
     snprintf(dir, dcap, "%s/.proctmp-XXXXXX", run->outdir);
@@ -359,8 +360,10 @@ static void run_series(bench_run *run, char **av, int repeats, const char *who, 
         }
         unlink(outpath);
         unlink(fdump);
-        double w = 0;
-        int st = bench_spawn(av, dir, i == 0 ? logpath : NULL, &w);
+        double w = 0, rss = 0;
+        int st = bench_spawn(av, dir, i == 0 ? logpath : NULL, &w, &rss);
+        if (rss > *max_rss)
+            *max_rss = rss;
         if (st != 0) {
             snprintf(status, scap, "error");
             snprintf(error, ecap, "%s exited with status %d%s", av[0], st,
@@ -403,8 +406,8 @@ void bench_measure_reference(bench_run *run, bench_ref *ref, const bench_argv *a
     free(cmd);
     char dir[4400];
     run_series(run, av, run->ref_repeats, "reference", label, "ref_float.bin", ref->status,
-               sizeof ref->status, ref->error, sizeof ref->error, &ref->cold_s, &ref->warm, dir,
-               sizeof dir);
+               sizeof ref->status, ref->error, sizeof ref->error, &ref->cold_s, &ref->warm,
+               &ref->max_rss_bytes, dir, sizeof dir);
     if (!strcmp(ref->status, "ok")) {
         char err[1024], floatpath[4500];
         snprintf(floatpath, sizeof floatpath, "%s/ref_float.bin", dir);
@@ -447,8 +450,8 @@ static void measure_process(bench_run *run, bench_row *row, const bench_argv *ar
     snprintf(label, sizeof label, "%s %d %s", row->case_name, row->size,
              bench_precision_name(row->precision));
     run_series(run, av, run->ref_repeats, "nbcl process", label, "nbcl_float.bin", p->status,
-               sizeof p->status, p->error, sizeof p->error, &p->cold_s, &p->warm, dir,
-               sizeof dir);
+               sizeof p->status, p->error, sizeof p->error, &p->cold_s, &p->warm,
+               &p->max_rss_bytes, dir, sizeof dir);
     bench_command(run, p->status, p->cmdline);
     if (dir[0])
         bench_rmtree(dir);

@@ -407,6 +407,8 @@ int bench_write_results(bench_run *run, char *err, size_t errlen)
             nbcl_json_kstr(w, "command", ref->cmdline);
             nbcl_json_knum(w, "cold_s", ref->cold_s);
             json_summary(w, "warm_s", &ref->warm);
+            if (ref->max_rss_bytes > 0)
+                nbcl_json_knum(w, "max_rss_bytes", ref->max_rss_bytes);
             nbcl_json_obj_end(w);
         } else {
             nbcl_json_null(w);
@@ -433,6 +435,7 @@ int bench_write_results(bench_run *run, char *err, size_t errlen)
             if (procok) {
                 nbcl_json_knum(w, "cold_s", pr->cold_s);
                 json_summary(w, "warm_s", &pr->warm);
+                nbcl_json_knum(w, "max_rss_bytes", pr->max_rss_bytes);
             }
             nbcl_json_obj_end(w);
         } else {
@@ -660,6 +663,47 @@ static void top_kernels(bench_run *run, FILE *f)
 }
 
 static void write_results_table(bench_run *run, FILE *f);
+
+/* peak resident memory of the whole processes, against AT-PERF-003's bound (2 x the detector's
+ * float image x 3 intermediate arrays) */
+static void write_memory(bench_run *run, FILE *f)
+{
+    int any = 0;
+    for (size_t i = 0; i < run->nrows; i++)
+        any |= run->rows[i].proc.max_rss_bytes > 0;
+    if (!any)
+        return;
+    fprintf(f, "\n## Peak memory (whole processes)\n\n"
+               "Peak resident set (getrusage of the child) over the process runs. The "
+               "AT-PERF-003 bound is 2 x (pixels x 4 bytes x 3). A PoCL process holds ~90 MB "
+               "of LLVM code and data before any image exists, so small detectors exceed that "
+               "bound by the driver alone; *nbcl − start-up* subtracts the smallest nbcl "
+               "process of this run to show what the image costs.\n\n");
+    double base = 0;
+    for (size_t i = 0; i < run->nrows; i++) {
+        double m = run->rows[i].proc.max_rss_bytes;
+        if (m > 0 && (base == 0 || m < base))
+            base = m;
+    }
+    fprintf(f, "| case | size | device | precision | reference | nbcl | nbcl − start-up | "
+               "AT-PERF-003 bound |\n|---|---:|---|---|---:|---:|---:|---:|\n");
+    char sl[48], dl[300];
+    for (size_t i = 0; i < run->nrows; i++) {
+        const bench_row *r = &run->rows[i];
+        if (!(r->proc.max_rss_bytes > 0))
+            continue;
+        double bound = 2.0 * (double)r->pixels * 4.0 * 3.0;
+        fprintf(f, "| %s | %s | ", r->case_name, size_label(sl, sizeof sl, r));
+        md_escape(f, bench_device_label(r, dl, sizeof dl));
+        fprintf(f, " | %s | ", bench_precision_name(r->precision));
+        if (r->ref && r->ref->max_rss_bytes > 0)
+            fprintf(f, "%.1f MB | ", r->ref->max_rss_bytes / 1e6);
+        else
+            fprintf(f, "- | ");
+        fprintf(f, "%.1f MB | %.1f MB | %.1f MB |\n", r->proc.max_rss_bytes / 1e6,
+                (r->proc.max_rss_bytes - base) / 1e6, bound / 1e6);
+    }
+}
 static void write_rest(bench_run *run, FILE *f);
 static void write_not_measured(bench_run *run, FILE *f);
 static void write_scaling(bench_run *run, FILE *f);
@@ -714,6 +758,7 @@ int bench_write_summary(bench_run *run, char *err, size_t errlen)
         fprintf(f, "\n## Results\n\nNo case rows: this run had `--scaling` only (see "
                    "Scaling below).\n");
     write_rest(run, f);
+    write_memory(run, f);
     if (run->scaling)
         write_scaling(run, f);
 

@@ -1,3 +1,4 @@
+#define _DEFAULT_SOURCE /* wait4 */
 /* nbcl-bench helpers: sample statistics, logging and progress, directories, git facts, SHA-256,
  * child processes. */
 #include "bench.h"
@@ -11,6 +12,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -343,7 +345,8 @@ int bench_sha256_file(const char *path, char hex[65])
 }
 
 /* ------------------------------------------------------------------ processes */
-int bench_spawn(char *const argv[], const char *cwd, const char *logpath, double *wall_s)
+int bench_spawn(char *const argv[], const char *cwd, const char *logpath, double *wall_s,
+                double *max_rss_bytes)
 {
     double t0 = bench_now();
     pid_t pid = fork();
@@ -367,7 +370,9 @@ int bench_spawn(char *const argv[], const char *cwd, const char *logpath, double
         _exit(127);
     }
     int st = 0;
-    while (waitpid(pid, &st, 0) < 0) {
+    struct rusage ru;
+    memset(&ru, 0, sizeof ru);
+    while (wait4(pid, &st, 0, &ru) < 0) {
         if (errno != EINTR)
             return -1;
         if (bench_interrupted)
@@ -375,6 +380,8 @@ int bench_spawn(char *const argv[], const char *cwd, const char *logpath, double
     }
     if (wall_s)
         *wall_s = bench_now() - t0;
+    if (max_rss_bytes) /* Linux reports ru_maxrss in KiB */
+        *max_rss_bytes = (double)ru.ru_maxrss * 1024.0;
     if (WIFEXITED(st))
         return WEXITSTATUS(st);
     if (WIFSIGNALED(st))

@@ -92,6 +92,9 @@ static void test_bundle_with_process_and_reference(void **state)
     assert_non_null(strstr(cmd, "-precision double"));
     assert_non_null(strstr(cmd, "-device "));
     assert_non_null(strstr(cmd, "-floatfile nbcl_float.bin"));
+    /* peak memory of the child: at least the 48x48 image, and below 4 GB */
+    double rss = json_object_get_double(get(p, "max_rss_bytes"));
+    assert_true(rss > 48.0 * 48 * 4 && rss < 4e9);
     json_object *warm = get(p, "warm_s");
     assert_int_equal(json_object_get_int(get(warm, "n")), 2);
     double t_proc = json_object_get_double(get(r, "nbcl_process_time_s"));
