@@ -93,11 +93,20 @@ inline RV nbcl_v_f_nearest(RV h, RV k, RV l, __global const int *IP, __global co
 }
 
 /* Lagrange interpolation through 4 consecutive integer nodes; xk = x - node_k per lane. The
- * node differences are exact (-6, 2, -2, 6), as in nbcl_polint4. */
+ * node differences are exact (-6, 2, -2, 6), as in nbcl_polint4. In double the four divisions
+ * are kept, so the result is the reference's to the last bit; in single the division by 6 is a
+ * multiplication by its reciprocal (at most 1 ulp apart; the halves are exact either way): 42
+ * vector divisions per tricubic evaluation cost more than the rest of it (docs/performance.md). */
 inline RV nbcl_v_polint4(RV x0, RV x1, RV x2, RV x3, RV y0, RV y1, RV y2, RV y3)
 {
+#if NBCL_PRECISION == 64
     return x1 * x2 * x3 * y0 / R(-6.0) + x0 * x2 * x3 * y1 / R(2.0) +
            x0 * x1 * x3 * y2 / R(-2.0) + x0 * x1 * x2 * y3 / R(6.0);
+#else
+    const REAL sixth = R(1.0) / R(6.0);
+    return x1 * x2 * x3 * y0 * -sixth + x0 * x2 * x3 * y1 * R(0.5) +
+           x0 * x1 * x3 * y2 * R(-0.5) + x0 * x1 * x2 * y3 * sixth;
+#endif
 }
 
 /* Tricubic interpolation of F for every lane (nbcl_f_interp): lanes whose 4x4x4 neighbourhood
@@ -128,24 +137,53 @@ inline RV nbcl_v_f_interp(RV h, RV k, RV l, MV live, __global const int *IP,
     VSTORE(kf - R(1.0) - kmin, 0, kb);
     VSTORE(lf - R(1.0) - lmin, 0, lb);
     int base[NBCL_VW];
-    int same = 1;
-    for (int q = 0; q < NBCL_VW; q++) {
+    for (int q = 0; q < NBCL_VW; q++)
         base[q] = ((int)hb[q] * kr + (int)kb[q]) * lr + (int)lb[q];
-        same &= base[q] == base[0];
+    /* Neighbouring pixels mostly share a 4x4x4 neighbourhood, or a few of them: group the lanes
+     * by neighbourhood (up to NBCL_NGROUP groups), load each group's values once and broadcast
+     * them; lanes spread wider are gathered one by one. */
+#define NBCL_NGROUP 4
+    int gbase[NBCL_NGROUP], ng = 0, lane_group[NBCL_VW];
+    for (int q = 0; q < NBCL_VW && ng <= NBCL_NGROUP; q++) {
+        int g = 0;
+        while (g < ng && gbase[g] != base[q])
+            g++;
+        if (g == ng) {
+            if (ng == NBCL_NGROUP) {
+                ng = NBCL_NGROUP + 1; /* too many: gather */
+                break;
+            }
+            gbase[ng++] = base[q];
+        }
+        lane_group[q] = g;
     }
+    MV gmask[NBCL_NGROUP];
+    if (ng <= NBCL_NGROUP)
+        for (int g = 1; g < ng; g++) {
+            int m[NBCL_VW];
+            for (int q = 0; q < NBCL_VW; q++)
+                m[q] = lane_group[q] == g ? -1 : 0;
+            gmask[g] = CONVERT_MV(VLOAD(0, m));
+        }
     RV t1[4];
     for (int i = 0; i < 4; i++) {
         RV t2[4];
         for (int j = 0; j < 4; j++) {
             int off = (i * kr + j) * lr;
             RV y0, y1, y2, y3;
-            if (same) {
-                /* neighbouring pixels usually share the neighbourhood: 4 loads, broadcast */
-                __global const REAL *f = Fhkl + base[0] + off;
+            if (ng <= NBCL_NGROUP) {
+                __global const REAL *f = Fhkl + gbase[0] + off;
                 y0 = RVS(f[0]);
                 y1 = RVS(f[1]);
                 y2 = RVS(f[2]);
                 y3 = RVS(f[3]);
+                for (int g = 1; g < ng; g++) {
+                    f = Fhkl + gbase[g] + off;
+                    y0 = select(y0, RVS(f[0]), gmask[g]);
+                    y1 = select(y1, RVS(f[1]), gmask[g]);
+                    y2 = select(y2, RVS(f[2]), gmask[g]);
+                    y3 = select(y3, RVS(f[3]), gmask[g]);
+                }
             } else {
                 REAL y[4][NBCL_VW];
                 for (int q = 0; q < NBCL_VW; q++)
