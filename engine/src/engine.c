@@ -105,8 +105,11 @@ void nbcl_engine_destroy(nbcl_engine *e)
     if (e->queue)
         clReleaseCommandQueue(e->queue);
     /* CLBlast keys its program cache by raw context handle: drop it before the handle dies */
-    if (e->clblast_used)
-        CLBlastClearCache();
+    if (e->clblast_used) {
+        const nbcl_blas *b = nbcl__blas(NULL, 0); /* loaded: it was used */
+        if (b)
+            b->CLBlastClearCache();
+    }
     if (e->ctx)
         clReleaseContext(e->ctx);
     free(e->opt_device);

@@ -4,6 +4,7 @@
 
 #define CL_TARGET_OPENCL_VERSION 120
 #include <CL/cl.h>
+#include <clblast_c.h> /* types only: the library is loaded on demand (blas.c) */
 #include <stdarg.h>
 #include "nbcl/nbcl.h"
 #ifndef M_PI
@@ -88,6 +89,30 @@ void nbcl__scene_logf(nbcl_scene *s, const char *fmt, ...)
 
 /* time */
 double nbcl__now(void);
+
+/* CLBlast routines, resolved from the shared library on first use (blas.c); NULL and the
+ * reason in why when it cannot be loaded */
+typedef struct nbcl_blas {
+    CLBlastStatusCode (*CLBlastDsum)(const size_t, cl_mem, const size_t, const cl_mem,
+                                     const size_t, const size_t, cl_command_queue *, cl_event *);
+    CLBlastStatusCode (*CLBlastDdot)(const size_t, cl_mem, const size_t, const cl_mem,
+                                     const size_t, const size_t, const cl_mem, const size_t,
+                                     const size_t, cl_command_queue *, cl_event *);
+    CLBlastStatusCode (*CLBlastiDmax)(const size_t, cl_mem, const size_t, const cl_mem,
+                                      const size_t, const size_t, cl_command_queue *, cl_event *);
+    CLBlastStatusCode (*CLBlastiDamax)(const size_t, cl_mem, const size_t, const cl_mem,
+                                       const size_t, const size_t, cl_command_queue *,
+                                       cl_event *);
+    CLBlastStatusCode (*CLBlastDaxpy)(const size_t, const double, const cl_mem, const size_t,
+                                      const size_t, cl_mem, const size_t, const size_t,
+                                      cl_command_queue *, cl_event *);
+    CLBlastStatusCode (*CLBlastDhad)(const size_t, const double, const cl_mem, const size_t,
+                                     const size_t, const cl_mem, const size_t, const size_t,
+                                     const double, cl_mem, const size_t, const size_t,
+                                     cl_command_queue *, cl_event *);
+    CLBlastStatusCode (*CLBlastClearCache)(void);
+} nbcl_blas;
+const nbcl_blas *nbcl__blas(char *why, size_t whycap);
 
 /* host threads for large image passes: the CPUs this process may use, or NBCL_HOST_THREADS */
 int nbcl__host_threads(void);

@@ -39,6 +39,7 @@ void nbcl__stats_last_profile(nbcl_stats_profile *out)
 
 typedef struct blas_ctx {
     nbcl_engine *e;
+    const nbcl_blas *blas;
     cl_mem res;     /* 8 doubles of scalar results */
     cl_mem ires;    /* 4 unsigned ints of index results */
     char err[512];
@@ -102,7 +103,7 @@ static int blas_done(blas_ctx *c, const char *routine, CLBlastStatusCode s, cl_e
     do {                                                                                   \
         cl_event ev_ = NULL;                                                               \
         double t0_ = nbcl__now();                                                          \
-        CLBlastStatusCode s_ = name(__VA_ARGS__, &(c)->e->queue, &ev_);                    \
+        CLBlastStatusCode s_ = (c)->blas->name(__VA_ARGS__, &(c)->e->queue, &ev_);         \
         if (!blas_done((c), #name, s_, ev_, t0_))                                          \
             goto fail;                                                                     \
     } while (0)
@@ -161,6 +162,8 @@ static const char *device_unusable(const nbcl_engine *e, size_t n, size_t nvec, 
                  e->info.device_name);
         return buf;
     }
+    if (!nbcl__blas(buf, cap))
+        return buf;
     if (n == 0)
         return "empty image";
     if (n > 0xFFFFFFFFu) {
@@ -183,6 +186,9 @@ static int ctx_open(blas_ctx *c, nbcl_engine *e)
 {
     memset(c, 0, sizeof *c);
     c->e = e;
+    c->blas = nbcl__blas(c->err, sizeof c->err);
+    if (!c->blas)
+        return 0;
     cl_int rc = CL_SUCCESS;
     c->res = clCreateBuffer(e->ctx, CL_MEM_READ_WRITE, 8 * sizeof(double), NULL, &rc);
     if (rc == CL_SUCCESS)

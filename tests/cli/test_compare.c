@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static char g_dir[1024];
 static char g_a[1100], g_b[1100], g_c[1100], g_odd[1100], g_rect[1100], g_smv[1100];
@@ -68,12 +69,14 @@ static int group_teardown(void **state)
     return 0;
 }
 
+static char g_env[2048]; /* environment assignments put before the command ("" = none) */
+
 /* run nbcl-compare with args; stdout to out.txt, stderr to err.txt; returns the exit code */
 static int run(const char *args)
 {
     char cmd[16384];
-    snprintf(cmd, sizeof cmd, "'%s' %s >'%s/out.txt' 2>'%s/err.txt'", nbcl_test_bin("nbcl-compare"),
-             args, g_dir, g_dir);
+    snprintf(cmd, sizeof cmd, "%s '%s' %s >'%s/out.txt' 2>'%s/err.txt'", g_env,
+             nbcl_test_bin("nbcl-compare"), args, g_dir, g_dir);
     return nbcl_test_run(cmd);
 }
 
@@ -239,6 +242,20 @@ static void test_json_metrics_device_and_host(void **state)
         check_json_against_host("", g_fa, g_fb, NPIX);
         char *o = out_text();
         assert_non_null(strstr(o, "(CLBlast)"));
+        free(o);
+        /* CLBlast is loaded on first use: a library that cannot be loaded sends the reduction to
+         * the host, which gives the same numbers and says why */
+        char fake[1200];
+        snprintf(fake, sizeof fake, "%s/fakeblas", g_dir);
+        mkdir(fake, 0755);
+        char lib[1300];
+        snprintf(lib, sizeof lib, "%s/libclblast.so.1", fake);
+        assert_int_equal(write_raw(lib, "not a library", 13), 0);
+        snprintf(g_env, sizeof g_env, "LD_LIBRARY_PATH='%s'", fake);
+        check_json_against_host("", g_fa, g_fb, NPIX);
+        g_env[0] = '\0';
+        o = out_text();
+        assert_non_null(strstr(o, "device path unavailable: CLBlast cannot be loaded"));
         free(o);
     }
     /* ROI: the same numbers as the host on the copied window; worst pixel in image coordinates */
