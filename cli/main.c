@@ -73,37 +73,39 @@ static void phase_report(void)
                 1e3 * (now_s() - g_tm.t0));
 }
 
-/* The device is started (OpenCL platform, context, program) on a second thread while the main
- * thread reads the inputs and sets up the scene: the two are independent, and each can take tens
- * of milliseconds (PoCL loads LLVM; a large HKL file takes long to parse). */
-typedef struct engine_job {
-    nbcl_engine_opts opts;
-    nbcl_engine *eng;
+/* The scene is set up (inputs read, HKL parsed, geometry) on a second thread while the main
+ * thread starts the device (OpenCL platform, context, program): the two are independent, and
+ * each can take tens of milliseconds (PoCL loads LLVM; a large HKL file takes long to parse).
+ * Every OpenCL call stays on the main thread, which tools with per-thread state (oclgrind's
+ * uninitialized-value checker) need. */
+typedef struct scene_job {
+    const nbcl_config *cfg;
+    nbcl_scene *scene;
     nbcl_status st;
     char err[16384];
     pthread_t tid;
     int threaded;
-} engine_job;
+} scene_job;
 
-static void *engine_thread(void *arg)
+static void *scene_thread(void *arg)
 {
-    engine_job *j = arg;
-    j->st = nbcl_engine_create(&j->opts, &j->eng, j->err, sizeof j->err);
+    scene_job *j = arg;
+    j->st = nbcl_scene_build(j->cfg, &j->scene, j->err, sizeof j->err);
     return NULL;
 }
 
-static void engine_start(engine_job *j)
+static void scene_start(scene_job *j)
 {
-    j->threaded = pthread_create(&j->tid, NULL, engine_thread, j) == 0;
+    j->threaded = pthread_create(&j->tid, NULL, scene_thread, j) == 0;
 }
 
-/* the engine, once ready (created here when no thread could be started) */
-static nbcl_status engine_wait(engine_job *j)
+/* the scene, once ready (built here when no thread could be started) */
+static nbcl_status scene_wait(scene_job *j)
 {
     if (j->threaded)
         pthread_join(j->tid, NULL);
     else
-        engine_thread(j);
+        scene_thread(j);
     j->threaded = 0;
     return j->st;
 }
@@ -230,30 +232,36 @@ int main(int argc, char **argv)
     signal(SIGTERM, on_signal);
 
     phase("parse");
-    static engine_job ej; /* large: static, not on the stack */
-    nbcl_engine_opts_init(&ej.opts);
-    ej.opts.device = cli.device;
-    ej.opts.precision = cli.precision;
-    ej.opts.fast_math = cli.fast_math;
-    ej.opts.kernel_dir = cli.kernel_dir;
-    ej.opts.log = log_cb;
-    engine_start(&ej);
+    static scene_job sj; /* large: static, not on the stack */
+    sj.cfg = &cli.cfg;
+    scene_start(&sj);
 
-    nbcl_scene *scene = NULL;
-    nbcl_status st = nbcl_scene_build(&cli.cfg, &scene, err, sizeof err);
+    nbcl_engine_opts o;
+    nbcl_engine_opts_init(&o);
+    o.device = cli.device;
+    o.precision = cli.precision;
+    o.fast_math = cli.fast_math;
+    o.kernel_dir = cli.kernel_dir;
+    o.log = log_cb;
+    nbcl_engine *eng = NULL;
+    nbcl_status est = nbcl_engine_create(&o, &eng, err, sizeof err);
+    phase("device");
+
+    /* input errors first: they are the user's to fix whatever the device */
+    nbcl_status st = scene_wait(&sj);
+    nbcl_scene *scene = sj.scene;
     if (st != NBCL_OK) {
-        fprintf(stderr, "nbcl: %s\n", err);
-        engine_wait(&ej);
-        nbcl_engine_destroy(ej.eng);
+        fprintf(stderr, "nbcl: %s\n", sj.err);
+        nbcl_engine_destroy(eng);
         if (st == NBCL_INVALID_ARGUMENT &&
-            (strstr(err, "no crystal") || strstr(err, "no structure factors"))) {
+            (strstr(sj.err, "no crystal") || strstr(sj.err, "no structure factors"))) {
             nbcl_cli_usage(stderr);
             return NBCL_EXIT_MISSING;
         }
         return status_exit(st);
     }
     {
-        /* host memory the outputs need, checked before any device work */
+        /* host memory the outputs need, checked before rendering */
         size_t npx = (size_t)scene->fpixels * scene->spixels;
         double need = (double)npx * (sizeof(float) + (cli.write_int || cli.write_noise ? 2 : 0) +
                                      (cli.write_pgm ? 1 : 0) + (scene->mask ? 1 : 0));
@@ -272,8 +280,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "nbcl: detector too large for memory: %dx%d pixels need %.1f GiB, "
                             "%.1f GiB are available\n",
                     scene->fpixels, scene->spixels, need / 1073741824.0, have / 1073741824.0);
-            engine_wait(&ej);
-            nbcl_engine_destroy(ej.eng);
+            nbcl_engine_destroy(eng);
             nbcl_scene_destroy(scene);
             return NBCL_EXIT_PARAM;
         }
@@ -282,15 +289,12 @@ int main(int argc, char **argv)
     fflush(stdout);
     phase("scene");
 
-    st = engine_wait(&ej);
-    nbcl_engine *eng = ej.eng;
-    if (st != NBCL_OK) {
-        fprintf(stderr, "nbcl: %s\n", ej.err);
+    if (est != NBCL_OK) {
+        fprintf(stderr, "nbcl: %s\n", err);
         nbcl_scene_destroy(scene);
         return NBCL_EXIT_DEVICE;
     }
     const nbcl_device_info *di = nbcl_engine_device(eng);
-    phase("device");
     printf("  device: %s (%s, %s), %s precision\n", di->device_name, di->platform_name,
            di->driver_version, nbcl_engine_precision(eng) == NBCL_PRECISION_F64 ? "double" : "single");
 
