@@ -371,7 +371,7 @@ int main(int argc, char **argv)
     fill_header(&hdr, scene);
     const int *roi = scene->roi;
     if (cli.write_int) {
-        uint16_t *pix = malloc(npix * sizeof *pix);
+        uint16_t *pix = nbcl_alloc_large(npix * sizeof *pix);
         if (!pix) {
             fprintf(stderr, "nbcl: out of memory\n");
             exit_code = NBCL_EXIT_OUTPUT;
@@ -397,7 +397,7 @@ int main(int argc, char **argv)
                 ps = 250.0 / (5.0 * stats.rmsd);
         }
         printf("pgm_scale = %g\n", ps);
-        uint8_t *pg = malloc(npix);
+        uint8_t *pg = nbcl_alloc_large(npix);
         if (!pg) {
             exit_code = NBCL_EXIT_OUTPUT;
             goto out;

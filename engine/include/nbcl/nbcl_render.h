@@ -40,6 +40,10 @@ typedef struct nbcl_render_opts {
 } nbcl_render_opts;
 
 nbcl_status nbcl_image_alloc(nbcl_image *img, int fpixels, int spixels);
+/* Uninitialised host memory for a large image-sized buffer: page-aligned, and on 2 MiB
+ * boundaries with a transparent-huge-page hint when it is 4 MiB or more (fewer page faults).
+ * Release with free(). NULL when out of memory. */
+void *nbcl_alloc_large(size_t bytes);
 void nbcl_image_free(nbcl_image *img);
 
 /* Render the whole detector of `s` into img (allocated by the call). */
