@@ -1,11 +1,12 @@
 #!/bin/sh
 # Install the Debian 12 packages nanoBragg-CL needs, only those that are missing.
-# Usage: tools/deps.sh [--with-checks]   (--with-checks adds clang/libFuzzer and oclgrind)
+# Usage: tools/deps.sh [--with-checks]   (--with-checks adds clang/libFuzzer, oclgrind and the
+#                                         image readers fabio and DIALS used by the tests)
 set -eu
 PKGS="build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd \
 libclblast-dev libcmocka-dev libjson-c-dev libpng-dev libssl-dev clinfo"
 if [ "${1:-}" = "--with-checks" ]; then
-  PKGS="$PKGS clang libclang-rt-14-dev oclgrind python3-fabio"
+  PKGS="$PKGS clang libclang-rt-14-dev oclgrind python3-fabio python3-dials"
 fi
 missing=""
 for p in $PKGS; do
