@@ -39,19 +39,24 @@ NBCL_FN REAL nbcl_f_interp(REAL h, REAL k, REAL l, NBCL_GLOBAL const int *IP, NB
         return P[NBCL_P_DEFAULT_F];
     }
     int hf = (int)floor(h), kf = (int)floor(k), lf = (int)floor(l);
-    REAL xh[4], xk[4], xl[4], y[64];
+    REAL dh[4], dk[4], dl[4]; /* distances to the nodes hf-1 .. hf+2 (and for k, l) */
     for (int i = 0; i < 4; i++) {
-        xh[i] = (REAL)(hf - 1 + i);
-        xk[i] = (REAL)(kf - 1 + i);
-        xl[i] = (REAL)(lf - 1 + i);
+        dh[i] = h - (REAL)(hf - 1 + i);
+        dk[i] = k - (REAL)(kf - 1 + i);
+        dl[i] = l - (REAL)(lf - 1 + i);
     }
-    for (int i = 0; i < 4; i++)
+    /* along l, then k, then h (the reference's order), reading F straight from the grid */
+    REAL t1[4];
+    for (int i = 0; i < 4; i++) {
+        REAL t2[4];
         for (int j = 0; j < 4; j++) {
-            int base = ((hf - 1 + i - hmin) * kr + (kf - 1 + j - kmin)) * lr + (lf - 1 - lmin);
-            for (int m = 0; m < 4; m++)
-                y[(i * 4 + j) * 4 + m] = Fhkl[base + m];
+            NBCL_GLOBAL const REAL *f =
+                Fhkl + ((hf - 1 + i - hmin) * kr + (kf - 1 + j - kmin)) * lr + (lf - 1 - lmin);
+            t2[j] = NBCL_POLINT4_UNIT(dl[0], dl[1], dl[2], dl[3], f[0], f[1], f[2], f[3]);
         }
-    return nbcl_polin3(xh, xk, xl, y, h, k, l);
+        t1[i] = NBCL_POLINT4_UNIT(dk[0], dk[1], dk[2], dk[3], t2[0], t2[1], t2[2], t2[3]);
+    }
+    return NBCL_POLINT4_UNIT(dh[0], dh[1], dh[2], dh[3], t1[0], t1[1], t1[2], t1[3]);
 }
 
 /* The scene scalars and vectors every pixel loop reads, unpacked from the parameter blocks as

@@ -92,21 +92,10 @@ inline RV nbcl_v_f_nearest(RV h, RV k, RV l, __global const int *IP, __global co
     return VLOAD(0, out);
 }
 
-/* Lagrange interpolation through 4 consecutive integer nodes; xk = x - node_k per lane. The
- * node differences are exact (-6, 2, -2, 6), as in nbcl_polint4. In double the four divisions
- * are kept, so the result is the reference's to the last bit; in single the division by 6 is a
- * multiplication by its reciprocal (at most 1 ulp apart; the halves are exact either way): 42
- * vector divisions per tricubic evaluation cost more than the rest of it (docs/performance.md). */
+/* Lagrange interpolation through 4 consecutive integer nodes, per lane (nbcl_physics.h) */
 inline RV nbcl_v_polint4(RV x0, RV x1, RV x2, RV x3, RV y0, RV y1, RV y2, RV y3)
 {
-#if NBCL_PRECISION == 64
-    return x1 * x2 * x3 * y0 / R(-6.0) + x0 * x2 * x3 * y1 / R(2.0) +
-           x0 * x1 * x3 * y2 / R(-2.0) + x0 * x1 * x2 * y3 / R(6.0);
-#else
-    const REAL sixth = R(1.0) / R(6.0);
-    return x1 * x2 * x3 * y0 * -sixth + x0 * x2 * x3 * y1 * R(0.5) +
-           x0 * x1 * x3 * y2 * R(-0.5) + x0 * x1 * x2 * y3 * sixth;
-#endif
+    return NBCL_POLINT4_UNIT(x0, x1, x2, x3, y0, y1, y2, y3);
 }
 
 /* Tricubic interpolation of F for every lane (nbcl_f_interp): lanes whose 4x4x4 neighbourhood
