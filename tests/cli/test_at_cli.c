@@ -334,6 +334,39 @@ static void check_smv_layout(const char *path, int fp, int sp)
     free(b);
 }
 
+/* NBCL_TIMING=1: one line on stderr with every phase of the run and the total; nothing when
+ * unset or 0 (stdout is the same either way) */
+static void nbcl_timing_line(void **state)
+{
+    (void)state;
+    need_device();
+    const char *d = workdir("timing");
+    const char *args = SMALL " -detpixels 16 -floatfile f.bin -intfile i.img -nopgm -nonoise";
+    setenv("NBCL_TIMING", "1", 1);
+    run_result on = nbcl_ok(d, args);
+    setenv("NBCL_TIMING", "0", 1);
+    run_result zero = nbcl_ok(d, args);
+    unsetenv("NBCL_TIMING");
+    run_result off = nbcl_ok(d, args);
+    const char *line = strstr(on.err, "nbcl: timing (ms): parse ");
+    if (!line)
+        fail_msg("no timing line: %s", on.err);
+    static const char *const phases[] = {" device ", " scene ", " render ", " kernel ", " stats ",
+                                         " floatfile ", " convert ", " intfile ", " commit ",
+                                         " teardown ", ", total "};
+    for (size_t i = 0; i < sizeof phases / sizeof phases[0]; i++)
+        if (!strstr(line, phases[i]))
+            fail_msg("timing line lacks \"%s\": %s", phases[i], line);
+    double total = strtod(strstr(line, ", total ") + 8, NULL);
+    assert_true(total > 0 && total < 600000);
+    assert_null(strstr(zero.err, "timing"));
+    assert_null(strstr(off.err, "timing"));
+    assert_string_equal(on.out, off.out);
+    run_free(&on);
+    run_free(&zero);
+    run_free(&off);
+}
+
 static void at_cli_002_minimal_render_headers(void **state)
 {
     (void)state;
@@ -1267,6 +1300,7 @@ int main(void)
         cmocka_unit_test(at_cli_001_unknown_flag_rejected),
         cmocka_unit_test(at_cli_009_missing_inputs_usage),
         cmocka_unit_test(at_cli_002_minimal_render_headers),
+        cmocka_unit_test(nbcl_timing_line),
         cmocka_unit_test(at_io_001_smv_header_and_data_order),
         cmocka_unit_test(at_cli_003_conventions_and_pivot),
         cmocka_unit_test(at_geo_002_pivot_from_flags),
