@@ -75,6 +75,20 @@ typedef struct bench_proc {
     double max_rss_bytes;       /* peak resident memory over its runs */
 } bench_proc;
 
+/* --peak: the device's sustained multiply-add throughput (nbcl_measure_peak) */
+typedef struct bench_peak {
+    int device_index;
+    int precision;              /* 32 or 64 */
+    char status[16];            /* ok | error | unsupported */
+    char error[512];
+    double flops_per_s;
+} bench_peak;
+
+/* operations per sub-path evaluation of the lattice-factor path, from the cost model of
+ * docs/performance.md (square crystal, no interpolation) */
+#define BENCH_OPS_PER_SUBPATH_F64 115.0
+#define BENCH_OPS_PER_SUBPATH_F32 85.0
+
 typedef struct bench_trace_ev {
     char name[48];
     char cat[16];               /* engine | render | kernel | stats | stats-io */
@@ -186,6 +200,9 @@ typedef struct bench_run {
     int scaling;                /* --scaling: the three sweeps */
     int repeats_given;          /* --repeats on the command line */
     int no_process;             /* --no-process: no whole-process runs of nbcl */
+    int peak;                   /* --peak: measure each device x precision's FMA peak */
+    bench_peak *peaks;
+    size_t npeaks;
     char nbcl_path[4096];       /* the nbcl executable beside nbcl-bench ("" = none) */
     int scal_repeats;           /* timed renders per sweep point (3, or --repeats) */
     int argc;
@@ -216,6 +233,13 @@ typedef struct bench_run {
 /* ------------------------------------------------------------------ measure.c */
 /* Run one row (case x size x device x precision) on the engine; fills the row. */
 void bench_measure_row(bench_run *run, bench_row *row, const bench_argv *argv);
+/* --peak: every device x precision of the run (run->peaks) */
+void bench_measure_peaks(bench_run *run);
+/* a row's kernel sub-path rate x the cost model's operations per sub-path / its device's
+ * measured peak; 0 when there is no peak or the row interpolates (another cost model) */
+double bench_row_peak_fraction(const bench_run *run, const bench_row *r);
+/* the measured peak of a device x precision, or NULL */
+const bench_peak *bench_find_peak(const bench_run *run, int device_index, int precision);
 /* Run the reference binary for one case x size; fills ref. */
 void bench_measure_reference(bench_run *run, bench_ref *ref, const bench_argv *argv,
                              const char *label);

@@ -459,3 +459,72 @@ static void measure_process(bench_run *run, bench_row *row, const bench_argv *ar
         row->ref->warm.n && p->warm.n && p->warm.median > 0)
         row->speedup_process = row->ref->warm.median / p->warm.median;
 }
+
+/* ------------------------------------------------------------------ --peak */
+void bench_measure_peaks(bench_run *run)
+{
+    free(run->peaks);
+    run->npeaks = 0;
+    run->peaks = calloc(run->ndevices * 2 + 1, sizeof *run->peaks);
+    if (!run->peaks)
+        return;
+    for (size_t d = 0; d < run->ndevices && !bench_interrupted; d++) {
+        int precs[2], nprec = 0;
+        if (run->precision_mode == 1) {
+            precs[nprec++] = 32;
+            precs[nprec++] = 64;
+        } else if (run->precision_mode == 32 || run->precision_mode == 64) {
+            precs[nprec++] = run->precision_mode;
+        } else {
+            precs[nprec++] = run->devices[d].has_fp64 ? 64 : 32;
+        }
+        for (int p = 0; p < nprec; p++) {
+            bench_peak *pk = &run->peaks[run->npeaks++];
+            pk->device_index = (int)d;
+            pk->precision = precs[p];
+            nbcl_engine_opts o;
+            nbcl_engine_opts_init(&o);
+            char spec[32], err[2048];
+            snprintf(spec, sizeof spec, "%u:%u", run->devices[d].platform_index,
+                     run->devices[d].device_index);
+            o.device = spec;
+            o.precision = precs[p] == 64 ? NBCL_PRECISION_F64 : NBCL_PRECISION_F32;
+            nbcl_engine *eng = NULL;
+            nbcl_status s = nbcl_engine_create(&o, &eng, err, sizeof err);
+            if (s == NBCL_OK)
+                s = nbcl_measure_peak(eng, &pk->flops_per_s);
+            if (s == NBCL_OK) {
+                snprintf(pk->status, sizeof pk->status, "ok");
+                bench_progress(run, "peak of device %s, %s precision: %.1f GFLOP/s", spec,
+                               bench_precision_name(precs[p]), pk->flops_per_s * 1e-9);
+            } else {
+                snprintf(pk->status, sizeof pk->status, "%s",
+                         s == NBCL_NO_FP64 ? "unsupported" : "error");
+                snprintf(pk->error, sizeof pk->error, "%.500s",
+                         eng ? nbcl_engine_last_error(eng) : err);
+                bench_progress(run, "peak of device %s, %s precision: %s", spec,
+                               bench_precision_name(precs[p]), pk->error);
+            }
+            nbcl_engine_destroy(eng);
+        }
+    }
+}
+
+const bench_peak *bench_find_peak(const bench_run *run, int device_index, int precision)
+{
+    for (size_t i = 0; i < run->npeaks; i++)
+        if (run->peaks[i].device_index == device_index && run->peaks[i].precision == precision &&
+            !strcmp(run->peaks[i].status, "ok"))
+            return &run->peaks[i];
+    return NULL;
+}
+
+double bench_row_peak_fraction(const bench_run *run, const bench_row *r)
+{
+    const bench_peak *pk = bench_find_peak(run, r->device_index, r->precision);
+    if (!pk || pk->flops_per_s <= 0 || r->sub_per_s_kernel <= 0 ||
+        strstr(r->cmdline, "-interpolate"))
+        return 0.0;
+    double ops = r->precision == 64 ? BENCH_OPS_PER_SUBPATH_F64 : BENCH_OPS_PER_SUBPATH_F32;
+    return r->sub_per_s_kernel * ops / pk->flops_per_s;
+}

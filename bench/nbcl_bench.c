@@ -56,6 +56,8 @@ static void usage(FILE *out)
             "                        executable beside nbcl-bench, same argv, 1 + ref-repeats\n"
             "                        runs per row; the issue-6 speed-up is measured this way)\n"
             "  --profile             also write trace.json (Chrome trace) and a top-kernels table\n"
+            "  --peak                measure each device x precision's sustained FMA throughput\n"
+            "                        and set the kernels' sub-path rates against it\n"
             "  --scaling             sweeps: detector size 256..4096 (perf), mosaic domains\n"
             "                        1..1000 and phi steps 1..20 (256^2 heavy-like), warm, on\n"
             "                        every device x precision; 3 repeats unless --repeats; runs\n"
@@ -214,6 +216,8 @@ static int parse_args(bench_run *run, int argc, char **argv)
             no_ref = 1;
         } else if (!strcmp(a, "--no-process")) {
             run->no_process = 1;
+        } else if (!strcmp(a, "--peak")) {
+            run->peak = 1;
         } else if (!strcmp(a, "--outdir")) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "nbcl-bench: --outdir needs a directory\n");
@@ -459,6 +463,9 @@ int main(int argc, char **argv)
                   run.devices[d].device_index, run.devices[d].device_name,
                   run.devices[d].platform_name, run.devices[d].driver_version);
 
+    if (run.peak)
+        bench_measure_peaks(&run);
+
     /* inputs of the tricubic case, generated into the bundle */
     int need_inputs = 0;
     for (size_t c = 0; c < run.ncases; c++)
@@ -619,6 +626,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < pair && run.refs; i++)
         free(run.refs[i].image);
     free(run.refs);
+    free(run.peaks);
     free(run.rows);
     free(run.scal);
     free(run.trace);

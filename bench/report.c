@@ -136,6 +136,27 @@ int bench_write_env(bench_run *run, char *err, size_t errlen)
             nbcl_json_obj_end(w);
         }
         nbcl_json_arr_end(w);
+        /* --peak: sustained FMA throughput per precision */
+        nbcl_json_key(w, "measured_peak");
+        if (run->peak) {
+            nbcl_json_arr_begin(w);
+            for (size_t i = 0; i < run->npeaks; i++) {
+                const bench_peak *pk = &run->peaks[i];
+                if (pk->device_index != (int)d)
+                    continue;
+                nbcl_json_obj_begin(w);
+                nbcl_json_kstr(w, "precision", bench_precision_name(pk->precision));
+                nbcl_json_kstr(w, "status", pk->status);
+                if (!strcmp(pk->status, "ok"))
+                    nbcl_json_knum(w, "flops_per_s", pk->flops_per_s);
+                else
+                    nbcl_json_kstr(w, "error", pk->error);
+                nbcl_json_obj_end(w);
+            }
+            nbcl_json_arr_end(w);
+        } else {
+            nbcl_json_null(w);
+        }
         nbcl_json_obj_end(w);
     }
     nbcl_json_arr_end(w);
@@ -366,6 +387,11 @@ int bench_write_results(bench_run *run, char *err, size_t errlen)
         nbcl_json_knum(w, "pixels_per_s_kernel", r->pix_per_s_kernel);
         nbcl_json_knum(w, "subpaths_per_s_wall", r->sub_per_s_wall);
         nbcl_json_knum(w, "subpaths_per_s_kernel", r->sub_per_s_kernel);
+        double pf = bench_row_peak_fraction(run, r);
+        if (pf > 0)
+            nbcl_json_knum(w, "peak_fraction", pf);
+        else
+            nbcl_json_knull(w, "peak_fraction");
         nbcl_json_obj_end(w);
         nbcl_json_key(w, "image");
         nbcl_json_obj_begin(w);
@@ -664,6 +690,54 @@ static void top_kernels(bench_run *run, FILE *f)
 
 static void write_results_table(bench_run *run, FILE *f);
 
+/* --peak: each device x precision's measured FMA throughput, and each row's kernel against it */
+static void write_peak(bench_run *run, FILE *f)
+{
+    if (!run->peak)
+        return;
+    fprintf(f, "\n## Against the measured peak\n\n"
+               "Peak: a pure-FMA kernel (cl/nbcl_peak.cl, 8 independent vector chains per "
+               "work-item) on the same device and precision, best of three launches of at least "
+               "50 ms. Achieved: the row's kernel sub-path rate x the cost model's operations per "
+               "sub-path (%.0f in double, %.0f in single: docs/performance.md; not for "
+               "interpolating rows, whose cost model differs).\n\n",
+            BENCH_OPS_PER_SUBPATH_F64, BENCH_OPS_PER_SUBPATH_F32);
+    fprintf(f, "| device | precision | measured peak |\n|---|---|---:|\n");
+    char dl[300];
+    for (size_t i = 0; i < run->npeaks; i++) {
+        const bench_peak *pk = &run->peaks[i];
+        bench_row tmp;
+        memset(&tmp, 0, sizeof tmp);
+        tmp.dev = run->devices[pk->device_index];
+        fprintf(f, "| ");
+        md_escape(f, bench_device_label(&tmp, dl, sizeof dl));
+        if (!strcmp(pk->status, "ok"))
+            fprintf(f, " | %s | %.1f GFLOP/s |\n", bench_precision_name(pk->precision),
+                    pk->flops_per_s * 1e-9);
+        else
+            fprintf(f, " | %s | %s |\n", bench_precision_name(pk->precision), pk->status);
+    }
+    int any = 0;
+    for (size_t i = 0; i < run->nrows; i++)
+        any |= bench_row_peak_fraction(run, &run->rows[i]) > 0;
+    if (!any)
+        return;
+    fprintf(f, "\n| case | size | device | precision | sub-paths/s (kernel) | achieved | of peak |\n"
+               "|---|---:|---|---|---:|---:|---:|\n");
+    char sl[48];
+    for (size_t i = 0; i < run->nrows; i++) {
+        const bench_row *r = &run->rows[i];
+        double pf = bench_row_peak_fraction(run, r);
+        if (pf <= 0)
+            continue;
+        double ops = r->precision == 64 ? BENCH_OPS_PER_SUBPATH_F64 : BENCH_OPS_PER_SUBPATH_F32;
+        fprintf(f, "| %s | %s | ", r->case_name, size_label(sl, sizeof sl, r));
+        md_escape(f, bench_device_label(r, dl, sizeof dl));
+        fprintf(f, " | %s | %.3g | %.1f GFLOP/s | %.1f %% |\n", bench_precision_name(r->precision),
+                r->sub_per_s_kernel, r->sub_per_s_kernel * ops * 1e-9, 100.0 * pf);
+    }
+}
+
 /* peak resident memory of the whole processes, against AT-PERF-003's bound (2 x the detector's
  * float image x 3 intermediate arrays) */
 static void write_memory(bench_run *run, FILE *f)
@@ -758,6 +832,7 @@ int bench_write_summary(bench_run *run, char *err, size_t errlen)
         fprintf(f, "\n## Results\n\nNo case rows: this run had `--scaling` only (see "
                    "Scaling below).\n");
     write_rest(run, f);
+    write_peak(run, f);
     write_memory(run, f);
     if (run->scaling)
         write_scaling(run, f);

@@ -133,19 +133,36 @@ static void test_bundle_with_process_and_reference(void **state)
     json_object_put(env);
 }
 
-/* --no-process: no whole-process runs, nulls in their place; no reference: no speed-ups */
-static void test_no_process(void **state)
+/* --no-process: no whole-process runs, nulls in their place; no reference: no speed-ups.
+ * --peak: the device's measured FMA peak in env.json, the row's kernel set against it */
+static void test_no_process_and_peak(void **state)
 {
     (void)state;
     const char *dir =
-        run_bench("b2", "--no-reference --no-process --repeats 1 --precision single", 0);
+        run_bench("b2", "--no-reference --no-process --peak --repeats 1 --precision single", 0);
     json_object *res = load_json(dir, "perf_results.json");
     json_object *r = json_object_array_get_idx(get(res, "rows"), 0);
     assert_string_equal(json_object_get_string(get(r, "status")), "ok");
     assert_true(json_object_is_type(get(r, "process"), json_type_null));
     assert_true(json_object_is_type(get(r, "speedup_process"), json_type_null));
     assert_true(json_object_is_type(get(r, "reference_time_s"), json_type_null));
+    /* a lattice-factor row: a fraction of the peak, above 0 and below all of it */
+    double pf = json_object_get_double(get(get(r, "throughput"), "peak_fraction"));
+    assert_true(pf > 0 && pf < 1);
     json_object_put(res);
+
+    json_object *env = load_json(dir, "env.json");
+    json_object *peaks = get(json_object_array_get_idx(get(env, "devices"), 0), "measured_peak");
+    assert_int_equal(json_object_array_length(peaks), 1);
+    json_object *pk = json_object_array_get_idx(peaks, 0);
+    assert_string_equal(json_object_get_string(get(pk, "precision")), "single");
+    assert_string_equal(json_object_get_string(get(pk, "status")), "ok");
+    double flops = json_object_get_double(get(pk, "flops_per_s"));
+    assert_true(flops > 1e8 && flops < 1e16);
+    json_object_put(env);
+    char *md = read_text(dir, "perf_summary.md");
+    assert_non_null(strstr(md, "## Against the measured peak"));
+    free(md);
 }
 
 /* a reference that runs and fails: exit 1, the bundle still written, the failure recorded; one
@@ -175,7 +192,7 @@ int main(void)
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bundle_with_process_and_reference),
-        cmocka_unit_test(test_no_process),
+        cmocka_unit_test(test_no_process_and_peak),
         cmocka_unit_test(test_reference_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

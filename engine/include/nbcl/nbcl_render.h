@@ -73,6 +73,11 @@ void nbcl_image_to_u16(const nbcl_image *img, const int roi[4], double scale, do
                        uint16_t *out);
 void nbcl_image_to_u8(const nbcl_image *img, const int roi[4], double scale, uint8_t *out);
 
+/* The device's sustained multiply-add throughput in the engine's precision, flops per second
+ * (2 per FMA lane), measured with a pure-FMA kernel (cl/nbcl_peak.cl) in launches of >= 50 ms:
+ * the "measured peak" nbcl-bench --peak sets the pixel kernels against. */
+nbcl_status nbcl_measure_peak(nbcl_engine *e, double *flops_per_s);
+
 /* Comparison of two float images (nbcl-compare, golden tests). */
 typedef struct nbcl_compare_result {
     size_t n;
