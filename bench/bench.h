@@ -233,6 +233,9 @@ typedef struct bench_run {
 /* ------------------------------------------------------------------ measure.c */
 /* Run one row (case x size x device x precision) on the engine; fills the row. */
 void bench_measure_row(bench_run *run, bench_row *row, const bench_argv *argv);
+/* the precisions (32, 64) a run measures on device d (--precision, or auto: double with fp64);
+ * returns how many were written to precs[2] */
+int bench_precisions(const bench_run *run, size_t d, int precs[2]);
 /* --peak: every device x precision of the run (run->peaks) */
 void bench_measure_peaks(bench_run *run);
 /* a row's kernel sub-path rate x the cost model's operations per sub-path / its device's

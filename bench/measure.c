@@ -461,6 +461,20 @@ static void measure_process(bench_run *run, bench_row *row, const bench_argv *ar
 }
 
 /* ------------------------------------------------------------------ --peak */
+int bench_precisions(const bench_run *run, size_t d, int precs[2])
+{
+    if (run->precision_mode == 1) {
+        precs[0] = 32;
+        precs[1] = 64;
+        return 2;
+    }
+    if (run->precision_mode == 32 || run->precision_mode == 64)
+        precs[0] = run->precision_mode;
+    else
+        precs[0] = run->devices[d].has_fp64 ? 64 : 32;
+    return 1;
+}
+
 void bench_measure_peaks(bench_run *run)
 {
     free(run->peaks);
@@ -469,15 +483,7 @@ void bench_measure_peaks(bench_run *run)
     if (!run->peaks)
         return;
     for (size_t d = 0; d < run->ndevices && !bench_interrupted; d++) {
-        int precs[2], nprec = 0;
-        if (run->precision_mode == 1) {
-            precs[nprec++] = 32;
-            precs[nprec++] = 64;
-        } else if (run->precision_mode == 32 || run->precision_mode == 64) {
-            precs[nprec++] = run->precision_mode;
-        } else {
-            precs[nprec++] = run->devices[d].has_fp64 ? 64 : 32;
-        }
+        int precs[2], nprec = bench_precisions(run, d, precs);
         for (int p = 0; p < nprec; p++) {
             bench_peak *pk = &run->peaks[run->npeaks++];
             pk->device_index = (int)d;

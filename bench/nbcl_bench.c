@@ -551,15 +551,7 @@ int main(int argc, char **argv)
                 }
             }
             for (size_t d = 0; d < run.ndevices && !bench_interrupted; d++) {
-                nprec = 0;
-                if (run.precision_mode == 1) {
-                    precs[nprec++] = 32;
-                    precs[nprec++] = 64;
-                } else if (run.precision_mode == 32 || run.precision_mode == 64) {
-                    precs[nprec++] = run.precision_mode;
-                } else {
-                    precs[nprec++] = run.devices[d].has_fp64 ? 64 : 32;
-                }
+                nprec = bench_precisions(&run, d, precs);
                 for (int p = 0; p < nprec && !bench_interrupted; p++) {
                     bench_row *row;
                     if (!add_row(&run, &row)) {

@@ -221,15 +221,7 @@ void bench_run_scaling(bench_run *run)
               total, ncombo, run->warmup, run->scal_repeats);
 
     for (size_t d = 0; d < run->ndevices && !bench_interrupted; d++) {
-        int precs[2], nprec = 0;
-        if (run->precision_mode == 1) {
-            precs[nprec++] = 32;
-            precs[nprec++] = 64;
-        } else if (run->precision_mode == 32 || run->precision_mode == 64) {
-            precs[nprec++] = run->precision_mode;
-        } else {
-            precs[nprec++] = run->devices[d].has_fp64 ? 64 : 32;
-        }
+        int precs[2], nprec = bench_precisions(run, d, precs);
         for (int p = 0; p < nprec && !bench_interrupted; p++) {
             nbcl_engine *eng = NULL;
             int unsupported = 0;
