@@ -24,8 +24,8 @@
 # 2 set-up problem (no oclgrind, no nbcl binary, oclgrind device not visible).
 #
 # Environment:
-#   NBCL_BIN          nbcl executable (default: build-rel/bin/nbcl, else build/bin/nbcl; built
-#                     into build-rel when none exists)
+#   NBCL_BIN          nbcl executable (default: build/bin/nbcl, the build tools/test.sh makes,
+#                     else build-rel/bin/nbcl; built into build-rel when neither exists)
 #   NBCL_OCLGRIND_OUT work directory for fixtures, logs, images (default: a mktemp directory,
 #                     removed on success)
 #   NBCL_OCLGRIND_ONLY  space-separated scene names to run (default: all)
@@ -41,7 +41,7 @@ if ! command -v oclgrind >/dev/null 2>&1; then
 fi
 nbcl=${NBCL_BIN:-}
 if [ -z "$nbcl" ]; then
-    for b in "$here/build-rel/bin/nbcl" "$here/build/bin/nbcl"; do
+    for b in "$here/build/bin/nbcl" "$here/build-rel/bin/nbcl"; do
         if [ -x "$b" ]; then nbcl=$b; break; fi
     done
 fi
