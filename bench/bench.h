@@ -52,28 +52,23 @@ int bench_case_argv(const char *name, int size, int thicksteps, const char *inpu
 int bench_write_tricubic_inputs(const char *dir, char *err, size_t errlen);
 
 /* ------------------------------------------------------------------ results */
-typedef struct bench_ref {
-    int wanted;                 /* a reference binary was given */
-    char status[16];            /* ok | error | skipped */
-    char error[1024];
-    char cmdline[8192];
-    double cold_s;
-    bench_summary warm;
-    double max_rss_bytes;       /* peak resident memory over its runs */
-    float *image;               /* reference float image (last run) */
-    size_t npix;
-} bench_ref;
-
-/* nbcl itself run as a child process with the row's argv (same files as the reference writes):
- * what a user of the command line waits for, process start and image files included */
+/* one program run as a child process, 1 cold + N warm times, in a clean directory: the
+ * reference, and nbcl itself as a whole process (same argv, same files) */
 typedef struct bench_proc {
     char status[16];            /* ok | error | skipped | interrupted; "" = not run */
     char error[1024];
     char cmdline[8192];
-    double cold_s;              /* first run (kernel cache as the row left it: warm) */
+    double cold_s;              /* first run (nbcl: kernel cache as the row left it, warm) */
     bench_summary warm;         /* the runs after it */
     double max_rss_bytes;       /* peak resident memory over its runs */
 } bench_proc;
+
+typedef struct bench_ref {
+    int wanted;                 /* a reference binary was given */
+    bench_proc run;             /* its runs */
+    float *image;               /* reference float image (last run) */
+    size_t npix;
+} bench_ref;
 
 /* --peak: the device's sustained multiply-add throughput (nbcl_measure_peak) */
 typedef struct bench_peak {

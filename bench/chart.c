@@ -184,9 +184,9 @@ int bench_write_chart(bench_run *run, const char *path, char *err, size_t errlen
             sprec[ns] = r->precision;
             ns++;
         }
-        if (r->ref && !strcmp(r->ref->status, "ok") && r->ref->warm.n && r->ref->warm.median > 0 &&
+        if (r->ref && !strcmp(r->ref->run.status, "ok") && r->ref->run.warm.n && r->ref->run.warm.median > 0 &&
             r->pixels) {
-            double rv = (double)r->pixels / r->ref->warm.median;
+            double rv = (double)r->pixels / r->ref->run.warm.median;
             have_ref = 1;
             if (rv < vmin)
                 vmin = rv;
@@ -271,10 +271,10 @@ int bench_write_chart(bench_run *run, const char *path, char *err, size_t errlen
                 if (strcmp(r->case_name, r0->case_name) || r->size != r0->size)
                     continue;
                 if (sdev[s] < 0) {
-                    if (r->ref && !strcmp(r->ref->status, "ok") && r->ref->warm.n &&
-                        r->ref->warm.median > 0 && r->pixels) {
+                    if (r->ref && !strcmp(r->ref->run.status, "ok") && r->ref->run.warm.n &&
+                        r->ref->run.warm.median > 0 && r->pixels) {
                         hit = r;
-                        value = (double)r->pixels / r->ref->warm.median;
+                        value = (double)r->pixels / r->ref->run.warm.median;
                     }
                 } else if (r->device_index == sdev[s] && r->precision == sprec[s]) {
                     hit = r;

@@ -269,7 +269,7 @@ void bench_measure_row(bench_run *run, bench_row *row, const bench_argv *argv)
     }
 
     /* ---- against the reference image */
-    if (row->ref && !strcmp(row->ref->status, "ok") && last.data) {
+    if (row->ref && !strcmp(row->ref->run.status, "ok") && last.data) {
         if (row->ref->npix != row->pixels) {
             snprintf(row->error, sizeof row->error,
                      "reference image has %zu pixels, ours %zu: not compared", row->ref->npix,
@@ -282,10 +282,10 @@ void bench_measure_row(bench_run *run, bench_row *row, const bench_argv *argv)
             row->sum_ratio = cr.ratio; /* ours / reference */
             row->rmse = cr.rmse;
             row->max_rel = cr.max_rel;
-            if (row->warm_wall.n && row->ref->warm.n)
-                row->speedup_warm = row->ref->warm.median / row->warm_wall.median;
-            if (row->cold_total_s > 0 && row->ref->cold_s > 0)
-                row->speedup_cold = row->ref->cold_s / row->cold_total_s;
+            if (row->warm_wall.n && row->ref->run.warm.n)
+                row->speedup_warm = row->ref->run.warm.median / row->warm_wall.median;
+            if (row->cold_total_s > 0 && row->ref->run.cold_s > 0)
+                row->speedup_cold = row->ref->run.cold_s / row->cold_total_s;
         }
     }
     /* the engine is released first: the child process gets the device to itself */
@@ -335,10 +335,10 @@ static int child_argv(const char *prog, const bench_argv *argv, char *const *ext
  * run: the reference reads any Fdump.bin it finds); the first run's output goes to the log.
  * Leaves the directory in *dir for the caller to read files from, then remove. */
 static void run_series(bench_run *run, char **av, int repeats, const char *who, const char *label,
-                       const char *outname, char *status, size_t scap, char *error, size_t ecap,
-                       double *cold_s, bench_summary *warm_out, double *max_rss, char *dir,
-                       size_t dcap)
+                       const char *outname, bench_proc *p, char *dir, size_t dcap)
 {
+    char *status = p->status, *error = p->error;
+    const size_t scap = sizeof p->status, ecap = sizeof p->error;
     snprintf(status, scap, "ok");
     snprintf(dir, dcap, "%s/.proctmp-XXXXXX", run->outdir);
     if (!mkdtemp(dir)) {
@@ -362,8 +362,8 @@ static void run_series(bench_run *run, char **av, int repeats, const char *who, 
         unlink(fdump);
         double w = 0, rss = 0;
         int st = bench_spawn(av, dir, i == 0 ? logpath : NULL, &w, &rss);
-        if (rss > *max_rss)
-            *max_rss = rss;
+        if (rss > p->max_rss_bytes)
+            p->max_rss_bytes = rss;
         if (st != 0) {
             snprintf(status, scap, "error");
             snprintf(error, ecap, "%s exited with status %d%s", av[0], st,
@@ -371,12 +371,12 @@ static void run_series(bench_run *run, char **av, int repeats, const char *who, 
             break;
         }
         if (i == 0)
-            *cold_s = w;
+            p->cold_s = w;
         else
             bench_series_add(&warm, w);
         bench_progress(run, "  %s %s run %d/%d: %.3f s", who, label, i + 1, 1 + repeats, w);
     }
-    bench_summarise(warm.v, warm.n, warm_out);
+    bench_summarise(warm.v, warm.n, &p->warm);
     bench_series_free(&warm);
     /* keep the child's own output in bench.log */
     FILE *lf = fopen(logpath, "rb");
@@ -402,21 +402,20 @@ void bench_measure_reference(bench_run *run, bench_ref *ref, const bench_argv *a
     char *extra[] = {"-floatfile", "ref_float.bin", NULL};
     child_argv(run->reference, argv, extra, av, store);
     char *cmd = bench_argv_cmdline(run->reference, argv, "-floatfile ref_float.bin");
-    snprintf(ref->cmdline, sizeof ref->cmdline, "(cd <clean temp dir> && %s)", cmd ? cmd : "?");
+    snprintf(ref->run.cmdline, sizeof ref->run.cmdline, "(cd <clean temp dir> && %s)", cmd ? cmd : "?");
     free(cmd);
     char dir[4400];
-    run_series(run, av, run->ref_repeats, "reference", label, "ref_float.bin", ref->status,
-               sizeof ref->status, ref->error, sizeof ref->error, &ref->cold_s, &ref->warm,
-               &ref->max_rss_bytes, dir, sizeof dir);
-    if (!strcmp(ref->status, "ok")) {
+    run_series(run, av, run->ref_repeats, "reference", label, "ref_float.bin", &ref->run, dir,
+               sizeof dir);
+    if (!strcmp(ref->run.status, "ok")) {
         char err[1024], floatpath[4500];
         snprintf(floatpath, sizeof floatpath, "%s/ref_float.bin", dir);
         if (nbcl_read_float(floatpath, &ref->image, &ref->npix, err, sizeof err) != NBCL_OK) {
-            snprintf(ref->status, sizeof ref->status, "error");
-            snprintf(ref->error, sizeof ref->error, "reference float image: %.900s", err);
+            snprintf(ref->run.status, sizeof ref->run.status, "error");
+            snprintf(ref->run.error, sizeof ref->run.error, "reference float image: %.900s", err);
         }
     }
-    bench_command(run, ref->status, ref->cmdline);
+    bench_command(run, ref->run.status, ref->run.cmdline);
     if (dir[0])
         bench_rmtree(dir);
 }
@@ -449,15 +448,14 @@ static void measure_process(bench_run *run, bench_row *row, const bench_argv *ar
     char label[96], dir[4400];
     snprintf(label, sizeof label, "%s %d %s", row->case_name, row->size,
              bench_precision_name(row->precision));
-    run_series(run, av, run->ref_repeats, "nbcl process", label, "nbcl_float.bin", p->status,
-               sizeof p->status, p->error, sizeof p->error, &p->cold_s, &p->warm,
-               &p->max_rss_bytes, dir, sizeof dir);
+    run_series(run, av, run->ref_repeats, "nbcl process", label, "nbcl_float.bin", p, dir,
+               sizeof dir);
     bench_command(run, p->status, p->cmdline);
     if (dir[0])
         bench_rmtree(dir);
-    if (!strcmp(p->status, "ok") && row->ref && !strcmp(row->ref->status, "ok") &&
-        row->ref->warm.n && p->warm.n && p->warm.median > 0)
-        row->speedup_process = row->ref->warm.median / p->warm.median;
+    if (!strcmp(p->status, "ok") && row->ref && !strcmp(row->ref->run.status, "ok") &&
+        row->ref->run.warm.n && p->warm.n && p->warm.median > 0)
+        row->speedup_process = row->ref->run.warm.median / p->warm.median;
 }
 
 /* ------------------------------------------------------------------ --peak */

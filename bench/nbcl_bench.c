@@ -545,8 +545,8 @@ int main(int argc, char **argv)
                 bench_progress(&run, "reference %s: 1 cold + %d warm runs of %s", label,
                                run.ref_repeats, run.reference);
                 bench_measure_reference(&run, ref, &av, label);
-                if (strcmp(ref->status, "ok")) {
-                    bench_progress(&run, "reference %s FAILED: %s", label, ref->error);
+                if (strcmp(ref->run.status, "ok")) {
+                    bench_progress(&run, "reference %s FAILED: %s", label, ref->run.error);
                     run.failures++;
                 }
             }

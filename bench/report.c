@@ -49,6 +49,30 @@ static void json_summary(nbcl_json *w, const char *key, const bench_summary *s)
     nbcl_json_obj_end(w);
 }
 
+/* a child-process series (the reference, or nbcl as a whole process); null when not run. The
+ * times are written once a run has completed. */
+static void json_proc(nbcl_json *w, const char *key, const bench_proc *p)
+{
+    nbcl_json_key(w, key);
+    if (!p) {
+        nbcl_json_null(w);
+        return;
+    }
+    nbcl_json_obj_begin(w);
+    nbcl_json_kstr(w, "status", p->status);
+    if (p->error[0])
+        nbcl_json_kstr(w, "error", p->error);
+    if (p->cmdline[0])
+        nbcl_json_kstr(w, "command", p->cmdline);
+    if (p->cold_s > 0) {
+        nbcl_json_knum(w, "cold_s", p->cold_s);
+        json_summary(w, "warm_s", &p->warm);
+    }
+    if (p->max_rss_bytes > 0)
+        nbcl_json_knum(w, "max_rss_bytes", p->max_rss_bytes);
+    nbcl_json_obj_end(w);
+}
+
 static void json_dirty(nbcl_json *w, const char *key, int dirty)
 {
     if (dirty < 0)
@@ -406,9 +430,9 @@ int bench_write_results(bench_run *run, char *err, size_t errlen)
         nbcl_json_obj_end(w);
         /* reference: flat fields for tables, details below */
         const bench_ref *ref = r->ref;
-        int refok = ref && !strcmp(ref->status, "ok") && ref->warm.n;
+        int refok = ref && !strcmp(ref->run.status, "ok") && ref->run.warm.n;
         if (refok)
-            nbcl_json_knum(w, "reference_time_s", ref->warm.median);
+            nbcl_json_knum(w, "reference_time_s", ref->run.warm.median);
         else
             nbcl_json_knull(w, "reference_time_s");
         if (r->have_cmp) {
@@ -424,21 +448,7 @@ int bench_write_results(bench_run *run, char *err, size_t errlen)
             nbcl_json_knull(w, "correlation_warm");
             nbcl_json_knull(w, "sum_ratio");
         }
-        nbcl_json_key(w, "reference");
-        if (ref) {
-            nbcl_json_obj_begin(w);
-            nbcl_json_kstr(w, "status", ref->status);
-            if (ref->error[0])
-                nbcl_json_kstr(w, "error", ref->error);
-            nbcl_json_kstr(w, "command", ref->cmdline);
-            nbcl_json_knum(w, "cold_s", ref->cold_s);
-            json_summary(w, "warm_s", &ref->warm);
-            if (ref->max_rss_bytes > 0)
-                nbcl_json_knum(w, "max_rss_bytes", ref->max_rss_bytes);
-            nbcl_json_obj_end(w);
-        } else {
-            nbcl_json_null(w);
-        }
+        json_proc(w, "reference", ref ? &ref->run : NULL);
         /* nbcl as a whole process */
         const bench_proc *pr = &r->proc;
         int procok = !strcmp(pr->status, "ok") && pr->warm.n;
@@ -450,23 +460,7 @@ int bench_write_results(bench_run *run, char *err, size_t errlen)
             nbcl_json_knum(w, "speedup_process", r->speedup_process);
         else
             nbcl_json_knull(w, "speedup_process");
-        nbcl_json_key(w, "process");
-        if (pr->status[0]) {
-            nbcl_json_obj_begin(w);
-            nbcl_json_kstr(w, "status", pr->status);
-            if (pr->error[0])
-                nbcl_json_kstr(w, "error", pr->error);
-            if (pr->cmdline[0])
-                nbcl_json_kstr(w, "command", pr->cmdline);
-            if (procok) {
-                nbcl_json_knum(w, "cold_s", pr->cold_s);
-                json_summary(w, "warm_s", &pr->warm);
-                nbcl_json_knum(w, "max_rss_bytes", pr->max_rss_bytes);
-            }
-            nbcl_json_obj_end(w);
-        } else {
-            nbcl_json_null(w);
-        }
+        json_proc(w, "process", pr->status[0] ? pr : NULL);
         nbcl_json_obj_end(w);
     }
     nbcl_json_arr_end(w);
@@ -770,8 +764,8 @@ static void write_memory(bench_run *run, FILE *f)
         fprintf(f, "| %s | %s | ", r->case_name, size_label(sl, sizeof sl, r));
         md_escape(f, bench_device_label(r, dl, sizeof dl));
         fprintf(f, " | %s | ", bench_precision_name(r->precision));
-        if (r->ref && r->ref->max_rss_bytes > 0)
-            fprintf(f, "%.1f MB | ", r->ref->max_rss_bytes / 1e6);
+        if (r->ref && r->ref->run.max_rss_bytes > 0)
+            fprintf(f, "%.1f MB | ", r->ref->run.max_rss_bytes / 1e6);
         else
             fprintf(f, "- | ");
         fprintf(f, "%.1f MB | %.1f MB | %.1f MB |\n", r->proc.max_rss_bytes / 1e6,
@@ -841,7 +835,7 @@ int bench_write_summary(bench_run *run, char *err, size_t errlen)
     for (size_t i = 0; i < run->nrows; i++)
         nfail += strcmp(run->rows[i].status, "ok") != 0;
     for (size_t i = 0; i < run->nrefs; i++)
-        nfail += run->refs[i].wanted && strcmp(run->refs[i].status, "ok") != 0;
+        nfail += run->refs[i].wanted && strcmp(run->refs[i].run.status, "ok") != 0;
     for (size_t i = 0; i < run->nscal; i++)
         nfail += strcmp(run->scal[i].status, "ok") != 0;
     if (nfail)
@@ -894,12 +888,12 @@ static void write_results_table(bench_run *run, FILE *f)
             double px = (double)r->pixels;
             fprintf(f, "| %s | %s | reference nanoBragg (whole process) | double | %s | %s | "
                        "- | %s | %s | - | %s |\n",
-                    r->case_name, sl, fmt_s(b1, sizeof b1, ref->cold_s),
-                    fmt_s(b2, sizeof b2, ref->warm.n ? ref->warm.median : 0),
-                    fmt_s(b4, sizeof b4, ref->warm.n ? ref->warm.stddev : 0),
+                    r->case_name, sl, fmt_s(b1, sizeof b1, ref->run.cold_s),
+                    fmt_s(b2, sizeof b2, ref->run.warm.n ? ref->run.warm.median : 0),
+                    fmt_s(b4, sizeof b4, ref->run.warm.n ? ref->run.warm.stddev : 0),
                     fmt_rate(b5, sizeof b5,
-                             ref->warm.n && ref->warm.median > 0 ? px / ref->warm.median : 0),
-                    ref->status);
+                             ref->run.warm.n && ref->run.warm.median > 0 ? px / ref->run.warm.median : 0),
+                    ref->run.status);
         }
     }
 }
@@ -993,14 +987,14 @@ static void write_rest(bench_run *run, FILE *f)
                 fmt_s(pb, sizeof pb, r->proc.warm.median);
             else
                 snprintf(pb, sizeof pb, "%s", r->proc.status[0] ? r->proc.status : "-");
-            if (!ref || strcmp(ref->status, "ok")) {
+            if (!ref || strcmp(ref->run.status, "ok")) {
                 fprintf(f, "%s | - | %s | - | %s | %s | - | - | - | - |\n",
-                        ref ? ref->status : "-", pb, fmt_s(b1, sizeof b1, r->cold_total_s),
+                        ref ? ref->run.status : "-", pb, fmt_s(b1, sizeof b1, r->cold_total_s),
                         fmt_s(b2, sizeof b2, r->warm_wall.median));
                 continue;
             }
-            fprintf(f, "%s | %s | %s | ", fmt_s(b1, sizeof b1, ref->cold_s),
-                    fmt_s(b2, sizeof b2, ref->warm.median), pb);
+            fprintf(f, "%s | %s | %s | ", fmt_s(b1, sizeof b1, ref->run.cold_s),
+                    fmt_s(b2, sizeof b2, ref->run.warm.median), pb);
             if (r->speedup_process > 0)
                 fprintf(f, "**%.2fx** | ", r->speedup_process);
             else
@@ -1046,12 +1040,12 @@ static void write_not_measured(bench_run *run, FILE *f)
     }
     for (size_t i = 0; i < run->nrows; i++) {
         const bench_row *r = &run->rows[i];
-        if (r->ref && strcmp(r->ref->status, "ok") &&
+        if (r->ref && strcmp(r->ref->run.status, "ok") &&
             (i == 0 || run->rows[i - 1].ref != r->ref)) {
             char sl[48];
             fprintf(f, "- reference for %s %s: **%s**: ", r->case_name,
-                    size_label(sl, sizeof sl, r), r->ref->status);
-            md_escape(f, r->ref->error);
+                    size_label(sl, sizeof sl, r), r->ref->run.status);
+            md_escape(f, r->ref->run.error);
             fprintf(f, "\n");
         }
     }
