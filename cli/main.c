@@ -2,6 +2,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,14 +56,29 @@ static double now_s(void)
     return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
+static void timing_add(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+static void timing_add(const char *fmt, ...)
+{
+    if (!g_tm.on || g_tm.len >= sizeof g_tm.line)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(g_tm.line + g_tm.len, sizeof g_tm.line - g_tm.len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        g_tm.len += (size_t)n;
+}
+
 static void phase(const char *name)
 {
     if (!g_tm.on)
         return;
     double t = now_s();
-    if (g_tm.len < sizeof g_tm.line)
-        g_tm.len += snprintf(g_tm.line + g_tm.len, sizeof g_tm.line - g_tm.len, " %s %.1f",
-                             name, 1e3 * (t - g_tm.last));
+    timing_add(" %s %.1f", name, 1e3 * (t - g_tm.last));
     g_tm.last = t;
 }
 
@@ -305,10 +321,9 @@ int main(int argc, char **argv)
     nbcl_render_timing tm;
     st = nbcl_render(eng, scene, &ro, &img, &tm);
     phase("render");
-    if (g_tm.on && st == NBCL_OK && g_tm.len < sizeof g_tm.line)
-        g_tm.len += snprintf(g_tm.line + g_tm.len, sizeof g_tm.line - g_tm.len,
-                             " (upload %.1f kernel %.1f readback %.1f, %zu tiles)",
-                             1e3 * tm.upload_s, 1e3 * tm.kernel_s, 1e3 * tm.readback_s, tm.tiles);
+    if (st == NBCL_OK)
+        timing_add(" (upload %.1f kernel %.1f readback %.1f, %zu tiles)", 1e3 * tm.upload_s,
+                   1e3 * tm.kernel_s, 1e3 * tm.readback_s, tm.tiles);
     if (st != NBCL_OK) {
         fprintf(stderr, "nbcl: %s\n", nbcl_engine_last_error(eng));
         nbcl_engine_destroy(eng);
