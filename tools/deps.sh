@@ -4,9 +4,10 @@
 #                                         image readers fabio and DIALS used by the tests)
 set -eu
 PKGS="build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers pocl-opencl-icd \
-libclblast-dev libcmocka-dev libjson-c-dev libpng-dev libssl-dev clinfo"
+libclblast-dev libcmocka-dev libjson-c-dev libpng-dev libssl-dev clinfo \
+libopenmpi-dev openmpi-bin libcbf-dev libhdf5-dev libcairo2-dev"
 if [ "${1:-}" = "--with-checks" ]; then
-  PKGS="$PKGS clang libclang-rt-14-dev oclgrind python3-fabio python3-dials"
+  PKGS="$PKGS clang libclang-rt-14-dev oclgrind python3-fabio python3-dials hdf5-tools hdf5-filter-plugin"
 fi
 missing=""
 for p in $PKGS; do
