@@ -27,7 +27,7 @@ typedef enum {
     F_EXPOSURE, F_BEAMSIZE, F_FLOATFILE, F_INTFILE, F_SCALE, F_ADC, F_PGMFILE, F_PGMSCALE,
     F_NOISEFILE, F_NONOISE, F_NOPGM, F_INTERPOLATE, F_NOINTERPOLATE, F_PRINTOUT,
     F_PRINTOUT_PIXEL, F_NOPROGRESS, F_PROGRESS, F_SEED, F_MOSAIC_SEED, F_MISSET_SEED, F_MISSET,
-    F_STOL, F_HELP, F_DEVICE, F_LIST_DEVICES, F_PRECISION, F_VERSION, F_FAST_MATH, F_KERNEL_DIR
+    F_STOL, F_NFRAMES, F_FRAMES, F_RESUME, F_HELP, F_DEVICE, F_LIST_DEVICES, F_PRECISION, F_VERSION, F_FAST_MATH, F_KERNEL_DIR
 } flag_id;
 
 typedef struct flag_def {
@@ -64,6 +64,9 @@ static const flag_def FLAGS[] = {
     {"-osc", F_OSC, 1, "deg", "oscillation range (degrees)"},
     {"-phistep", F_PHISTEP, 1, "deg", "spindle step (degrees)"},
     {"-phisteps", F_PHISTEPS, 1, "N", "spindle steps (default 1)"},
+    {"-nframes", F_NFRAMES, 1, "N", "nbcl: a series of N frames, frame k at -phi + (k-1) -osc (names: templates with #)"},
+    {"-frames", F_FRAMES, 2, "FIRST LAST", "nbcl: render only frames FIRST..LAST of the -nframes series"},
+    {"-resume", F_RESUME, 0, "", "nbcl: skip frames whose files already exist complete"},
     {"-spindle_axis", F_SPINDLE, 3, "x y z", "spindle rotation axis (sets CUSTOM convention)"},
     /* structure factors */
     {"-hkl", F_HKL, 1, "FILE", "text file of h k l F (P1, no symmetry); writes Fdump.bin"},
@@ -246,9 +249,10 @@ static int parse_long(const char *flag, const char *s, long *out, char *err, siz
 
 typedef enum { PV_NONE = 0, PV_CONV, PV_FLAG } pivot_src;
 
-static nbcl_status ingest_header(nbcl_config *c, const char *path, int is_mask, char *err,
+static nbcl_status ingest_header(nbcl_cli *cli, const char *path, int is_mask, char *err,
                                  size_t errlen)
 {
+    nbcl_config *c = &cli->cfg;
     nbcl_smv m;
     nbcl_status st = nbcl_read_smv(path, &m, err, errlen);
     if (st != NBCL_OK)
@@ -287,11 +291,15 @@ static nbcl_status ingest_header(nbcl_config *c, const char *path, int is_mask, 
     if (!isnan(v))
         c->ORGY = v;
     v = nbcl_smv_value_exact(&m, "PHI");
-    if (!isnan(v))
+    if (!isnan(v)) {
         c->phi0 = v / RTD;
+        cli->phi_deg = v;
+    }
     v = nbcl_smv_value_exact(&m, "OSC_RANGE");
-    if (!isnan(v))
+    if (!isnan(v)) {
         c->osc = v / RTD;
+        cli->osc_deg = v;
+    }
     v = nbcl_smv_value_exact(&m, "TWOTHETA");
     if (!isnan(v))
         c->twotheta = v / RTD;
@@ -311,6 +319,8 @@ int nbcl_cli_parse(int argc, char **argv, nbcl_cli *cli, char *err, size_t errle
     cli->write_float = cli->write_int = cli->write_pgm = cli->write_noise = 1;
     cli->progress = 1;
     cli->precision = NBCL_PRECISION_AUTO;
+    cli->nframes = 1;
+    cli->phi_deg = cli->osc_deg = NAN;
 
     /* pass 1: -img/-mask headers first (command-line values override them); in argv order, so
      * the last file read wins for shared keys */
@@ -319,7 +329,7 @@ int nbcl_cli_parse(int argc, char **argv, nbcl_cli *cli, char *err, size_t errle
         if (!f)
             continue;
         if ((f->id == F_IMG || f->id == F_MASK) && i + 1 < argc) {
-            nbcl_status st = ingest_header(c, argv[i + 1], f->id == F_MASK, err, errlen);
+            nbcl_status st = ingest_header(cli, argv[i + 1], f->id == F_MASK, err, errlen);
             if (st != NBCL_OK)
                 return NBCL_EXIT_INPUT;
             if (f->id == F_MASK)
@@ -508,8 +518,15 @@ int nbcl_cli_parse(int argc, char **argv, nbcl_cli *cli, char *err, size_t errle
         case F_FUDGE: D(0); c->fudge = d[0]; break;
         case F_MOSAIC: D(0); NONNEG(0); c->mosaic_spread = d[0] / RTD; break;
         case F_MOSAIC_DOM: I(c->mosaic_domains); if (n < 0) goto nonneg; break;
-        case F_PHI: D(0); c->phi0 = d[0] / RTD; break;
-        case F_OSC: D(0); NONNEG(0); c->osc = d[0] / RTD; break;
+        case F_PHI: D(0); c->phi0 = d[0] / RTD; cli->phi_deg = d[0]; break;
+        case F_OSC: D(0); NONNEG(0); c->osc = d[0] / RTD; cli->osc_deg = d[0]; break;
+        case F_NFRAMES: I(cli->nframes); if (n <= 0) goto positive; break;
+        case F_FRAMES:
+            if (!parse_int(a, v[0], &cli->frame_first, err, errlen) ||
+                !parse_int(a, v[1], &cli->frame_last, err, errlen))
+                return NBCL_EXIT_USAGE;
+            break;
+        case F_RESUME: cli->resume = 1; break;
         case F_PHISTEP: D(0); NONNEG(0); c->phistep = d[0] / RTD; break;
         case F_PHISTEPS: I(c->phisteps); if (n < 0) goto nonneg; break;
         case F_DMIN: D(0); NONNEG(0); c->dmin = d[0] * 1e-10; break;

@@ -30,6 +30,11 @@ typedef struct nbcl_cli {
     nbcl_precision precision;
     int fast_math;
     const char *kernel_dir;
+    /* series (nbcl extension, docs/datasets.md) */
+    int nframes;                 /* -nframes (default 1) */
+    int frame_first, frame_last; /* -frames FIRST LAST (0: all) */
+    int resume;                  /* -resume */
+    double phi_deg, osc_deg;     /* -phi / -osc as given (or from -img), degrees; NAN: not given */
 } nbcl_cli;
 
 /* Parse argv into cli. On error writes a one-line message into err and returns an exit code

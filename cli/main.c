@@ -6,18 +6,32 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "args.h"
-#include "nbcl_rng.h"
+#include "ranks.h"
 #include "summary.h"
 
+/* a single run: stop the render and remove every temporary file at once */
 static void on_signal(int sig)
 {
     (void)sig;
     nbcl_request_cancel();
     nbcl_outfile_abort_all_signal_safe();
+}
+
+/* a series: the first signal stops after the frame in flight (finished frames are kept); a
+ * second one removes every temporary file and exits */
+static void on_signal_series(int sig)
+{
+    (void)sig;
+    if (nbcl_cancel_requested()) {
+        nbcl_outfile_abort_all_signal_safe();
+        _exit(NBCL_EXIT_INTERRUPTED);
+    }
+    nbcl_request_cancel();
 }
 
 static void log_cb(void *user, nbcl_log_level level, const char *msg)
@@ -162,105 +176,342 @@ static int status_exit(nbcl_status st)
     }
 }
 
-static void fill_header(nbcl_smv_header_info *h, const nbcl_scene *s)
+/* ---------------------------------------------------------------- checks before any work */
+/* -nframes, -frames and the per-frame name templates */
+static int check_series(const nbcl_cli *cli, const char *const outs[NBCL_OUT_KINDS])
 {
-    const double RTD = 180.0 / M_PI;
-    memset(h, 0, sizeof *h);
-    h->fpixels = s->fpixels;
-    h->spixels = s->spixels;
-    h->pixel_size_mm = s->pixel_size * 1000.0;
-    h->distance_mm = s->distance * 1000.0;
-    h->wavelength_A = s->lambda0 * 1e10;
-    h->beam_center_x_mm = s->Xbeam * 1000.0;
-    h->beam_center_y_mm = s->Ybeam * 1000.0;
-    h->adxv_x_mm = s->Fbeam * 1000.0;
-    h->adxv_y_mm = (s->detsize_s - s->Sbeam) * 1000.0;
-    h->mosflm_x_mm = (s->Sbeam - 0.5 * s->pixel_size) * 1000.0;
-    h->mosflm_y_mm = (s->Fbeam - 0.5 * s->pixel_size) * 1000.0;
-    h->denzo_x_mm = s->Sbeam * 1000.0;
-    h->denzo_y_mm = s->Fbeam * 1000.0;
-    for (int i = 0; i < 3; i++)
-        h->dials_origin_mm[i] = s->dials_origin[i];
-    h->orgx = s->ORGX;
-    h->orgy = s->ORGY;
-    h->close_distance_mm = s->close_distance * 1000.0;
-    h->phi_deg = s->phi0 * RTD;
-    h->osc_start_deg = s->phi0 * RTD;
-    h->osc_range_deg = s->osc * RTD;
-    h->twotheta_deg = s->twotheta * RTD;
+    char err[1024];
+    if (cli->frame_first || cli->frame_last) {
+        if (cli->frame_first < 1 || cli->frame_last < cli->frame_first ||
+            cli->frame_last > cli->nframes) {
+            fprintf(stderr, "nbcl: -frames %d %d: need 1 <= FIRST <= LAST <= %d (-nframes)\n",
+                    cli->frame_first, cli->frame_last, cli->nframes);
+            return NBCL_EXIT_PARAM;
+        }
+    }
+    if (cli->nframes > 1)
+        for (int k = 0; k < NBCL_OUT_KINDS; k++)
+            if (outs[k] && nbcl_template_check(nbcl_output_kind_flag((nbcl_output_kind)k), outs[k],
+                                               cli->nframes, err, sizeof err) != NBCL_OK) {
+                fprintf(stderr, "nbcl: %s\n", err);
+                return NBCL_EXIT_USAGE;
+            }
+    return 0;
 }
 
-int main(int argc, char **argv)
+/* every output's directory must exist and be writable before any work is done */
+static int check_output_dirs(const char *const outs[NBCL_OUT_KINDS])
 {
-    nbcl_cli cli;
+    for (int i = 0; i < NBCL_OUT_KINDS; i++) {
+        if (!outs[i])
+            continue;
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", outs[i]);
+        char *slash = strrchr(dir, '/');
+        if (!slash)
+            snprintf(dir, sizeof dir, ".");
+        else if (slash == dir)
+            dir[1] = 0;
+        else
+            *slash = 0;
+        if (access(dir, W_OK | X_OK) != 0) {
+            fprintf(stderr, "nbcl: cannot write %s: directory '%s' %s\n", outs[i], dir,
+                    access(dir, F_OK) ? "does not exist" : "is not writable");
+            return NBCL_EXIT_OUTPUT;
+        }
+    }
+    return 0;
+}
+
+/* host memory the outputs need, checked before rendering */
+static int check_memory(const nbcl_scene *scene, const nbcl_cli *cli, size_t in_flight)
+{
+    size_t npx = (size_t)scene->fpixels * scene->spixels;
+    double need = (double)npx * (sizeof(float) + (cli->write_int || cli->write_noise ? 2 : 0) +
+                                 (cli->write_pgm ? 1 : 0) + (scene->mask ? 1 : 0));
+    need *= (double)in_flight;
+    long pages = sysconf(_SC_AVPHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+    double have = (pages > 0 && psize > 0) ? (double)pages * psize : 0;
+    FILE *mi = fopen("/proc/meminfo", "r");
+    if (mi) {
+        char line[256];
+        unsigned long long kb;
+        while (fgets(line, sizeof line, mi))
+            if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+                have = (double)kb * 1024.0;
+        fclose(mi);
+    }
+    if (have > 0 && need > 0.9 * have) {
+        fprintf(stderr, "nbcl: detector too large for memory: %dx%d pixels need %.1f GiB, "
+                        "%.1f GiB are available\n",
+                scene->fpixels, scene->spixels, need / 1073741824.0, have / 1073741824.0);
+        return NBCL_EXIT_PARAM;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- engines */
+#define MAX_ENGINES 16
+
+typedef struct engines {
+    nbcl_engine *e[MAX_ENGINES];
+    size_t n;
+    nbcl_status st;
     char err[16384];
-    g_tm.on = getenv("NBCL_TIMING") && strcmp(getenv("NBCL_TIMING"), "0") != 0;
-    g_tm.t0 = g_tm.last = now_s();
+} engines;
+
+/* the device spec of this process: -device, else with several GPUs on the node and several
+ * ranks, the GPU of this node-local rank */
+static const char *rank_device(const nbcl_cli *cli, const nbcl_ranks *rk, char *buf, size_t cap)
+{
+    if (cli->device || getenv("NBCL_DEVICE") || rk->size <= 1)
+        return cli->device;
+    nbcl_device_info d[MAX_ENGINES];
+    size_t n = 0, gpus = 0;
+    if (nbcl_device_list(d, MAX_ENGINES, &n) != NBCL_OK)
+        return NULL;
+    for (size_t i = 0; i < n && i < MAX_ENGINES; i++)
+        gpus += strcmp(d[i].device_type, "GPU") == 0;
+    if (gpus < 2)
+        return NULL;
+    size_t want = (size_t)rk->local_rank % gpus;
+    for (size_t i = 0; i < n && i < MAX_ENGINES; i++)
+        if (strcmp(d[i].device_type, "GPU") == 0 && want-- == 0) {
+            snprintf(buf, cap, "%u:%u", d[i].platform_index, d[i].device_index);
+            return buf;
+        }
+    return NULL;
+}
+
+static void engines_create(engines *en, const nbcl_cli *cli, const char *spec)
+{
+    nbcl_engine_opts o;
+    nbcl_engine_opts_init(&o);
+    o.precision = cli->precision;
+    o.fast_math = cli->fast_math;
+    o.kernel_dir = cli->kernel_dir;
+    o.log = log_cb;
+    en->n = 0;
+    int list = spec && (strchr(spec, ',') || strcasecmp(spec, "all") == 0);
+    if (!list) {
+        o.device = spec;
+        en->st = nbcl_engine_create(&o, &en->e[0], en->err, sizeof en->err);
+        en->n = en->st == NBCL_OK;
+        return;
+    }
+    nbcl_device_info d[MAX_ENGINES];
+    size_t n = 0;
+    en->st = nbcl_device_find_list(spec, d, MAX_ENGINES, &n, en->err, sizeof en->err);
+    for (size_t i = 0; en->st == NBCL_OK && i < n; i++) {
+        char one[32];
+        snprintf(one, sizeof one, "%u:%u", d[i].platform_index, d[i].device_index);
+        o.device = one;
+        en->st = nbcl_engine_create(&o, &en->e[i], en->err, sizeof en->err);
+        if (en->st == NBCL_OK)
+            en->n++;
+    }
+}
+
+static void engines_destroy(engines *en)
+{
+    for (size_t i = 0; i < en->n; i++)
+        nbcl_engine_destroy(en->e[i]);
+    en->n = 0;
+}
+
+/* ---------------------------------------------------------------- what a run prints */
+typedef struct run_ctx {
+    const nbcl_cli *cli;
+    int series;           /* more than one frame */
+    int tty_progress;
+} run_ctx;
+
+/* one frame of a single run: the reference's lines, in its order */
+static void print_single(const nbcl_series_frame *f)
+{
+    const nbcl_scene *scene = f->scene;
+    const nbcl_image *img = f->image;
+    const nbcl_frame_products *p = f->products;
+    size_t npix = (size_t)img->fpixels * img->spixels;
+    if (f->timing->interpolation_fallback)
+        printf("WARNING: out of range for three point interpolation at pixel %ld %ld: default_F "
+               "used there, nearest-neighbour F for the rest of the image\n",
+               f->timing->fallback_pixel % img->fpixels, f->timing->fallback_pixel / img->fpixels);
+    printf("\n");
+    printf("solid angle subtended by detector = %g steradian ( %g%% sphere)\n",
+           img->omega_sum / scene->steps, 100 * img->omega_sum / scene->steps / 4 / M_PI);
+    if (f->path[NBCL_OUT_FLOAT])
+        printf("writing %s as %zu %zu-byte floats\n", f->path[NBCL_OUT_FLOAT], npix,
+               sizeof(float));
+    printf("max_I = %g  at %g %g\n", p->stats.max_I, p->max_x, p->max_y);
+    printf("mean= %g rms= %g rmsd= %g\n", p->stats.mean, p->stats.rms, p->stats.rmsd);
+    printf("intfile_scale = %g\n", p->intfile_scale);
+    if (f->path[NBCL_OUT_SMV])
+        printf("writing %s as %zu-byte integers\n", f->path[NBCL_OUT_SMV], sizeof(uint16_t));
+    if (f->path[NBCL_OUT_PGM]) {
+        printf("pgm_scale = %g\n", p->pgm_scale);
+        printf("writing %s as %zu-byte integers\n", f->path[NBCL_OUT_PGM], sizeof(uint8_t));
+    }
+    if (f->path[NBCL_OUT_NOISE]) {
+        printf("%.0f photons on noise image (%d overloads)\n", p->photons, p->overloads);
+        printf("writing %s as %zu-byte integers\n", f->path[NBCL_OUT_NOISE], sizeof(uint16_t));
+    }
+}
+
+/* one frame of a series: one line */
+static void print_frame(const nbcl_series_frame *f)
+{
+    const nbcl_frame_products *p = f->products;
+    char line[8192];
+    int n = snprintf(line, sizeof line, "frame %d of %d: phi %.17g deg, max_I %g, mean %g, "
+                     "intfile_scale %g", f->frame, f->nframes, f->phi_deg, p->stats.max_I,
+                     p->stats.mean, p->intfile_scale);
+    if (f->scene->misset_deg[0] != 0 || f->scene->misset_deg[1] != 0 ||
+        f->scene->misset_deg[2] != 0)
+        n += snprintf(line + n, sizeof line - (size_t)n, ", misset %f %f %f deg (seed %ld)",
+                      f->scene->misset_deg[0], f->scene->misset_deg[1], f->scene->misset_deg[2],
+                      f->misset_seed);
+    if (f->path[NBCL_OUT_NOISE])
+        n += snprintf(line + n, sizeof line - (size_t)n, ", %.0f noise photons (seed %ld)",
+                      p->photons, f->seed);
+    for (int k = 0; k < NBCL_OUT_KINDS && n < (int)sizeof line - 1; k++)
+        if (f->path[k])
+            n += snprintf(line + n, sizeof line - (size_t)n, ", %s", f->path[k]);
+    if (f->timing->interpolation_fallback)
+        snprintf(line + n, sizeof line - (size_t)n, " (WARNING: interpolation left the HKL grid)");
+    printf("%s\n", line);
+    fflush(stdout);
+}
+
+static void on_frame(void *user, const nbcl_series_frame *f)
+{
+    const run_ctx *rc = user;
+    if (rc->series)
+        print_frame(f);
+    else
+        print_single(f);
+}
+
+static void on_series_progress(void *user, const nbcl_series_progress *p)
+{
+    const run_ctx *rc = user;
+    char eta[64] = "?";
+    if (p->eta_s >= 0)
+        snprintf(eta, sizeof eta, "%.0f s", p->eta_s);
+    fprintf(stderr, "%snbcl: %d of %d frames%s, %.2f frames/s, ETA %s%s",
+            rc->tty_progress ? "\r" : "", p->done, p->total, p->skipped ? " (some resumed)" : "",
+            p->rate_fps, eta, rc->tty_progress ? (p->done == p->total ? "\n" : "") : "\n");
+    fflush(stderr);
+}
+
+/* ---------------------------------------------------------------- the run */
+static void series_opts_fill(nbcl_series_opts *so, const nbcl_cli *cli, const nbcl_scene *base,
+                             const nbcl_ranks *rk, const char *const outs[NBCL_OUT_KINDS])
+{
+    nbcl_series_opts_init(so);
+    so->nframes = cli->nframes;
+    so->first = cli->frame_first;
+    so->last = cli->frame_last;
+    so->phi0_deg = isnan(cli->phi_deg) ? cli->cfg.phi0 * (180.0 / M_PI) : cli->phi_deg;
+    /* the step: -osc as given, else the oscillation the scene derived (-phistep, defaults) */
+    so->osc_deg = isnan(cli->osc_deg) ? base->osc * (180.0 / M_PI) : cli->osc_deg;
+    so->stills = cli->cfg.misset_mode == -1;
+    so->seed = cli->cfg.seed;
+    so->misset_seed = cli->cfg.misset_seed;
+    for (int k = 0; k < NBCL_OUT_KINDS; k++)
+        so->path[k] = outs[k];
+    so->resume = cli->resume;
+    so->rank = rk->rank;
+    so->nranks = rk->size;
+    so->keep_finished_on_cancel = cli->nframes > 1;
+    const char *sv = getenv("NBCL_STATS");
+    so->stats = (sv && strcmp(sv, "device") == 0) ? NBCL_STATS_DEVICE
+              : (sv && strcmp(sv, "host") == 0)   ? NBCL_STATS_HOST
+                                                  : NBCL_STATS_AUTO;
+}
+
+static void timing_series(const nbcl_series_result *r)
+{
+    timing_add(" render %.1f (upload %.1f kernel %.1f readback %.1f, %zu tiles) stats %.1f "
+               "convert %.1f",
+               1e3 * r->render_s, 1e3 * r->upload_s, 1e3 * r->kernel_s, 1e3 * r->readback_s,
+               r->tiles, 1e3 * r->stats_s, 1e3 * r->convert_s);
+    static const char *const names[NBCL_OUT_KINDS] = {"floatfile", "intfile", "pgmfile",
+                                                      "noisefile"};
+    for (int k = 0; k < NBCL_OUT_KINDS; k++)
+        if (r->write_s[k] > 0)
+            timing_add(" %s %.1f", names[k], 1e3 * r->write_s[k]);
+    timing_add(" commit %.1f", 1e3 * r->commit_s);
+}
+
+/* after the frames: the exit code and its message */
+static int series_finish(const nbcl_cli *cli, const nbcl_ranks *rk, nbcl_status st,
+                         const nbcl_series_result *res, const char *err)
+{
+    if (st == NBCL_INTERRUPTED) {
+        if (cli->nframes > 1)
+            fprintf(stderr, "nbcl: interrupted: %d finished frames kept, none partial; run again "
+                            "with -resume to render the rest\n", res->written);
+        else
+            fprintf(stderr, "nbcl: interrupted: no output written\n");
+        return NBCL_EXIT_INTERRUPTED;
+    }
+    if (st != NBCL_OK) {
+        fprintf(stderr, "nbcl: %s\n", err);
+        return res->output_failed ? NBCL_EXIT_OUTPUT : status_exit(st);
+    }
+    if (cli->cfg.hklfile && cli->cfg.write_dump && cli->cfg.dumpfile && rk->rank == 0)
+        return -1; /* the caller writes the dump file */
+    return 0;
+}
+
+static int run(int argc, char **argv, const nbcl_ranks *rk)
+{
+    static nbcl_cli cli; /* large: static, not on the stack */
+    static char err[16384];
     int rc = nbcl_cli_parse(argc, argv, &cli, err, sizeof err);
     if (rc) {
         fprintf(stderr, "nbcl: %s\n", err);
         return rc;
     }
-    if (cli.help) {
-        nbcl_cli_usage(stdout);
-        return 0;
+    if (cli.help || cli.version || cli.list_devices) {
+        if (cli.help)
+            nbcl_cli_usage(stdout);
+        else if (cli.version)
+            printf("nbcl %s (git %s)\n", nbcl_version(), nbcl_git_sha());
+        return cli.list_devices && !cli.help && !cli.version ? list_devices() : 0;
     }
-    if (cli.version) {
-        printf("nbcl %s (git %s)\n", nbcl_version(), nbcl_git_sha());
-        return 0;
-    }
-    if (cli.list_devices)
-        return list_devices();
     if (argc <= 1) {
         nbcl_cli_usage(stderr);
         fprintf(stderr, "nbcl: nothing to do: give a crystal (-cell or -mat) and structure factors "
                         "(-hkl or -default_F)\n");
         return NBCL_EXIT_MISSING;
     }
-
-    /* every output's directory must exist and be writable before any work is done */
-    {
-        const char *outs[4] = {cli.write_float ? cli.floatfile : NULL,
-                               cli.write_int ? cli.intfile : NULL,
-                               cli.write_pgm ? cli.pgmfile : NULL,
-                               cli.write_noise ? cli.noisefile : NULL};
-        for (int i = 0; i < 4; i++) {
-            if (!outs[i])
-                continue;
-            char dir[4096];
-            snprintf(dir, sizeof dir, "%s", outs[i]);
-            char *slash = strrchr(dir, '/');
-            if (!slash)
-                snprintf(dir, sizeof dir, ".");
-            else if (slash == dir)
-                dir[1] = 0;
-            else
-                *slash = 0;
-            if (access(dir, W_OK | X_OK) != 0) {
-                fprintf(stderr, "nbcl: cannot write %s: directory '%s' %s\n", outs[i], dir,
-                        access(dir, F_OK) ? "does not exist" : "is not writable");
-                return NBCL_EXIT_OUTPUT;
-            }
-        }
+    const char *outs[NBCL_OUT_KINDS] = {
+        cli.write_float ? cli.floatfile : NULL, cli.write_int ? cli.intfile : NULL,
+        cli.write_pgm ? cli.pgmfile : NULL, cli.write_noise ? cli.noisefile : NULL};
+    if ((rc = check_series(&cli, outs)) != 0 || (rc = check_output_dirs(outs)) != 0)
+        return rc;
+    int series = cli.nframes > 1;
+    signal(SIGINT, series ? on_signal_series : on_signal);
+    signal(SIGTERM, series ? on_signal_series : on_signal);
+    /* seeds "from the clock" are chosen once, so every frame derives from the same base */
+    if (!cli.cfg.seed_set) {
+        cli.cfg.seed = (long)time(NULL);
+        cli.cfg.seed_set = 1;
+    }
+    if (!cli.cfg.misset_seed_set) {
+        cli.cfg.misset_seed = (long)time(NULL);
+        cli.cfg.misset_seed_set = 1;
     }
 
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-
     phase("parse");
-    static scene_job sj; /* large: static, not on the stack */
+    static scene_job sj;
     sj.cfg = &cli.cfg;
     scene_start(&sj);
-
-    nbcl_engine_opts o;
-    nbcl_engine_opts_init(&o);
-    o.device = cli.device;
-    o.precision = cli.precision;
-    o.fast_math = cli.fast_math;
-    o.kernel_dir = cli.kernel_dir;
-    o.log = log_cb;
-    nbcl_engine *eng = NULL;
-    nbcl_status est = nbcl_engine_create(&o, &eng, err, sizeof err);
+    char devbuf[32];
+    static engines en;
+    engines_create(&en, &cli, rank_device(&cli, rk, devbuf, sizeof devbuf));
     phase("device");
 
     /* input errors first: they are the user's to fix whatever the device */
@@ -268,7 +519,7 @@ int main(int argc, char **argv)
     nbcl_scene *scene = sj.scene;
     if (st != NBCL_OK) {
         fprintf(stderr, "nbcl: %s\n", sj.err);
-        nbcl_engine_destroy(eng);
+        engines_destroy(&en);
         if (st == NBCL_INVALID_ARGUMENT &&
             (strstr(sj.err, "no crystal") || strstr(sj.err, "no structure factors"))) {
             nbcl_cli_usage(stderr);
@@ -276,202 +527,84 @@ int main(int argc, char **argv)
         }
         return status_exit(st);
     }
-    {
-        /* host memory the outputs need, checked before rendering */
-        size_t npx = (size_t)scene->fpixels * scene->spixels;
-        double need = (double)npx * (sizeof(float) + (cli.write_int || cli.write_noise ? 2 : 0) +
-                                     (cli.write_pgm ? 1 : 0) + (scene->mask ? 1 : 0));
-        long pages = sysconf(_SC_AVPHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
-        double have = (pages > 0 && psize > 0) ? (double)pages * psize : 0;
-        FILE *mi = fopen("/proc/meminfo", "r");
-        if (mi) {
-            char line[256];
-            unsigned long long kb;
-            while (fgets(line, sizeof line, mi))
-                if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
-                    have = (double)kb * 1024.0;
-            fclose(mi);
-        }
-        if (have > 0 && need > 0.9 * have) {
-            fprintf(stderr, "nbcl: detector too large for memory: %dx%d pixels need %.1f GiB, "
-                            "%.1f GiB are available\n",
-                    scene->fpixels, scene->spixels, need / 1073741824.0, have / 1073741824.0);
-            nbcl_engine_destroy(eng);
-            nbcl_scene_destroy(scene);
-            return NBCL_EXIT_PARAM;
-        }
+    if ((rc = check_memory(scene, &cli, series ? en.n + 2 : 1)) != 0) {
+        engines_destroy(&en);
+        nbcl_scene_destroy(scene);
+        return rc;
     }
-    nbcl_print_summary(stdout, scene, cli.write_noise);
-    fflush(stdout);
+    if (rk->rank == 0) {
+        nbcl_print_summary(stdout, scene, cli.write_noise);
+        fflush(stdout);
+    }
     phase("scene");
-
-    if (est != NBCL_OK) {
-        fprintf(stderr, "nbcl: %s\n", err);
+    if (en.st != NBCL_OK) {
+        fprintf(stderr, "nbcl: %s\n", en.err);
+        engines_destroy(&en);
         nbcl_scene_destroy(scene);
-        return NBCL_EXIT_DEVICE;
+        return en.st == NBCL_INVALID_ARGUMENT ? NBCL_EXIT_USAGE : NBCL_EXIT_DEVICE;
     }
-    const nbcl_device_info *di = nbcl_engine_device(eng);
-    printf("  device: %s (%s, %s), %s precision\n", di->device_name, di->platform_name,
-           di->driver_version, nbcl_engine_precision(eng) == NBCL_PRECISION_F64 ? "double" : "single");
+    for (size_t i = 0; i < en.n && rk->rank == 0; i++) {
+        const nbcl_device_info *di = nbcl_engine_device(en.e[i]);
+        printf("  device: %s (%s, %s), %s precision\n", di->device_name, di->platform_name,
+               di->driver_version,
+               nbcl_engine_precision(en.e[i]) == NBCL_PRECISION_F64 ? "double" : "single");
+    }
+    if (series && rk->rank == 0 && rk->size > cli.nframes)
+        fprintf(stderr, "nbcl: note: %d ranks for %d frames: ranks %d to %d have nothing to do\n",
+                rk->size, cli.nframes, cli.nframes, rk->size - 1);
+    fflush(stdout);
 
-    nbcl_render_opts ro = {0};
-    if (cli.progress && isatty(2))
-        ro.progress = progress_cb;
-    nbcl_image img = {0};
-    nbcl_render_timing tm;
-    st = nbcl_render(eng, scene, &ro, &img, &tm);
-    phase("render");
-    if (st == NBCL_OK)
-        timing_add(" (upload %.1f kernel %.1f readback %.1f, %zu tiles)", 1e3 * tm.upload_s,
-                   1e3 * tm.kernel_s, 1e3 * tm.readback_s, tm.tiles);
-    if (st != NBCL_OK) {
-        fprintf(stderr, "nbcl: %s\n", nbcl_engine_last_error(eng));
-        nbcl_engine_destroy(eng);
-        nbcl_scene_destroy(scene);
-        return status_exit(st);
+    nbcl_series_opts so;
+    series_opts_fill(&so, &cli, scene, rk, outs);
+    run_ctx rctx = {&cli, series, isatty(2)};
+    so.on_frame = on_frame;
+    so.on_frame_user = &rctx;
+    if (cli.progress && series) {
+        so.progress = on_series_progress;
+        so.progress_user = &rctx;
+        so.progress_interval_s = rctx.tty_progress ? 0.25 : 10.0;
+    } else if (cli.progress && rctx.tty_progress) {
+        so.render_progress = progress_cb;
     }
-    if (tm.interpolation_fallback)
-        printf("WARNING: out of range for three point interpolation at pixel %ld %ld: default_F "
-               "used there, nearest-neighbour F for the rest of the image\n",
-               tm.fallback_pixel % img.fpixels, tm.fallback_pixel / img.fpixels);
-    printf("\n");
-    double omega_sum = img.omega_sum;
-    printf("solid angle subtended by detector = %g steradian ( %g%% sphere)\n",
-           omega_sum / scene->steps, 100 * omega_sum / scene->steps / 4 / M_PI);
-
-    /* statistics: CLBlast on the device for GPUs; on CPU devices the image is already in host
-     * memory and CLBlast's reductions under PoCL cost more than the render of a large detector
-     * (docs/performance.md), so the host computes them. NBCL_STATS=device|host overrides. */
-    nbcl_stats stats;
-    int device_stats = strcmp(di->device_type, "CPU") != 0;
-    {
-        const char *sv = getenv("NBCL_STATS");
-        if (sv && strcmp(sv, "device") == 0)
-            device_stats = 1;
-        else if (sv && strcmp(sv, "host") == 0)
-            device_stats = 0;
+    nbcl_series_result res;
+    st = nbcl_series_run(en.e, en.n, &cli.cfg, scene, &so, &res, err, sizeof err);
+    phase("frames");
+    timing_series(&res);
+    rc = series_finish(&cli, rk, st, &res, err);
+    if (series && (rc == 0 || rc == -1)) {
+        long written = nbcl_ranks_sum(rk, res.written), skipped = nbcl_ranks_sum(rk, res.skipped);
+        if (rk->rank == 0)
+            printf("wrote %ld frames (%ld already complete) in %.2f s\n", written, skipped,
+                   res.wall_s);
     }
-    if (!device_stats || nbcl_image_stats(eng, scene, &img, &stats) != NBCL_OK)
-        nbcl_image_stats_host(scene, &img, &stats);
-    phase("stats");
-    size_t npix = (size_t)img.fpixels * img.spixels;
-    int exit_code = 0;
-
-    /* all outputs are renamed into place together at the end, or none is */
-    nbcl_outfile_defer_begin();
-    if (cli.write_float) {
-        printf("writing %s as %zu %zu-byte floats\n", cli.floatfile, npix, sizeof(float));
-        st = nbcl_write_float(cli.floatfile, img.data, npix, err, sizeof err);
-        phase("floatfile");
-        if (st != NBCL_OK) {
-            fprintf(stderr, "nbcl: %s\n", err);
-            exit_code = st == NBCL_INTERRUPTED ? NBCL_EXIT_INTERRUPTED : NBCL_EXIT_OUTPUT;
-            goto out;
-        }
-    }
-    double max_x = scene->subpixel_size * (stats.max_fpixel * scene->oversample + scene->oversample - 1) +
-                   scene->subpixel_size / 2.0;
-    double max_y = scene->subpixel_size * (stats.max_spixel * scene->oversample + scene->oversample - 1) +
-                   scene->subpixel_size / 2.0;
-    printf("max_I = %g  at %g %g\n", stats.max_I, max_x, max_y);
-    printf("mean= %g rms= %g rmsd= %g\n", stats.mean, stats.rms, stats.rmsd);
-    double iscale = scene->intfile_scale;
-    if (iscale <= 0.0) {
-        iscale = 1.0;
-        if (stats.max_I > 0.0)
-            iscale = 55000.0 / stats.max_I;
-    }
-    printf("intfile_scale = %g\n", iscale);
-    nbcl_smv_header_info hdr;
-    fill_header(&hdr, scene);
-    const int *roi = scene->roi;
-    if (cli.write_int) {
-        uint16_t *pix = nbcl_alloc_large(npix * sizeof *pix);
-        if (!pix) {
-            fprintf(stderr, "nbcl: out of memory\n");
-            exit_code = NBCL_EXIT_OUTPUT;
-            goto out;
-        }
-        nbcl_image_to_u16(&img, roi, iscale, scene->adc_offset, pix);
-        phase("convert");
-        printf("writing %s as %zu-byte integers\n", cli.intfile, sizeof(uint16_t));
-        st = nbcl_write_smv(cli.intfile, &hdr, pix, err, sizeof err);
-        phase("intfile");
-        free(pix);
-        if (st != NBCL_OK) {
-            fprintf(stderr, "nbcl: %s\n", err);
-            exit_code = st == NBCL_INTERRUPTED ? NBCL_EXIT_INTERRUPTED : NBCL_EXIT_OUTPUT;
-            goto out;
-        }
-    }
-    if (cli.write_pgm) {
-        double ps = scene->pgm_scale;
-        if (ps <= 0.0) {
-            ps = iscale;
-            if (stats.rmsd > 0.0)
-                ps = 250.0 / (5.0 * stats.rmsd);
-        }
-        printf("pgm_scale = %g\n", ps);
-        uint8_t *pg = nbcl_alloc_large(npix);
-        if (!pg) {
-            exit_code = NBCL_EXIT_OUTPUT;
-            goto out;
-        }
-        nbcl_image_to_u8(&img, roi, ps, pg);
-        printf("writing %s as %zu-byte integers\n", cli.pgmfile, sizeof(uint8_t));
-        st = nbcl_write_pgm(cli.pgmfile, img.fpixels, img.spixels, pg, ps, err, sizeof err);
-        free(pg);
-        if (st != NBCL_OK) {
-            fprintf(stderr, "nbcl: %s\n", err);
-            exit_code = st == NBCL_INTERRUPTED ? NBCL_EXIT_INTERRUPTED : NBCL_EXIT_OUTPUT;
-            goto out;
-        }
-    }
-    if (cli.write_noise) {
-        uint16_t *pix = calloc(npix, sizeof *pix);
-        if (!pix) {
-            exit_code = NBCL_EXIT_OUTPUT;
-            goto out;
-        }
-        int overloads = 0;
-        double photons = nbcl_noise_image(img.data, img.fpixels, img.spixels, roi, scene->seed,
-                                          scene->adc_offset, pix, &overloads);
-        printf("%.0f photons on noise image (%d overloads)\n", photons, overloads);
-        printf("writing %s as %zu-byte integers\n", cli.noisefile, sizeof(uint16_t));
-        st = nbcl_write_smv(cli.noisefile, &hdr, pix, err, sizeof err);
-        free(pix);
-        if (st != NBCL_OK) {
-            fprintf(stderr, "nbcl: %s\n", err);
-            exit_code = st == NBCL_INTERRUPTED ? NBCL_EXIT_INTERRUPTED : NBCL_EXIT_OUTPUT;
-            goto out;
-        }
-    }
-    if (cli.cfg.hklfile && cli.cfg.write_dump && cli.cfg.dumpfile && !nbcl_cancel_requested()) {
+    if (rc == -1) {
         /* cache of the structure factors for the next run, written only after a good run */
+        rc = 0;
         if (nbcl_write_fdump(cli.cfg.dumpfile, &scene->hkl, err, sizeof err) != NBCL_OK)
             fprintf(stderr, "nbcl: warning: %s\n", err);
         else
             printf("writing dump file for next time: %s\n", cli.cfg.dumpfile);
     }
-out:
-    if (exit_code == 0 && nbcl_cancel_requested()) {
-        fprintf(stderr, "nbcl: interrupted: no output written\n");
-        exit_code = NBCL_EXIT_INTERRUPTED;
-    }
-    if (exit_code == 0) {
-        st = nbcl_outfile_defer_commit(err, sizeof err);
-        phase("commit");
-        if (st != NBCL_OK) {
-            fprintf(stderr, "nbcl: %s\n", err);
-            exit_code = st == NBCL_INTERRUPTED ? NBCL_EXIT_INTERRUPTED : NBCL_EXIT_OUTPUT;
-        }
-    } else {
-        nbcl_outfile_defer_abort();
-    }
-    nbcl_image_free(&img);
-    nbcl_engine_destroy(eng);
+    engines_destroy(&en);
     nbcl_scene_destroy(scene);
     phase("teardown");
     phase_report();
-    return exit_code;
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    g_tm.on = getenv("NBCL_TIMING") && strcmp(getenv("NBCL_TIMING"), "0") != 0;
+    g_tm.t0 = g_tm.last = now_s();
+    nbcl_ranks rk;
+    char err[1024];
+    if (nbcl_ranks_init(&argc, &argv, &rk, err, sizeof err) != 0) {
+        fprintf(stderr, "nbcl: %s\n", err);
+        return NBCL_EXIT_USAGE;
+    }
+    int rc = run(argc, argv, &rk);
+    fflush(stdout);
+    rc = nbcl_ranks_max(&rk, rc);
+    nbcl_ranks_finalize(&rk);
+    return rc;
 }

@@ -44,10 +44,12 @@ void nbcl_scene_destroy(nbcl_scene *s)
 {
     if (!s)
         return;
-    free(s->mask);
+    if (!s->shared_inputs) {
+        free(s->mask);
+        free(s->hkl.F);
+    }
     free(s->mosaic_umats);
     free(s->orient);
-    free(s->hkl.F);
     free(s->source_dir);
     free(s->source_lambda);
     free(s->source_I);
@@ -118,12 +120,16 @@ static nbcl_status fail(nbcl_scene *s, nbcl_status st, char *err, size_t errlen,
     return st;
 }
 
-nbcl_status nbcl_scene_build(const nbcl_config *cfg, nbcl_scene **out, char *err, size_t errlen)
+/* share: NULL, or a scene built from the same inputs whose structure factors and mask are
+ * borrowed instead of read again (nbcl_scene_build_shared) */
+static nbcl_status scene_build(const nbcl_config *cfg, const nbcl_scene *share, nbcl_scene **out,
+                               char *err, size_t errlen)
 {
     *out = NULL;
     nbcl_scene *s = calloc(1, sizeof *s);
     if (!s)
         return NBCL_OUT_OF_MEMORY;
+    s->shared_inputs = share != NULL;
     nbcl_status st;
 
     /* ------------------------------------------------------------ validation of raw inputs */
@@ -764,7 +770,9 @@ nbcl_status nbcl_scene_build(const nbcl_config *cfg, nbcl_scene **out, char *err
 
     /* ------------------------------------------------------------ structure factors */
     s->default_F = cfg->default_F;
-    if (cfg->hklfile) {
+    if (share) {
+        s->hkl = share->hkl; /* borrowed: the same files, read once by the base scene */
+    } else if (cfg->hklfile) {
         char e2[1024];
         st = nbcl_read_hkl(cfg->hklfile, cfg->default_F, &s->hkl, e2, sizeof e2);
         if (st != NBCL_OK)
@@ -948,7 +956,9 @@ nbcl_status nbcl_scene_build(const nbcl_config *cfg, nbcl_scene **out, char *err
     if (roi[3] < 0)
         roi[3] = s->spixels;
     memcpy(s->roi, roi, sizeof roi);
-    if (cfg->maskfile) {
+    if (share) {
+        s->mask = share->mask;
+    } else if (cfg->maskfile) {
         nbcl_smv m;
         char e2[1024];
         st = nbcl_read_smv(cfg->maskfile, &m, e2, sizeof e2);
@@ -1103,6 +1113,22 @@ nbcl_status nbcl_scene_build(const nbcl_config *cfg, nbcl_scene **out, char *err
     s->fdump_dummy = cfg->default_F;
     *out = s;
     return NBCL_OK;
+}
+
+nbcl_status nbcl_scene_build(const nbcl_config *cfg, nbcl_scene **out, char *err, size_t errlen)
+{
+    return scene_build(cfg, NULL, out, err, errlen);
+}
+
+nbcl_status nbcl_scene_build_shared(const nbcl_config *cfg, const nbcl_scene *base,
+                                    nbcl_scene **out, char *err, size_t errlen)
+{
+    if (!base) {
+        *out = NULL;
+        nbcl__errf(err, errlen, "nbcl_scene_build_shared: no base scene");
+        return NBCL_INVALID_ARGUMENT;
+    }
+    return scene_build(cfg, base, out, err, errlen);
 }
 
 double nbcl_scene_pixel_host(const nbcl_scene *s, int fpixel, int spixel)

@@ -1,0 +1,509 @@
+/* A series of frames in one process: the frame plan (this process's share, -frames, -resume),
+ * render workers (the calling thread with one engine, one thread per engine with several: each
+ * engine's OpenCL calls stay on one thread), and one writer thread that computes statistics,
+ * conversions and the noise image and writes every output while the next frame renders.
+ *
+ * Durability: each frame's files are written to temporary files; after every batch of
+ * sync_frames frames (and at the end) one pass fdatasyncs them all, then renames them into place
+ * (nbcl_outfile_defer_*). A frame's files therefore appear complete or not at all, and a crash
+ * loses at most the frames of the batch in progress. */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nbcl_internal.h"
+
+#define RTD (180.0 / M_PI)
+#define PATHCAP 4096
+
+typedef struct item {
+    int frame;
+    size_t engine;
+    nbcl_scene *scene;
+    nbcl_image img;
+    nbcl_render_timing tm;
+    nbcl_stats stats;
+    int have_stats;
+    long seed, misset_seed;
+    double phi_deg;
+    struct item *next;
+} item;
+
+typedef struct series_ctx {
+    const nbcl_config *cfg;
+    const nbcl_scene *base;
+    const nbcl_series_opts *o;
+    nbcl_engine *const *engines;
+    size_t nengines;
+
+    pthread_mutex_t mu;
+    pthread_cond_t not_empty, not_full;
+    int *plan;             /* frames still to render, in order */
+    int nplan, next;
+    item *head, *tail;
+    int queued, cap;
+    int producers_done;
+    int stop;              /* an error: no more frames */
+    nbcl_status st;
+    char err[4096];
+
+    int total, skipped, written, rendered;
+    double t0, last_progress;
+    nbcl_series_result acc; /* timing sums (under mu for the render side) */
+} series_ctx;
+
+void nbcl_series_opts_init(nbcl_series_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->nframes = 1;
+    o->nranks = 1;
+    o->seed = 1;
+    o->misset_seed = 1;
+}
+
+void nbcl_series_frame_config(const nbcl_config *cfg, const nbcl_series_opts *o, int k,
+                              nbcl_config *out)
+{
+    *out = *cfg;
+    double phi_deg = o->phi0_deg + (double)(k - 1) * o->osc_deg;
+    out->phi0 = phi_deg / RTD;
+    out->seed = nbcl_frame_seed(o->seed, k);
+    out->seed_set = 1;
+    if (o->stills) {
+        out->misset_seed = nbcl_frame_seed(o->misset_seed, k);
+        out->misset_seed_set = 1;
+    }
+}
+
+static void fail_ctx(series_ctx *c, nbcl_status st, const char *msg)
+{
+    pthread_mutex_lock(&c->mu);
+    if (c->st == NBCL_OK) {
+        c->st = st;
+        snprintf(c->err, sizeof c->err, "%s", msg);
+    }
+    c->stop = 1;
+    pthread_cond_broadcast(&c->not_full);
+    pthread_cond_broadcast(&c->not_empty);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void item_free(item *it)
+{
+    if (!it)
+        return;
+    nbcl_image_free(&it->img);
+    nbcl_scene_destroy(it->scene);
+    free(it);
+}
+
+/* ---------------------------------------------------------------- render side */
+static int next_frame(series_ctx *c)
+{
+    int k = -1;
+    pthread_mutex_lock(&c->mu);
+    if (!c->stop && !nbcl_cancel_requested() && c->next < c->nplan)
+        k = c->plan[c->next++];
+    pthread_mutex_unlock(&c->mu);
+    return k;
+}
+
+static int stats_on_device(const series_ctx *c, nbcl_engine *e)
+{
+    if (c->o->stats == NBCL_STATS_DEVICE)
+        return 1;
+    if (c->o->stats == NBCL_STATS_HOST)
+        return 0;
+    return strcmp(nbcl_engine_device(e)->device_type, "CPU") != 0;
+}
+
+static item *render_one(series_ctx *c, size_t ei, int k)
+{
+    nbcl_engine *e = c->engines[ei];
+    item *it = calloc(1, sizeof *it);
+    char err[2048];
+    if (!it) {
+        fail_ctx(c, NBCL_OUT_OF_MEMORY, "out of memory");
+        return NULL;
+    }
+    it->frame = k;
+    it->engine = ei;
+    nbcl_config fc;
+    nbcl_series_frame_config(c->cfg, c->o, k, &fc);
+    it->phi_deg = c->o->phi0_deg + (double)(k - 1) * c->o->osc_deg;
+    it->seed = fc.seed;
+    it->misset_seed = fc.misset_seed;
+    nbcl_status st = nbcl_scene_build_shared(&fc, c->base, &it->scene, err, sizeof err);
+    if (st != NBCL_OK) {
+        char msg[2100];
+        snprintf(msg, sizeof msg, "frame %d: %s", k, err);
+        fail_ctx(c, st, msg);
+        item_free(it);
+        return NULL;
+    }
+    nbcl_render_opts ro = {0};
+    if (c->nengines == 1) {
+        ro.progress = c->o->render_progress;
+        ro.progress_user = c->o->render_progress_user;
+    }
+    st = nbcl_render(e, it->scene, &ro, &it->img, &it->tm);
+    if (st != NBCL_OK) {
+        if (st != NBCL_INTERRUPTED)
+            fail_ctx(c, st, nbcl_engine_last_error(e));
+        item_free(it);
+        return NULL;
+    }
+    double t = nbcl__now();
+    if (stats_on_device(c, e))
+        it->have_stats = nbcl_image_stats(e, it->scene, &it->img, &it->stats) == NBCL_OK;
+    t = nbcl__now() - t;
+    pthread_mutex_lock(&c->mu);
+    c->acc.render_s += it->tm.wall_s;
+    c->acc.upload_s += it->tm.upload_s;
+    c->acc.kernel_s += it->tm.kernel_s;
+    c->acc.readback_s += it->tm.readback_s;
+    c->acc.tiles += it->tm.tiles;
+    c->acc.stats_s += t;
+    pthread_mutex_unlock(&c->mu);
+    return it;
+}
+
+static void queue_push(series_ctx *c, item *it)
+{
+    pthread_mutex_lock(&c->mu);
+    while (c->queued >= c->cap && !c->stop)
+        pthread_cond_wait(&c->not_full, &c->mu);
+    if (c->stop) {
+        pthread_mutex_unlock(&c->mu);
+        item_free(it);
+        return;
+    }
+    it->next = NULL;
+    if (c->tail)
+        c->tail->next = it;
+    else
+        c->head = it;
+    c->tail = it;
+    c->queued++;
+    pthread_cond_signal(&c->not_empty);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void render_loop(series_ctx *c, size_t ei)
+{
+    for (int k; (k = next_frame(c)) > 0;) {
+        item *it = render_one(c, ei, k);
+        if (!it)
+            break;
+        queue_push(c, it);
+    }
+}
+
+typedef struct worker {
+    series_ctx *c;
+    size_t ei;
+    pthread_t tid;
+    int started;
+} worker;
+
+static void *render_thread(void *arg)
+{
+    worker *w = arg;
+    render_loop(w->c, w->ei);
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- writer side */
+static item *queue_pop(series_ctx *c)
+{
+    pthread_mutex_lock(&c->mu);
+    while (!c->head && !c->producers_done)
+        pthread_cond_wait(&c->not_empty, &c->mu);
+    item *it = c->head;
+    if (it) {
+        c->head = it->next;
+        if (!c->head)
+            c->tail = NULL;
+        c->queued--;
+        pthread_cond_signal(&c->not_full);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return it;
+}
+
+static void report_progress(series_ctx *c, int force)
+{
+    if (!c->o->progress)
+        return;
+    double now = nbcl__now();
+    if (!force && now - c->last_progress < c->o->progress_interval_s)
+        return;
+    c->last_progress = now;
+    nbcl_series_progress p;
+    p.done = c->written + c->skipped;
+    p.total = c->total;
+    p.skipped = c->skipped;
+    p.elapsed_s = now - c->t0;
+    p.rate_fps = p.elapsed_s > 0 ? c->written / p.elapsed_s : 0.0;
+    p.eta_s = p.rate_fps > 0 ? (p.total - p.done) / p.rate_fps : -1.0;
+    c->o->progress(c->o->progress_user, &p);
+}
+
+static nbcl_status write_item(series_ctx *c, item *it, char *err, size_t errlen)
+{
+    const nbcl_series_opts *o = c->o;
+    double t = nbcl__now();
+    if (!it->have_stats)
+        nbcl_image_stats_host(it->scene, &it->img, &it->stats);
+    c->acc.stats_s += nbcl__now() - t; /* the writer's own sums: no lock (joined before read) */
+    t = nbcl__now();
+    int want[NBCL_OUT_KINDS];
+    char names[NBCL_OUT_KINDS][PATHCAP];
+    nbcl_series_frame f;
+    memset(&f, 0, sizeof f);
+    for (int kd = 0; kd < NBCL_OUT_KINDS; kd++) {
+        want[kd] = o->path[kd] != NULL;
+        if (!want[kd])
+            continue;
+        if (nbcl_template_expand(o->path[kd], o->nframes > 1 ? it->frame : -1, names[kd],
+                                 PATHCAP) != NBCL_OK) {
+            nbcl__errf(err, errlen, "%s '%s': cannot name frame %d",
+                       nbcl_output_kind_flag((nbcl_output_kind)kd), o->path[kd], it->frame);
+            return NBCL_INVALID_ARGUMENT;
+        }
+        f.path[kd] = names[kd];
+    }
+    nbcl_frame_products p;
+    nbcl_status st = nbcl_frame_products_make(it->scene, &it->img, &it->stats, want, &p, err,
+                                              errlen);
+    c->acc.convert_s += nbcl__now() - t;
+    if (st != NBCL_OK)
+        return st;
+    f.frame = it->frame;
+    f.nframes = o->nframes;
+    f.phi_deg = it->phi_deg;
+    f.seed = it->seed;
+    f.misset_seed = it->misset_seed;
+    f.scene = it->scene;
+    f.image = &it->img;
+    f.timing = &it->tm;
+    f.products = &p;
+    f.engine = it->engine;
+    if (o->on_frame)
+        o->on_frame(o->on_frame_user, &f);
+    for (int kd = 0; kd < NBCL_OUT_KINDS && st == NBCL_OK; kd++)
+        if (want[kd]) {
+            t = nbcl__now();
+            st = nbcl_frame_products_write(&p, &it->img, (nbcl_output_kind)kd, names[kd], err,
+                                           errlen);
+            c->acc.write_s[kd] += nbcl__now() - t;
+        }
+    for (size_t i = 0; i < o->nsinks && st == NBCL_OK; i++)
+        st = o->sinks[i].write_frame(o->sinks[i].user, &f, err, errlen);
+    nbcl_frame_products_free(&p);
+    return st;
+}
+
+static int sync_batch(const series_ctx *c)
+{
+    int kinds = 0;
+    for (int kd = 0; kd < NBCL_OUT_KINDS; kd++)
+        kinds += c->o->path[kd] != NULL;
+    int n = c->o->sync_frames > 0 ? c->o->sync_frames : 8;
+    if (kinds > 0 && n * kinds > 48) /* the outfile layer holds at most 64 files open */
+        n = 48 / kinds;
+    return n < 1 ? 1 : n;
+}
+
+static void *writer_thread(void *arg)
+{
+    series_ctx *c = arg;
+    char err[2048];
+    int batch = sync_batch(c), in_batch = 0;
+    nbcl_outfile_defer_begin();
+    for (item *it; (it = queue_pop(c)) != NULL;) {
+        int stop;
+        pthread_mutex_lock(&c->mu);
+        stop = c->stop;
+        pthread_mutex_unlock(&c->mu);
+        if (!stop && nbcl_cancel_requested() && !c->o->keep_finished_on_cancel)
+            stop = 1;
+        if (!stop) {
+            nbcl_status st = write_item(c, it, err, sizeof err);
+            if (st != NBCL_OK) {
+                c->acc.output_failed = 1;
+                fail_ctx(c, st, err);
+            } else {
+                c->written++;
+                if (++in_batch >= batch) {
+                    double t = nbcl__now();
+                    st = nbcl_outfile_defer_commit(err, sizeof err);
+                    c->acc.commit_s += nbcl__now() - t;
+                    nbcl_outfile_defer_begin();
+                    in_batch = 0;
+                    if (st != NBCL_OK) {
+                        c->acc.output_failed = 1;
+                        fail_ctx(c, st, err);
+                    }
+                }
+                report_progress(c, 0);
+            }
+        }
+        item_free(it);
+    }
+    pthread_mutex_lock(&c->mu);
+    int failed = c->stop;
+    pthread_mutex_unlock(&c->mu);
+    int cancelled = nbcl_cancel_requested();
+    if (failed || (cancelled && !c->o->keep_finished_on_cancel)) {
+        nbcl_outfile_defer_abort();
+    } else {
+        double t = nbcl__now();
+        nbcl_status st = nbcl_outfile_defer_commit(err, sizeof err);
+        c->acc.commit_s += nbcl__now() - t;
+        if (st != NBCL_OK) {
+            c->acc.output_failed = 1;
+            fail_ctx(c, st, err);
+        }
+    }
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- plan and run */
+static int frame_complete(const series_ctx *c, int k)
+{
+    int any = 0;
+    for (int kd = 0; kd < NBCL_OUT_KINDS; kd++) {
+        if (!c->o->path[kd])
+            continue;
+        char name[PATHCAP];
+        if (nbcl_template_expand(c->o->path[kd], c->o->nframes > 1 ? k : -1, name, sizeof name) !=
+                NBCL_OK ||
+            !nbcl_output_file_complete((nbcl_output_kind)kd, name, c->base->fpixels,
+                                       c->base->spixels))
+            return 0;
+        any = 1;
+    }
+    return any;
+}
+
+static nbcl_status make_plan(series_ctx *c, char *err, size_t errlen)
+{
+    const nbcl_series_opts *o = c->o;
+    int first = o->first > 0 ? o->first : 1, last = o->last > 0 ? o->last : o->nframes;
+    if (o->nframes < 1 || first > last || last > o->nframes || o->nranks < 1 || o->rank < 0 ||
+        o->rank >= o->nranks) {
+        nbcl__errf(err, errlen, "invalid frame plan: frames %d..%d of %d, rank %d of %d", first,
+                   last, o->nframes, o->rank, o->nranks);
+        return NBCL_INVALID_ARGUMENT;
+    }
+    c->plan = malloc(sizeof(int) * (size_t)(last - first + 1));
+    if (!c->plan) {
+        nbcl__errf(err, errlen, "out of memory");
+        return NBCL_OUT_OF_MEMORY;
+    }
+    for (int k = first; k <= last; k++) {
+        if ((k - 1) % o->nranks != o->rank)
+            continue;
+        c->total++;
+        if (o->resume && frame_complete(c, k))
+            c->skipped++;
+        else
+            c->plan[c->nplan++] = k;
+    }
+    return NBCL_OK;
+}
+
+nbcl_status nbcl_series_run(nbcl_engine *const *engines, size_t nengines, const nbcl_config *cfg,
+                            const nbcl_scene *base, const nbcl_series_opts *o,
+                            nbcl_series_result *res, char *err, size_t errlen)
+{
+    if (res)
+        memset(res, 0, sizeof *res);
+    if (!engines || nengines == 0 || !cfg || !base || !o) {
+        nbcl__errf(err, errlen, "nbcl_series_run: invalid argument");
+        return NBCL_INVALID_ARGUMENT;
+    }
+    series_ctx *c = calloc(1, sizeof *c);
+    if (!c) {
+        nbcl__errf(err, errlen, "out of memory");
+        return NBCL_OUT_OF_MEMORY;
+    }
+    c->cfg = cfg;
+    c->base = base;
+    c->o = o;
+    c->engines = engines;
+    c->nengines = nengines;
+    c->cap = (int)nengines + 1;
+    c->t0 = c->last_progress = nbcl__now();
+    nbcl_status st = make_plan(c, err, errlen);
+    if (st != NBCL_OK) {
+        free(c);
+        return st;
+    }
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->not_empty, NULL);
+    pthread_cond_init(&c->not_full, NULL);
+    report_progress(c, 1);
+
+    pthread_t wtid;
+    int wthreaded = pthread_create(&wtid, NULL, writer_thread, c) == 0;
+    if (!wthreaded)
+        c->cap = c->nplan + 1; /* no writer thread: render everything, then write */
+    if (nengines == 1) {
+        render_loop(c, 0);
+    } else {
+        worker *w = calloc(nengines, sizeof *w);
+        for (size_t i = 0; w && i < nengines; i++) {
+            w[i].c = c;
+            w[i].ei = i;
+            w[i].started = pthread_create(&w[i].tid, NULL, render_thread, &w[i]) == 0;
+        }
+        for (size_t i = 0; w && i < nengines; i++)
+            if (w[i].started)
+                pthread_join(w[i].tid, NULL);
+        if (!w)
+            render_loop(c, 0);
+        free(w);
+    }
+    pthread_mutex_lock(&c->mu);
+    c->producers_done = 1;
+    pthread_cond_broadcast(&c->not_empty);
+    pthread_mutex_unlock(&c->mu);
+    if (wthreaded)
+        pthread_join(wtid, NULL);
+    else
+        writer_thread(c);
+    report_progress(c, 1);
+
+    st = c->st;
+    if (st != NBCL_OK)
+        nbcl__errf(err, errlen, "%s", c->err);
+    else if (nbcl_cancel_requested()) {
+        st = NBCL_INTERRUPTED;
+        nbcl__errf(err, errlen, "interrupted");
+    }
+    for (size_t i = 0; i < o->nsinks; i++) {
+        char e2[1024];
+        nbcl_status s2 = o->sinks[i].close(o->sinks[i].user, st == NBCL_OK, e2, sizeof e2);
+        if (st == NBCL_OK && s2 != NBCL_OK) {
+            st = s2;
+            nbcl__errf(err, errlen, "%s", e2);
+        }
+    }
+    if (res) {
+        *res = c->acc;
+        res->rendered = c->next;
+        res->skipped = c->skipped;
+        res->written = c->written;
+        res->wall_s = nbcl__now() - c->t0;
+    }
+    pthread_mutex_destroy(&c->mu);
+    pthread_cond_destroy(&c->not_empty);
+    pthread_cond_destroy(&c->not_full);
+    free(c->plan);
+    free(c);
+    return st;
+}
