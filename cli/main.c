@@ -324,6 +324,7 @@ typedef struct run_ctx {
     const nbcl_cli *cli;
     int series;           /* more than one frame */
     int tty_progress;
+    size_t engines;
 } run_ctx;
 
 /* one frame of a single run: the reference's lines, in its order */
@@ -359,7 +360,7 @@ static void print_single(const nbcl_series_frame *f)
 }
 
 /* one frame of a series: one line */
-static void print_frame(const nbcl_series_frame *f)
+static void print_frame(const nbcl_series_frame *f, size_t engines)
 {
     const nbcl_frame_products *p = f->products;
     char line[8192];
@@ -377,7 +378,9 @@ static void print_frame(const nbcl_series_frame *f)
     for (int k = 0; k < NBCL_OUT_KINDS && n < (int)sizeof line - 1; k++)
         if (f->path[k])
             n += snprintf(line + n, sizeof line - (size_t)n, ", %s", f->path[k]);
-    if (f->timing->interpolation_fallback)
+    if (engines > 1 && n < (int)sizeof line - 1)
+        n += snprintf(line + n, sizeof line - (size_t)n, " (device %zu)", f->engine + 1);
+    if (f->timing->interpolation_fallback && n < (int)sizeof line - 1)
         snprintf(line + n, sizeof line - (size_t)n, " (WARNING: interpolation left the HKL grid)");
     printf("%s\n", line);
     fflush(stdout);
@@ -387,7 +390,7 @@ static void on_frame(void *user, const nbcl_series_frame *f)
 {
     const run_ctx *rc = user;
     if (rc->series)
-        print_frame(f);
+        print_frame(f, rc->engines);
     else
         print_single(f);
 }
@@ -556,7 +559,7 @@ static int run(int argc, char **argv, const nbcl_ranks *rk)
 
     nbcl_series_opts so;
     series_opts_fill(&so, &cli, scene, rk, outs);
-    run_ctx rctx = {&cli, series, isatty(2)};
+    run_ctx rctx = {&cli, series, isatty(2), en.n};
     so.on_frame = on_frame;
     so.on_frame_user = &rctx;
     if (cli.progress && series) {
