@@ -101,6 +101,17 @@ const char *nbcl_test_tmpdir(void)
     return dir;
 }
 
+const char *nbcl_test_workdir(const char *name)
+{
+    static char dirs[8][4096];
+    static int slot;
+    char *d = dirs[slot++ & 7];
+    snprintf(d, 4096, "%s/%s", nbcl_test_tmpdir(), name);
+    char cmd[8300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%.4000s' && mkdir -p '%.4000s'", d, d);
+    return nbcl_test_run(cmd) == 0 ? d : NULL;
+}
+
 int nbcl_test_run(const char *cmdline)
 {
     int st = system(cmdline);

@@ -32,6 +32,8 @@ int nbcl_test_have_device(void);
 void *nbcl_test_read_file(const char *path, size_t *len);
 /* Scratch directory for this test binary (created). */
 const char *nbcl_test_tmpdir(void);
+/* Fresh empty scratch directory <tmpdir>/<name> (the last 8 names stay valid); NULL on failure. */
+const char *nbcl_test_workdir(const char *name);
 /* Run a command line through /bin/sh, returning the exit status (or -1); output to files. */
 int nbcl_test_run(const char *cmdline);
 /* Path of an executable in the build's bin directory (env NBCL_BIN_DIR). */
