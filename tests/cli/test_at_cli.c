@@ -53,13 +53,8 @@ static void run_free(run_result *r)
 /* fresh scratch directory <tmp>/<name> */
 static const char *workdir(const char *name)
 {
-    static char dirs[8][4096];
-    static int slot;
-    char *d = dirs[slot++ & 7];
-    snprintf(d, 4096, "%s/%s", nbcl_test_tmpdir(), name);
-    char cmd[8300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%.4000s' && mkdir -p '%.4000s'", d, d);
-    assert_int_equal(nbcl_test_run(cmd), 0);
+    const char *d = nbcl_test_workdir(name);
+    assert_non_null(d);
     return d;
 }
 
