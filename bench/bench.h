@@ -200,6 +200,7 @@ typedef struct bench_run {
     size_t npeaks;
     char nbcl_path[4096];       /* the nbcl executable beside nbcl-bench ("" = none) */
     int scal_repeats;           /* timed renders per sweep point (3, or --repeats) */
+    int series_frames;          /* --series N: the dataset comparison (bench/series.c); 0 off */
     int argc;
     char **argv;
     /* state */
@@ -250,6 +251,11 @@ bench_trace_ev *bench_trace_add(bench_run *run, const char *name, const char *ca
 void bench_run_scaling(bench_run *run);
 /* One line chart per sweep (bench_sweeps[].png) in the bundle; 0 and err when one failed. */
 int bench_write_scaling_charts(bench_run *run, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------ series.c */
+/* --series N: nbcl -nframes N against nbcl (and the reference) once per frame, whole processes,
+ * on every device x precision; writes series.json and series.md. 0 when they cannot be written. */
+int bench_run_series(bench_run *run, int nframes);
 
 /* ------------------------------------------------------------------ report.c */
 int bench_write_env(bench_run *run, char *err, size_t errlen);

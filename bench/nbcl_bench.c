@@ -62,6 +62,10 @@ static void usage(FILE *out)
             "                        1..1000 and phi steps 1..20 (256^2 heavy-like), warm, on\n"
             "                        every device x precision; 3 repeats unless --repeats; runs\n"
             "                        no case rows unless --case, --sizes or -- is given\n"
+            "  --series N            a dataset: nbcl -nframes N against nbcl and the reference\n"
+            "                        run once per frame (stepped -phi), whole processes; light\n"
+            "                        frames (first --sizes value, default 512); series.md/json;\n"
+            "                        runs no case rows unless --case or -- is given\n"
             "  --outdir DIR          bundle directory (default reports/<UTC stamp>/)\n"
             "  --quiet               no progress on stderr\n"
             "  --list-cases          print the presets and exit\n"
@@ -204,6 +208,15 @@ static int parse_args(bench_run *run, int argc, char **argv)
             run->profile = 1;
         } else if (!strcmp(a, "--scaling")) {
             run->scaling = 1;
+        } else if (!strcmp(a, "--series")) {
+            char *end = NULL;
+            long v = i + 1 < argc ? strtol(argv[i + 1], &end, 10) : 0;
+            if (i + 1 >= argc || !end || *end || v < 1 || v > 100000) {
+                fprintf(stderr, "nbcl-bench: --series needs a frame count (1..100000)\n");
+                return BENCH_EXIT_USAGE;
+            }
+            run->series_frames = (int)v;
+            i++;
         } else if (!strcmp(a, "--quiet")) {
             run->progress = 0;
         } else if (!strcmp(a, "--reference")) {
@@ -244,7 +257,8 @@ static int parse_args(bench_run *run, int argc, char **argv)
         run->ref_repeats = run->repeats < 3 ? run->repeats : 3;
     run->scal_repeats = run->repeats_given ? run->repeats : 3;
     /* --scaling alone runs only the sweeps; --sizes without --case still means the perf case */
-    if (run->ncases == 0 && !run->have_custom && (!run->scaling || run->nsizes))
+    if (run->ncases == 0 && !run->have_custom && (!run->scaling || run->nsizes) &&
+        !run->series_frames)
         case_store[run->ncases++] = "perf";
     return 0;
 }
@@ -319,7 +333,7 @@ static int write_bundle(bench_run *run, int status)
     }
     char chart[4400];
     snprintf(chart, sizeof chart, "%s/throughput.png", run->outdir);
-    if (run->nrows || !run->scaling) { /* a --scaling-only run has no case rows to chart */
+    if (run->nrows || (!run->scaling && !run->series_frames)) { /* sweeps or series only: no rows */
         if (bench_write_chart(run, chart, err, sizeof err)) {
             run->throughput_png = 1;
         } else {
@@ -606,6 +620,8 @@ int main(int argc, char **argv)
     }
     if (run.scaling && !bench_interrupted)
         bench_run_scaling(&run);
+    if (run.series_frames && !bench_interrupted && !bench_run_series(&run, run.series_frames))
+        run.failures++;
     int status = bench_interrupted ? BENCH_EXIT_INTERRUPTED
                  : run.failures    ? BENCH_EXIT_FAILURES
                                    : BENCH_EXIT_OK;

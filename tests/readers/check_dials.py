@@ -8,7 +8,8 @@ argv in double precision; dxtbx then loads nbcl's int.img and the reference's go
 every model must agree: format class, detector (image size, pixel size, distance, fast and slow
 axes, origin), beam (wavelength, direction), goniometer axis, scan (oscillation), and every
 pixel. dials.import must also accept nbcl's image. Without the golden set, nbcl's own image is
-checked against its argv. Exit 77 (skipped) when DIALS is not installed."""
+checked against its argv. A 6-frame series (nbcl -nframes) must import as one sweep of 6 images
+with each frame's oscillation. Exit 77 (skipped) when DIALS is not installed."""
 import os
 import shutil
 import subprocess
@@ -75,6 +76,16 @@ def render(argv, d):
 
 failures = []
 passed = 0
+
+
+def judge(checks, what, good):
+    """(ok, message) pairs: failures recorded under `what`; 1 when all passed"""
+    failures.extend("%s: %s" % (what, msg) for ok, msg in checks if not ok)
+    if all(ok for ok, _ in checks):
+        print("%s: %s" % (what, good))
+        return 1
+    return 0
+
 with tempfile.TemporaryDirectory() as d:
     have_golden = os.path.isdir(golden) and all(os.path.isdir(os.path.join(golden, c)) for c in CASES)
     if have_golden:
@@ -123,18 +134,46 @@ with tempfile.TemporaryDirectory() as d:
         (close(m["oscillation"], (10.0, 0.25)), "oscillation %s" % (m["oscillation"],)),
         (np.array_equal(m["data"], raw.astype(m["data"].dtype)), "pixels differ from the file"),
     ]
-    for ok, what in checks:
-        if not ok:
-            failures.append("own image: " + what)
-    if all(ok for ok, _ in checks):
-        passed += 1
-        print("own image: dxtbx geometry and pixels match the argv and the file")
+    passed += judge(checks, "own image", "dxtbx geometry and pixels match the argv and the file")
     r = subprocess.run(["dials.import", "own_0001.img"], cwd=d, capture_output=True, text=True)
     if r.returncode != 0 or not os.path.exists(os.path.join(d, "imported.expt")):
         failures.append("dials.import failed: %s" % (r.stdout[-500:] + r.stderr[-500:]))
     else:
         passed += 1
         print("dials.import accepts nbcl's image (imported.expt written)")
+    # a series (nbcl -nframes, docs/datasets.md) is ONE sweep: N images, the right oscillation
+    series = ["-cell", "100", "100", "100", "90", "90", "90", "-lambda", "1", "-N", "5",
+              "-default_F", "100", "-distance", "100", "-detpixels", "64", "-phi", "5", "-osc",
+              "0.5", "-nframes", "6", "-intfile", "sweep_###.img", "-floatfile", "sweep_###.bin",
+              "-nopgm", "-nonoise", "-noprogress"]
+    sd = os.path.join(d, "series")
+    os.mkdir(sd)
+    render(series, sd)
+    frames = sorted(f for f in os.listdir(sd) if f.endswith(".img"))
+    r = subprocess.run(["timeout", "120", "dials.import"] + frames, cwd=sd, capture_output=True,
+                       text=True)
+    expt = os.path.join(sd, "imported.expt")
+    if r.returncode != 0 or not os.path.exists(expt):
+        failures.append("dials.import of the series failed: %s" % (r.stdout[-500:] + r.stderr[-500:]))
+    else:
+        from dxtbx.model.experiment_list import ExperimentListFactory
+        el = ExperimentListFactory.from_json_file(expt, check_format=False)
+        scan = el[0].scan if len(el) else None
+        checks = [
+            (len(frames) == 6, "%d frame files" % len(frames)),
+            (len(el) == 1 and len(el.imagesets()) == 1,
+             "%d experiments, %d imagesets (want one sweep)" % (len(el), len(el.imagesets()))),
+            (scan is not None and tuple(scan.get_image_range()) == (1, 6),
+             "image range %s" % (scan.get_image_range() if scan else None,)),
+            (scan is not None and close(tuple(scan.get_oscillation()), (5.0, 0.5)),
+             "oscillation %s" % (scan.get_oscillation() if scan else None,)),
+        ]
+        for k, f in enumerate(frames):
+            mk = models(os.path.join(sd, f))
+            checks.append((close(mk["oscillation"], (5.0 + 0.5 * k, 0.5)),
+                           "%s oscillation %s" % (f, mk["oscillation"])))
+        passed += judge(checks, "series",
+                        "dials.import sees one sweep of 6 images, 5 deg + 0.5 deg per image")
 if failures:
     print("\n".join(failures))
     print("DIALS reads nbcl's SMV images: %d passed, %d failed" % (passed, len(failures)))

@@ -127,7 +127,8 @@ typedef struct nbcl_series_opts {
     long seed, misset_seed;       /* base seeds, as given (the caller resolves "from the clock") */
     const char *path[NBCL_OUT_KINDS]; /* names (nframes == 1) or templates; NULL: not written */
     int resume;                   /* skip frames whose files are all complete */
-    int sync_frames;              /* frames per durability batch (0: 8) */
+    int sync_frames;              /* frames per durability batch (0: as many as 48 files allow) */
+    double sync_interval_s;       /* commit a batch at least this often (0: 2 s) */
     int rank, nranks;             /* this process renders frames k with (k-1) % nranks == rank */
     int keep_finished_on_cancel;  /* on cancel: commit frames already rendered (series), or none */
     nbcl_stats_where stats;
@@ -165,8 +166,8 @@ void nbcl_series_frame_config(const nbcl_config *cfg, const nbcl_series_opts *o,
  * frame `first`'s configuration: its structure factors and mask are shared by all frames.
  * Statistics, conversions and writing run on a writer thread, overlapping the next render.
  * Each frame's files appear all together or not at all (temporary files renamed after one
- * fdatasync per batch of sync_frames frames); a failed or interrupted run leaves no partial
- * file. NBCL_INTERRUPTED when cancelled (nbcl_request_cancel). */
+ * fdatasync pass per batch: sync_frames frames, or sync_interval_s); a failed or interrupted
+ * run leaves no partial file. NBCL_INTERRUPTED when cancelled (nbcl_request_cancel). */
 nbcl_status nbcl_series_run(nbcl_engine *const *engines, size_t nengines, const nbcl_config *cfg,
                             const nbcl_scene *base, const nbcl_series_opts *o,
                             nbcl_series_result *res, char *err, size_t errlen);

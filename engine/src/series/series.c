@@ -3,8 +3,9 @@
  * engine's OpenCL calls stay on one thread), and one writer thread that computes statistics,
  * conversions and the noise image and writes every output while the next frame renders.
  *
- * Durability: each frame's files are written to temporary files; after every batch of
- * sync_frames frames (and at the end) one pass fdatasyncs them all, then renames them into place
+ * Durability: each frame's files are written to temporary files; when a batch is full (as many
+ * frames as 48 open files allow, or sync_frames), when sync_interval_s (2 s) has passed since the
+ * last commit, and at the end, one pass fdatasyncs them all, then renames them into place
  * (nbcl_outfile_defer_*). A frame's files therefore appear complete or not at all, and a crash
  * loses at most the frames of the batch in progress. */
 #include <math.h>
@@ -311,7 +312,7 @@ static int sync_batch(const series_ctx *c)
     int kinds = 0;
     for (int kd = 0; kd < NBCL_OUT_KINDS; kd++)
         kinds += c->o->path[kd] != NULL;
-    int n = c->o->sync_frames > 0 ? c->o->sync_frames : 8;
+    int n = c->o->sync_frames > 0 ? c->o->sync_frames : 48;
     if (kinds > 0 && n * kinds > 48) /* the outfile layer holds at most 64 files open */
         n = 48 / kinds;
     return n < 1 ? 1 : n;
@@ -322,6 +323,8 @@ static void *writer_thread(void *arg)
     series_ctx *c = arg;
     char err[2048];
     int batch = sync_batch(c), in_batch = 0;
+    double interval = c->o->sync_interval_s > 0 ? c->o->sync_interval_s : 2.0;
+    double last_commit = nbcl__now();
     nbcl_outfile_defer_begin();
     for (item *it; (it = queue_pop(c)) != NULL;) {
         int stop;
@@ -337,10 +340,11 @@ static void *writer_thread(void *arg)
                 fail_ctx(c, st, err);
             } else {
                 c->written++;
-                if (++in_batch >= batch) {
+                if (++in_batch >= batch || nbcl__now() - last_commit >= interval) {
                     double t = nbcl__now();
                     st = nbcl_outfile_defer_commit(err, sizeof err);
-                    c->acc.commit_s += nbcl__now() - t;
+                    last_commit = nbcl__now();
+                    c->acc.commit_s += last_commit - t;
                     nbcl_outfile_defer_begin();
                     in_batch = 0;
                     if (st != NBCL_OK) {
