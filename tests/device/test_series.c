@@ -1,0 +1,269 @@
+/* The series pipeline through the library API (nbcl_series_run, nbcl/nbcl_output.h): the frame
+ * plan (first/last, ranks, resume), the per-frame callback, a series sink (how container
+ * formats plug in), the output stage of one frame against a direct render, and that a frame's
+ * scene built with shared inputs equals a scene built from scratch. */
+#include "nbcl_test.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+
+static nbcl_engine *g_eng;
+static nbcl_config g_cfg;
+static nbcl_scene *g_base;
+
+static int group_setup(void **state)
+{
+    (void)state;
+    if (!nbcl_test_have_device()) {
+        fprintf(stderr, "no OpenCL device: skipping\n");
+        exit(77);
+    }
+    g_eng = nbcl_test_engine(NBCL_PRECISION_F64);
+    if (!g_eng)
+        return -1;
+    nbcl_config_init(&g_cfg);
+    g_cfg.user_cell = 1;
+    g_cfg.cell[0] = 60;
+    g_cfg.cell[1] = 70;
+    g_cfg.cell[2] = 80;
+    g_cfg.cell[3] = g_cfg.cell[4] = g_cfg.cell[5] = M_PI / 2;
+    g_cfg.Na = g_cfg.Nb = g_cfg.Nc = 5;
+    g_cfg.default_F = 100;
+    g_cfg.read_dump = g_cfg.write_dump = 0;
+    g_cfg.fpixels = g_cfg.spixels = 48;
+    g_cfg.osc = 0.4 * M_PI / 180;
+    g_cfg.seed = 3;
+    g_cfg.seed_set = 1;
+    g_cfg.misset_seed = 5;
+    g_cfg.misset_seed_set = 1;
+    char err[1024];
+    if (nbcl_scene_build(&g_cfg, &g_base, err, sizeof err) != NBCL_OK) {
+        fprintf(stderr, "scene: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    nbcl_scene_destroy(g_base);
+    nbcl_test_engines_release();
+    return 0;
+}
+
+static void opts(nbcl_series_opts *o, int nframes)
+{
+    nbcl_series_opts_init(o);
+    o->nframes = nframes;
+    o->phi0_deg = 0;
+    o->osc_deg = 0.4;
+    o->seed = 3;
+    o->misset_seed = 5;
+}
+
+/* what the callbacks saw */
+typedef struct seen {
+    int frames[64], n;
+    double sum[64];     /* image sum per frame number */
+    int sink_frames, sink_closed, sink_ok;
+} seen;
+
+static void on_frame(void *user, const nbcl_series_frame *f)
+{
+    seen *s = user;
+    double sum = 0;
+    size_t npix = (size_t)f->image->fpixels * f->image->spixels;
+    for (size_t i = 0; i < npix; i++)
+        sum += f->image->data[i];
+    s->frames[s->n++] = f->frame;
+    s->sum[f->frame] = sum;
+    assert_true(fabs(f->products->header.phi_deg - (f->frame - 1) * 0.4) < 1e-12);
+}
+
+static nbcl_status sink_write(void *user, const nbcl_series_frame *f, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    seen *s = user;
+    assert_non_null(f->products);
+    s->sink_frames++;
+    return NBCL_OK;
+}
+
+static nbcl_status sink_close(void *user, int ok, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    seen *s = user;
+    s->sink_closed++;
+    s->sink_ok = ok;
+    return NBCL_OK;
+}
+
+static int has(const seen *s, int k)
+{
+    for (int i = 0; i < s->n; i++)
+        if (s->frames[i] == k)
+            return 1;
+    return 0;
+}
+
+/* frames first..last of this rank's share, each once; the sink sees each and is closed ok */
+static void plan_ranks_and_sink(void **state)
+{
+    (void)state;
+    nbcl_series_opts o;
+    opts(&o, 7);
+    o.first = 2;
+    o.last = 6;
+    o.rank = 1;
+    o.nranks = 2;
+    seen s = {0};
+    o.on_frame = on_frame;
+    o.on_frame_user = &s;
+    nbcl_series_sink sink = {&s, sink_write, sink_close};
+    o.sinks = &sink;
+    o.nsinks = 1;
+    nbcl_series_result r;
+    char err[1024];
+    nbcl_engine *e[1] = {g_eng};
+    assert_int_equal(nbcl_series_run(e, 1, &g_cfg, g_base, &o, &r, err, sizeof err), NBCL_OK);
+    /* frames 2..6 with (k-1) % 2 == 1: 2, 4, 6 */
+    assert_int_equal(s.n, 3);
+    assert_true(has(&s, 2) && has(&s, 4) && has(&s, 6));
+    assert_int_equal(r.rendered, 3);
+    assert_int_equal(r.written, 3);
+    assert_int_equal(s.sink_frames, 3);
+    assert_int_equal(s.sink_closed, 1);
+    assert_int_equal(s.sink_ok, 1);
+    /* the frames differ (the crystal turns) */
+    assert_true(s.sum[2] != s.sum[4] && s.sum[4] != s.sum[6]);
+}
+
+/* frame k through the series equals nbcl_render of nbcl_scene_build(frame k's config) */
+static void frame_equals_direct_render(void **state)
+{
+    (void)state;
+    const char *dir = nbcl_test_workdir("series_direct");
+    assert_non_null(dir);
+    char tmpl[4200];
+    snprintf(tmpl, sizeof tmpl, "%s/f_##.bin", dir);
+    nbcl_series_opts o;
+    opts(&o, 4);
+    o.first = o.last = 3;
+    o.path[NBCL_OUT_FLOAT] = tmpl;
+    char err[1024];
+    nbcl_engine *e[1] = {g_eng};
+    assert_int_equal(nbcl_series_run(e, 1, &g_cfg, g_base, &o, NULL, err, sizeof err), NBCL_OK);
+
+    nbcl_config fc;
+    nbcl_series_frame_config(&g_cfg, &o, 3, &fc);
+    assert_true(fc.phi0 == (0.0 + 2 * 0.4) / (180.0 / M_PI));
+    assert_int_equal(fc.seed, nbcl_frame_seed(3, 3));
+    nbcl_scene *s = NULL, *shared = NULL;
+    assert_int_equal(nbcl_scene_build(&fc, &s, err, sizeof err), NBCL_OK);
+    assert_int_equal(nbcl_scene_build_shared(&fc, g_base, &shared, err, sizeof err), NBCL_OK);
+    assert_memory_equal(s->kparams, shared->kparams, sizeof s->kparams);
+    assert_memory_equal(s->orient, shared->orient,
+                        sizeof(double) * 9 * (size_t)s->phisteps * s->mosaic_domains);
+    assert_true(shared->hkl.F == g_base->hkl.F && shared->mask == g_base->mask);
+    nbcl_image img = {0};
+    nbcl_render_timing tm;
+    assert_int_equal(nbcl_render(g_eng, s, NULL, &img, &tm), NBCL_OK);
+    char path[4300];
+    snprintf(path, sizeof path, "%s/f_03.bin", dir);
+    float *data = NULL;
+    size_t n = 0;
+    assert_int_equal(nbcl_read_float(path, &data, &n, err, sizeof err), NBCL_OK);
+    assert_int_equal(n, (size_t)img.fpixels * img.spixels);
+    assert_memory_equal(data, img.data, n * sizeof(float));
+    assert_true(nbcl_output_file_complete(NBCL_OUT_FLOAT, path, 48, 48));
+    assert_false(nbcl_output_file_complete(NBCL_OUT_FLOAT, path, 48, 47));
+    free(data);
+    nbcl_image_free(&img);
+    nbcl_scene_destroy(s);
+    nbcl_scene_destroy(shared); /* borrowed inputs stay with the base (ASan checks the rest) */
+}
+
+/* resume: complete frames are skipped; the products of a frame match the output rules */
+static void resume_and_products(void **state)
+{
+    (void)state;
+    const char *dir = nbcl_test_workdir("series_resume");
+    assert_non_null(dir);
+    char tf[4200], ti[4200];
+    snprintf(tf, sizeof tf, "%s/f_#.bin", dir);
+    snprintf(ti, sizeof ti, "%s/i_#.img", dir);
+    nbcl_series_opts o;
+    opts(&o, 3);
+    o.path[NBCL_OUT_FLOAT] = tf;
+    o.path[NBCL_OUT_SMV] = ti;
+    char err[1024];
+    nbcl_engine *e[1] = {g_eng};
+    nbcl_series_result r;
+    assert_int_equal(nbcl_series_run(e, 1, &g_cfg, g_base, &o, &r, err, sizeof err), NBCL_OK);
+    assert_int_equal(r.written, 3);
+    char p2[4300];
+    snprintf(p2, sizeof p2, "%s/i_2.img", dir);
+    assert_true(nbcl_output_file_complete(NBCL_OUT_SMV, p2, 48, 48));
+    assert_int_equal(truncate(p2, 700), 0);
+    assert_false(nbcl_output_file_complete(NBCL_OUT_SMV, p2, 48, 48));
+    o.resume = 1;
+    seen s = {0};
+    o.on_frame = on_frame;
+    o.on_frame_user = &s;
+    assert_int_equal(nbcl_series_run(e, 1, &g_cfg, g_base, &o, &r, err, sizeof err), NBCL_OK);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.frames[0], 2);
+    assert_int_equal(r.skipped, 2);
+    assert_true(nbcl_output_file_complete(NBCL_OUT_SMV, p2, 48, 48));
+    /* scale rules */
+    nbcl_stats st = {0};
+    st.max_I = 110.0;
+    st.rmsd = 2.0;
+    assert_true(fabs(nbcl_output_intfile_scale(g_base, &st) - 500.0) < 1e-12);
+    assert_true(fabs(nbcl_output_pgm_scale(g_base, &st, 500.0) - 25.0) < 1e-12);
+    st.max_I = 0;
+    st.rmsd = 0;
+    assert_true(nbcl_output_intfile_scale(g_base, &st) == 1.0);
+    assert_true(nbcl_output_pgm_scale(g_base, &st, 1.0) == 1.0);
+}
+
+/* a bad plan is refused before anything is rendered */
+static void bad_plan(void **state)
+{
+    (void)state;
+    nbcl_series_opts o;
+    opts(&o, 3);
+    o.first = 3;
+    o.last = 2;
+    char err[1024];
+    nbcl_engine *e[1] = {g_eng};
+    assert_int_equal(nbcl_series_run(e, 1, &g_cfg, g_base, &o, NULL, err, sizeof err),
+                     NBCL_INVALID_ARGUMENT);
+    assert_non_null(strstr(err, "frame plan"));
+    opts(&o, 3);
+    o.rank = 2;
+    o.nranks = 2;
+    assert_int_equal(nbcl_series_run(e, 1, &g_cfg, g_base, &o, NULL, err, sizeof err),
+                     NBCL_INVALID_ARGUMENT);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(plan_ranks_and_sink),
+        cmocka_unit_test(frame_equals_direct_render),
+        cmocka_unit_test(resume_and_products),
+        cmocka_unit_test(bad_plan),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
