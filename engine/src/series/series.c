@@ -258,8 +258,11 @@ static nbcl_status write_item(series_ctx *c, item *it, char *err, size_t errlen)
     double t = nbcl__now();
     if (!it->have_stats)
         nbcl_image_stats_host(it->scene, &it->img, &it->stats);
-    c->acc.stats_s += nbcl__now() - t; /* the writer's own sums: no lock (joined before read) */
-    t = nbcl__now();
+    t = nbcl__now() - t;
+    pthread_mutex_lock(&c->mu); /* stats_s is shared with the render side */
+    c->acc.stats_s += t;
+    pthread_mutex_unlock(&c->mu);
+    t = nbcl__now(); /* the writer's other sums are its own (read after the join) */
     int want[NBCL_OUT_KINDS];
     char names[NBCL_OUT_KINDS][PATHCAP];
     nbcl_series_frame f;
