@@ -468,7 +468,28 @@ static int series_finish(const nbcl_cli *cli, const nbcl_ranks *rk, nbcl_status 
     return 0;
 }
 
-static int run(int argc, char **argv, const nbcl_ranks *rk)
+/* what a rank tells the others at the end (summed in main, by every rank alike) */
+typedef struct run_out {
+    int series;
+    long written, skipped;
+    double wall_s;
+} run_out;
+
+static void print_devices(const engines *en, const nbcl_cli *cli, const nbcl_ranks *rk)
+{
+    for (size_t i = 0; i < en->n; i++) {
+        const nbcl_device_info *di = nbcl_engine_device(en->e[i]);
+        printf("  device: %s (%s, %s), %s precision\n", di->device_name, di->platform_name,
+               di->driver_version,
+               nbcl_engine_precision(en->e[i]) == NBCL_PRECISION_F64 ? "double" : "single");
+    }
+    if (cli->nframes > 1 && rk->size > cli->nframes)
+        fprintf(stderr, "nbcl: note: %d ranks for %d frames: ranks %d to %d have nothing to do\n",
+                rk->size, cli->nframes, cli->nframes, rk->size - 1);
+    fflush(stdout);
+}
+
+static int run(int argc, char **argv, const nbcl_ranks *rk, run_out *out)
 {
     static nbcl_cli cli; /* large: static, not on the stack */
     static char err[16384];
@@ -496,6 +517,7 @@ static int run(int argc, char **argv, const nbcl_ranks *rk)
     if ((rc = check_series(&cli, outs)) != 0 || (rc = check_output_dirs(outs)) != 0)
         return rc;
     int series = cli.nframes > 1;
+    out->series = series;
     signal(SIGINT, series ? on_signal_series : on_signal);
     signal(SIGTERM, series ? on_signal_series : on_signal);
     /* seeds "from the clock" are chosen once, so every frame derives from the same base */
@@ -546,16 +568,8 @@ static int run(int argc, char **argv, const nbcl_ranks *rk)
         nbcl_scene_destroy(scene);
         return en.st == NBCL_INVALID_ARGUMENT ? NBCL_EXIT_USAGE : NBCL_EXIT_DEVICE;
     }
-    for (size_t i = 0; i < en.n && rk->rank == 0; i++) {
-        const nbcl_device_info *di = nbcl_engine_device(en.e[i]);
-        printf("  device: %s (%s, %s), %s precision\n", di->device_name, di->platform_name,
-               di->driver_version,
-               nbcl_engine_precision(en.e[i]) == NBCL_PRECISION_F64 ? "double" : "single");
-    }
-    if (series && rk->rank == 0 && rk->size > cli.nframes)
-        fprintf(stderr, "nbcl: note: %d ranks for %d frames: ranks %d to %d have nothing to do\n",
-                rk->size, cli.nframes, cli.nframes, rk->size - 1);
-    fflush(stdout);
+    if (rk->rank == 0)
+        print_devices(&en, &cli, rk);
 
     nbcl_series_opts so;
     series_opts_fill(&so, &cli, scene, rk, outs);
@@ -574,12 +588,11 @@ static int run(int argc, char **argv, const nbcl_ranks *rk)
     phase("frames");
     timing_series(&res);
     rc = series_finish(&cli, rk, st, &res, err);
-    if (series && (rc == 0 || rc == -1)) {
-        long written = nbcl_ranks_sum(rk, res.written), skipped = nbcl_ranks_sum(rk, res.skipped);
-        if (rk->rank == 0)
-            printf("wrote %ld frames (%ld already complete) in %.2f s\n", written, skipped,
-                   res.wall_s);
-    }
+    if (!series && res.skipped && (rc == 0 || rc == -1))
+        fprintf(stderr, "nbcl: -resume: the outputs exist complete; nothing rendered\n");
+    out->written = res.written;
+    out->skipped = res.skipped;
+    out->wall_s = res.wall_s;
     if (rc == -1) {
         /* cache of the structure factors for the next run, written only after a good run */
         rc = 0;
@@ -605,9 +618,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "nbcl: %s\n", err);
         return NBCL_EXIT_USAGE;
     }
-    int rc = run(argc, argv, &rk);
+    run_out out = {0};
+    int rc = run(argc, argv, &rk, &out);
     fflush(stdout);
+    /* collectives: every rank reaches them exactly once, whatever happened before */
     rc = nbcl_ranks_max(&rk, rc);
+    long written = nbcl_ranks_sum(&rk, out.written), skipped = nbcl_ranks_sum(&rk, out.skipped);
+    if (out.series && rc == 0 && rk.rank == 0)
+        printf("wrote %ld frames (%ld already complete) in %.2f s\n", written, skipped,
+               out.wall_s);
     nbcl_ranks_finalize(&rk);
     return rc;
 }
