@@ -310,6 +310,14 @@ static nbcl_status write_item(series_ctx *c, item *it, char *err, size_t errlen)
     return st;
 }
 
+static nbcl_status commit_batch(series_ctx *c, char *err, size_t errlen)
+{
+    double t = nbcl__now();
+    nbcl_status st = nbcl_outfile_defer_commit(err, errlen);
+    c->acc.commit_s += nbcl__now() - t;
+    return st;
+}
+
 static int sync_batch(const series_ctx *c)
 {
     int kinds = 0;
@@ -344,10 +352,8 @@ static void *writer_thread(void *arg)
             } else {
                 c->written++;
                 if (++in_batch >= batch || nbcl__now() - last_commit >= interval) {
-                    double t = nbcl__now();
-                    st = nbcl_outfile_defer_commit(err, sizeof err);
+                    st = commit_batch(c, err, sizeof err);
                     last_commit = nbcl__now();
-                    c->acc.commit_s += last_commit - t;
                     nbcl_outfile_defer_begin();
                     in_batch = 0;
                     if (st != NBCL_OK) {
@@ -367,9 +373,9 @@ static void *writer_thread(void *arg)
     if (failed || (cancelled && !c->o->keep_finished_on_cancel)) {
         nbcl_outfile_defer_abort();
     } else {
-        double t = nbcl__now();
-        nbcl_status st = nbcl_outfile_defer_commit(err, sizeof err);
-        c->acc.commit_s += nbcl__now() - t;
+        nbcl_status st = in_batch ? commit_batch(c, err, sizeof err) : NBCL_OK;
+        if (in_batch == 0)
+            nbcl_outfile_defer_abort(); /* nothing pending: just leave the deferred mode */
         if (st != NBCL_OK) {
             c->acc.output_failed = 1;
             fail_ctx(c, st, err);
