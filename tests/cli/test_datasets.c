@@ -313,12 +313,21 @@ static void two_devices(void **state)
     free(out);
     assert_int_equal(lines, 2);
     assert_same_series(one, two, 1, NF);
-    /* a repeated device is refused, nothing written */
-    const char *rep = workdir("dev_rep");
-    snprintf(args, sizeof args, BASE " -nframes 2 -floatfile f_#.bin -intfile i_#.img "
-                                     "-device 0:0,0:0");
-    assert_int_equal(nbcl_env(rep, env, args), 2);
-    assert_int_equal(count_entries(rep, NULL), 0);
+    /* a repeated device is refused (usage), an unknown one is a device error; nothing written */
+    static const struct {
+        const char *list;
+        int rc;
+    } bad[] = {{"0:0,0:0", 2}, {"0:0,", 2}, {"0:0,9:9", 5}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *rep = workdir("dev_bad");
+        snprintf(args, sizeof args, BASE " -nframes 2 -floatfile f_#.bin -intfile i_#.img "
+                                         "-nonoise -device %s", bad[i].list);
+        assert_int_equal(nbcl_env(rep, env, args), bad[i].rc);
+        assert_int_equal(count_entries(rep, NULL), 0);
+        char *err = slurp(rep, ".stderr", NULL);
+        assert_non_null(strstr(err, bad[i].list));
+        free(err);
+    }
 }
 
 /* two MPI ranks give the same bytes as one process */
@@ -359,6 +368,19 @@ static void mpi_two_ranks(void **state)
     assert_null(strstr(first + 1, "Unit Cell:"));
     assert_non_null(strstr(out, "wrote 6 frames"));
     free(out);
+    /* more ranks than frames: the idle rank is noted, the frames are still right */
+    const char *three = workdir("mpi3");
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && mpirun --allow-run-as-root --oversubscribe -n 3 -x "
+             "POCL_MAX_PTHREAD_COUNT=1 '%s' " BASE " -phi %g -osc %g -nframes 2 "
+             "-floatfile f_###.bin -intfile i_###.img -noisefile n_###.img > .stdout 2> .stderr",
+             three, nbcl_test_bin("nbcl"), PHI0, OSC);
+    assert_int_equal(nbcl_test_run(cmd), 0);
+    err = slurp(three, ".stderr", NULL);
+    assert_non_null(strstr(err, "3 ranks for 2 frames"));
+    free(err);
+    assert_int_equal(count_entries(three, NULL), 6);
+    assert_same_series(one, three, 1, 2);
 }
 
 /* SIGINT during a series: the frames finished before it are kept complete, no partial or
@@ -403,13 +425,24 @@ static void sigint_keeps_finished_frames(void **state)
     char *err = slurp(d, ".stderr", NULL);
     assert_non_null(strstr(err, "interrupted"));
     free(err);
-    /* the kept frames are the real ones */
+    /* the kept frames are the real ones, and -resume finishes the interrupted part */
     const char *ref = workdir("sigint_ref");
     char args[2048];
-    snprintf(args, sizeof args, "%s -frames 1 1", heavy);
+    snprintf(args, sizeof args, "%s -frames 1 4", heavy);
     nbcl_ok(ref, args);
     assert_same_file(d, "f_01.bin", ref, "f_01.bin");
     assert_same_file(d, "n_01.img", ref, "n_01.img");
+    snprintf(args, sizeof args, "%s -frames 1 4 -resume", heavy);
+    nbcl_ok(d, args);
+    for (int k = 1; k <= 4; k++) {
+        char f[32], i[32], nz[32];
+        snprintf(f, sizeof f, "f_%02d.bin", k);
+        snprintf(i, sizeof i, "i_%02d.img", k);
+        snprintf(nz, sizeof nz, "n_%02d.img", k);
+        assert_same_file(d, f, ref, f);
+        assert_same_file(d, i, ref, i);
+        assert_same_file(d, nz, ref, nz);
+    }
 }
 
 /* bad input: a message, the documented code, no file */
