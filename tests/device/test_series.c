@@ -237,6 +237,50 @@ static void resume_and_products(void **state)
     assert_true(nbcl_output_pgm_scale(g_base, &st, 1.0) == 1.0);
 }
 
+static volatile int g_token;
+
+static void cancel_after_first(void *user, const nbcl_series_frame *f)
+{
+    (void)f;
+    int *n = user;
+    if (++*n == 1)
+        g_token = 1;
+}
+
+/* an explicit cancel token stops the series; with keep_finished_on_cancel the frames done are
+ * committed whole and nothing else is left */
+static void cancel_token(void **state)
+{
+    (void)state;
+    const char *dir = nbcl_test_workdir("series_cancel");
+    assert_non_null(dir);
+    char tf[4200];
+    snprintf(tf, sizeof tf, "%s/f_##.bin", dir);
+    nbcl_series_opts o;
+    opts(&o, 40);
+    o.path[NBCL_OUT_FLOAT] = tf;
+    o.keep_finished_on_cancel = 1;
+    int n = 0;
+    g_token = 0;
+    o.cancel = &g_token;
+    o.on_frame = cancel_after_first;
+    o.on_frame_user = &n;
+    nbcl_series_result r;
+    char err[1024];
+    nbcl_engine *e[1] = {g_eng};
+    assert_int_equal(nbcl_series_run(e, 1, &g_cfg, g_base, &o, &r, err, sizeof err),
+                     NBCL_INTERRUPTED);
+    assert_false(nbcl_cancel_requested()); /* the process-wide flag was not touched */
+    assert_true(r.written >= 1 && r.written < 40);
+    char cmd[4400];
+    snprintf(cmd, sizeof cmd, "test $(ls -A '%s' | wc -l) -eq %d && ! ls -A '%s' | grep -q tmp",
+             dir, r.written, dir);
+    assert_int_equal(nbcl_test_run(cmd), 0);
+    char p1[4300];
+    snprintf(p1, sizeof p1, "%s/f_01.bin", dir);
+    assert_true(nbcl_output_file_complete(NBCL_OUT_FLOAT, p1, 48, 48));
+}
+
 /* a bad plan is refused before anything is rendered */
 static void bad_plan(void **state)
 {
@@ -263,6 +307,7 @@ int main(void)
         cmocka_unit_test(plan_ranks_and_sink),
         cmocka_unit_test(frame_equals_direct_render),
         cmocka_unit_test(resume_and_products),
+        cmocka_unit_test(cancel_token),
         cmocka_unit_test(bad_plan),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -141,6 +141,9 @@ typedef struct nbcl_series_opts {
     size_t nsinks;
     nbcl_progress_fn render_progress; /* per-tile progress of each render (single engine only) */
     void *render_progress_user;
+    const volatile int *cancel;   /* non-zero stops the series like nbcl_request_cancel() does
+                                     (no new frame, the render in flight stops at its next tile);
+                                     NULL: only the process-wide flag */
 } nbcl_series_opts;
 
 void nbcl_series_opts_init(nbcl_series_opts *o);
@@ -167,7 +170,8 @@ void nbcl_series_frame_config(const nbcl_config *cfg, const nbcl_series_opts *o,
  * Statistics, conversions and writing run on a writer thread, overlapping the next render.
  * Each frame's files appear all together or not at all (temporary files renamed after one
  * fdatasync pass per batch: sync_frames frames, or sync_interval_s); a failed or interrupted
- * run leaves no partial file. NBCL_INTERRUPTED when cancelled (nbcl_request_cancel). */
+ * run leaves no partial file. NBCL_INTERRUPTED when cancelled (opts.cancel or
+ * nbcl_request_cancel). */
 nbcl_status nbcl_series_run(nbcl_engine *const *engines, size_t nengines, const nbcl_config *cfg,
                             const nbcl_scene *base, const nbcl_series_opts *o,
                             nbcl_series_result *res, char *err, size_t errlen);

@@ -100,12 +100,28 @@ static void item_free(item *it)
     free(it);
 }
 
+/* the caller's token (opts.cancel) or the process-wide flag (nbcl_request_cancel) */
+static int cancelled(const series_ctx *c)
+{
+    return (c->o->cancel && *c->o->cancel) || nbcl_cancel_requested();
+}
+
+/* per-tile hook of each render: stops it when cancelled, forwards to the caller's callback */
+static int render_tick(void *user, size_t done, size_t total)
+{
+    const series_ctx *c = user;
+    if (c->nengines == 1 && c->o->render_progress &&
+        c->o->render_progress(c->o->render_progress_user, done, total))
+        return 1;
+    return c->o->cancel && *c->o->cancel;
+}
+
 /* ---------------------------------------------------------------- render side */
 static int next_frame(series_ctx *c)
 {
     int k = -1;
     pthread_mutex_lock(&c->mu);
-    if (!c->stop && !nbcl_cancel_requested() && c->next < c->nplan)
+    if (!c->stop && !cancelled(c) && c->next < c->nplan)
         k = c->plan[c->next++];
     pthread_mutex_unlock(&c->mu);
     return k;
@@ -145,9 +161,9 @@ static item *render_one(series_ctx *c, size_t ei, int k)
         return NULL;
     }
     nbcl_render_opts ro = {0};
-    if (c->nengines == 1) {
-        ro.progress = c->o->render_progress;
-        ro.progress_user = c->o->render_progress_user;
+    if (c->o->cancel || (c->nengines == 1 && c->o->render_progress)) {
+        ro.progress = render_tick;
+        ro.progress_user = c;
     }
     st = nbcl_render(e, it->scene, &ro, &it->img, &it->tm);
     if (st != NBCL_OK) {
@@ -342,7 +358,7 @@ static void *writer_thread(void *arg)
         pthread_mutex_lock(&c->mu);
         stop = c->stop;
         pthread_mutex_unlock(&c->mu);
-        if (!stop && nbcl_cancel_requested() && !c->o->keep_finished_on_cancel)
+        if (!stop && cancelled(c) && !c->o->keep_finished_on_cancel)
             stop = 1;
         if (!stop) {
             nbcl_status st = write_item(c, it, err, sizeof err);
@@ -369,8 +385,7 @@ static void *writer_thread(void *arg)
     pthread_mutex_lock(&c->mu);
     int failed = c->stop;
     pthread_mutex_unlock(&c->mu);
-    int cancelled = nbcl_cancel_requested();
-    if (failed || (cancelled && !c->o->keep_finished_on_cancel)) {
+    if (failed || (cancelled(c) && !c->o->keep_finished_on_cancel)) {
         nbcl_outfile_defer_abort();
     } else {
         nbcl_status st = in_batch ? commit_batch(c, err, sizeof err) : NBCL_OK;
@@ -494,7 +509,7 @@ nbcl_status nbcl_series_run(nbcl_engine *const *engines, size_t nengines, const 
     st = c->st;
     if (st != NBCL_OK)
         nbcl__errf(err, errlen, "%s", c->err);
-    else if (nbcl_cancel_requested()) {
+    else if (cancelled(c)) {
         st = NBCL_INTERRUPTED;
         nbcl__errf(err, errlen, "interrupted");
     }
