@@ -29,6 +29,10 @@ struct nbcl_engine {
     nbcl_precision precision;   /* resolved: F32 or F64 */
     nbcl_build_facts facts;
     int clblast_used;           /* CLBlastClearCache() before releasing the context */
+    /* the structure-factor buffer of the last render, kept for the next scene with the same
+     * inputs_id (the frames of a series share their grid: uploaded once per engine) */
+    cl_mem f_cache;
+    unsigned long long f_cache_id;
     char last_error[NBCL_ERRLEN];
 };
 

@@ -206,11 +206,13 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
     /* host copies in the device precision */
     size_t norient = (size_t)s->kiparams[NBCL_IP_NORIENT];
     size_t nF = s->hkl.F ? (size_t)s->hkl.h_range * s->hkl.k_range * s->hkl.l_range : 1;
-    size_t bP, bS, bO, bF;
+    size_t bP, bS, bO, bF = 0;
     void *hP = pack_real(s->kparams, NBCL_P_COUNT, f64, &bP);
     void *hS = pack_real(s->ksrc, (size_t)s->sources * NBCL_SRC_STRIDE, f64, &bS);
     void *hO = pack_real(s->orient, norient * NBCL_ORIENT_STRIDE, f64, &bO);
-    void *hF = pack_real(s->hkl.F ? s->hkl.F : &s->fdump_dummy, nF, f64, &bF);
+    /* the frames of a series share one grid (same inputs_id): upload it once per engine */
+    int f_cached = s->inputs_id && e->f_cache && e->f_cache_id == s->inputs_id;
+    void *hF = f_cached ? NULL : pack_real(s->hkl.F ? s->hkl.F : &s->fdump_dummy, nF, f64, &bF);
     cl_mem dP = NULL, dIP = NULL, dS = NULL, dO = NULL, dF = NULL, dM = NULL, dOut = NULL,
            dFlags = NULL, dOmega = NULL;
     float *homega = NULL;
@@ -223,7 +225,7 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
     ipnear[NBCL_IP_INTERPOLATE] = 0;
     const int interp_on = s->kiparams[NBCL_IP_INTERPOLATE] != 0;
 
-    if (!hP || !hS || !hO || !hF) {
+    if (!hP || !hS || !hO || (!hF && !f_cached)) {
         nbcl__set_error(e, "out of host memory while packing the scene");
         st = NBCL_OUT_OF_MEMORY;
         goto done;
@@ -265,8 +267,19 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
         dS = make_buffer(e, CL_MEM_READ_ONLY, bS, hS, &rc);
     if (rc == CL_SUCCESS)
         dO = make_buffer(e, CL_MEM_READ_ONLY, bO, hO, &rc);
-    if (rc == CL_SUCCESS)
+    if (rc == CL_SUCCESS && f_cached) {
+        rc = clRetainMemObject(e->f_cache); /* this render's reference, released at the end */
+        if (rc == CL_SUCCESS)
+            dF = e->f_cache;
+    } else if (rc == CL_SUCCESS) {
         dF = make_buffer(e, CL_MEM_READ_ONLY, bF, hF, &rc);
+        if (rc == CL_SUCCESS && s->inputs_id && clRetainMemObject(dF) == CL_SUCCESS) {
+            if (e->f_cache) /* the cache keeps one grid: the latest */
+                clReleaseMemObject(e->f_cache);
+            e->f_cache = dF;
+            e->f_cache_id = s->inputs_id;
+        }
+    }
     if (rc == CL_SUCCESS)
         dM = s->mask ? make_buffer(e, CL_MEM_READ_ONLY, tile, NULL, &rc)
                      : make_buffer(e, CL_MEM_READ_ONLY, 1, &dummy_mask, &rc);

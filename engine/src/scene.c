@@ -3,6 +3,7 @@
  * Deliberate differences from the reference are listed in docs/parity.md. */
 #include <float.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +131,10 @@ static nbcl_status scene_build(const nbcl_config *cfg, const nbcl_scene *share, 
     if (!s)
         return NBCL_OUT_OF_MEMORY;
     s->shared_inputs = share != NULL;
+    {
+        static atomic_ullong next_id; /* identities only: never reused within the process */
+        s->inputs_id = share ? share->inputs_id : atomic_fetch_add(&next_id, 1) + 1;
+    }
     nbcl_status st;
 
     /* ------------------------------------------------------------ validation of raw inputs */

@@ -96,6 +96,8 @@ typedef struct nbcl_scene {
     size_t log_len, log_cap;
 
     int shared_inputs;             /* hkl.F and mask belong to another scene (build_shared) */
+    unsigned long long inputs_id;  /* identity of the structure factors: unique per built scene,
+                                      the base's for shared scenes (engines cache the upload) */
 } nbcl_scene;
 
 /* Build a scene from a configuration. Reads every input file the configuration names.
