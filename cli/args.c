@@ -161,7 +161,7 @@ static const flag_def FLAGS[] = {
     {"-noprogress", F_NOPROGRESS, 0, "", "no progress meter"},
     {"-progress", F_PROGRESS, 0, "", "progress meter on stderr (default)"},
     /* nbcl's own */
-    {"-device", F_DEVICE, 1, "SPEC", "OpenCL device: cpu, gpu, P:D or a name substring (env NBCL_DEVICE); for a series also 'all' or a comma list (0:0,0:1)"},
+    {"-device", F_DEVICE, 1, "SPEC", "OpenCL device: cpu, gpu, P:D or a name substring (env NBCL_DEVICE); 'all' or a comma list (0:0,0:1): one engine each, frames shared"},
     {"-list_devices --list-devices", F_LIST_DEVICES, 0, "", "list OpenCL devices and exit"},
     {"-precision", F_PRECISION, 1, "single|double", "kernel precision (default: double when the device has fp64)"},
     {"-fast_math", F_FAST_MATH, 0, "", "build kernels with -cl-fast-relaxed-math (not parity-tested)"},
