@@ -157,7 +157,9 @@ static int write_results(bench_run *run, const series_point *pts, int np, int nf
             SERIES_OSC);
     fprintf(m, "# Series: %d frames of %d^2 (light: -N 20 -mosaic 0.2 -mosaic_dom 2 -phisteps 2 "
                "-oversample 1 -osc %g)\n\n"
-               "Whole wall time of the N frames; per-frame runs step -phi by -osc.\n\n"
+               "Whole wall time of the N frames; per-frame runs step -phi by -osc. The reference "
+               "(its own precision) is listed once per nbcl device x precision: its speed-up is "
+               "against that series.\n\n"
                "| how | device | precision | status | wall s | frames/s | series speed-up |\n"
                "|---|---|---|---|---:|---:|---:|\n",
             nframes, size, SERIES_OSC);

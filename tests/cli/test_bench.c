@@ -184,6 +184,47 @@ static void test_reference_failure(void **state)
     run_bench("b4", "--reference /nonexistent/nb", 2);
 }
 
+/* --series: nbcl -nframes against nbcl and a "reference" (nbcl again) once per frame; every
+ * point measured, the table and the JSON written; no case rows without --case or -- */
+static void test_series(void **state)
+{
+    (void)state;
+    const char *dir = outdir("b5");
+    snprintf(g_cmd, sizeof g_cmd,
+             "%s --quiet --series 3 --sizes 32 --precision single --ref-repeats 1 --reference %s "
+             "--outdir %s > %s.log 2>&1",
+             nbcl_test_bin("nbcl-bench"), nbcl_test_bin("nbcl"), dir, dir);
+    if (nbcl_test_run(g_cmd) != 0)
+        fail_msg("%s failed (log: %s.log)", g_cmd, dir);
+    json_object *res = load_json(dir, "series.json");
+    assert_int_equal(json_object_get_int(get(res, "frames")), 3);
+    assert_int_equal(json_object_get_int(get(res, "size")), 32);
+    json_object *pts = get(res, "points");
+    assert_int_equal(json_object_array_length(pts), 3);
+    int seen = 0;
+    for (size_t i = 0; i < 3; i++) {
+        json_object *p = json_object_array_get_idx(pts, i);
+        const char *how = json_object_get_string(get(p, "how"));
+        seen |= !strcmp(how, "nbcl-series") ? 1 : !strcmp(how, "nbcl-per-frame") ? 2
+              : !strcmp(how, "reference-per-frame") ? 4 : 0;
+        assert_string_equal(json_object_get_string(get(p, "status")), "ok");
+        assert_string_equal(json_object_get_string(get(p, "precision")), "single");
+        double w = json_object_get_double(get(p, "wall_s"));
+        assert_true(w > 0 && w < 600);
+        assert_true(fabs(json_object_get_double(get(p, "frames_per_s")) * w - 3) < 1e-2);
+        assert_true(json_object_get_double(get(p, "series_speedup")) > 0);
+    }
+    assert_int_equal(seen, 7);
+    json_object_put(res);
+    char *md = read_text(dir, "series.md");
+    assert_non_null(strstr(md, "| nbcl-series |"));
+    assert_non_null(strstr(md, "| reference-per-frame |"));
+    free(md);
+    json_object *pr = load_json(dir, "perf_results.json");
+    assert_int_equal(json_object_array_length(get(pr, "rows")), 0);
+    json_object_put(pr);
+}
+
 int main(void)
 {
     if (!nbcl_test_have_device()) {
@@ -194,6 +235,7 @@ int main(void)
         cmocka_unit_test(test_bundle_with_process_and_reference),
         cmocka_unit_test(test_no_process_and_peak),
         cmocka_unit_test(test_reference_failure),
+        cmocka_unit_test(test_series),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
