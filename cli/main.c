@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -287,29 +286,12 @@ static void engines_create(engines *en, const nbcl_cli *cli, const char *spec)
 {
     nbcl_engine_opts o;
     nbcl_engine_opts_init(&o);
+    o.device = spec;
     o.precision = cli->precision;
     o.fast_math = cli->fast_math;
     o.kernel_dir = cli->kernel_dir;
     o.log = log_cb;
-    en->n = 0;
-    int list = spec && (strchr(spec, ',') || strcasecmp(spec, "all") == 0);
-    if (!list) {
-        o.device = spec;
-        en->st = nbcl_engine_create(&o, &en->e[0], en->err, sizeof en->err);
-        en->n = en->st == NBCL_OK;
-        return;
-    }
-    nbcl_device_info d[MAX_ENGINES];
-    size_t n = 0;
-    en->st = nbcl_device_find_list(spec, d, MAX_ENGINES, &n, en->err, sizeof en->err);
-    for (size_t i = 0; en->st == NBCL_OK && i < n; i++) {
-        char one[32];
-        snprintf(one, sizeof one, "%u:%u", d[i].platform_index, d[i].device_index);
-        o.device = one;
-        en->st = nbcl_engine_create(&o, &en->e[i], en->err, sizeof en->err);
-        if (en->st == NBCL_OK)
-            en->n++;
-    }
+    en->st = nbcl_engine_create_list(&o, en->e, MAX_ENGINES, &en->n, en->err, sizeof en->err);
 }
 
 static void engines_destroy(engines *en)

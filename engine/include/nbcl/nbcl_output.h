@@ -182,6 +182,11 @@ nbcl_status nbcl_series_run(nbcl_engine *const *engines, size_t nengines, const 
  * device twice) are errors. Writes up to cap entries; *count is the number resolved. */
 nbcl_status nbcl_device_find_list(const char *spec, nbcl_device_info *out, size_t cap,
                                   size_t *count, char *err, size_t errlen);
+/* The device pool of a series: one engine per device of opts->device ("all", a comma list, or
+ * one spec as nbcl_engine_create takes it), each created with the rest of opts. All or none:
+ * on failure no engine is left and *count is 0. */
+nbcl_status nbcl_engine_create_list(const nbcl_engine_opts *opts, nbcl_engine **out, size_t cap,
+                                    size_t *count, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

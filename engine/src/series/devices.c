@@ -1,4 +1,5 @@
 /* Several devices for one series: "-device all" or a comma list of device specs. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -58,4 +59,43 @@ nbcl_status nbcl_device_find_list(const char *spec, nbcl_device_info *out, size_
         p += len + 1;
     }
     return NBCL_OK;
+}
+
+nbcl_status nbcl_engine_create_list(const nbcl_engine_opts *opts, nbcl_engine **out, size_t cap,
+                                    size_t *count, char *err, size_t errlen)
+{
+    *count = 0;
+    if (!opts || !out || cap == 0) {
+        nbcl__errf(err, errlen, "nbcl_engine_create_list: invalid argument");
+        return NBCL_INVALID_ARGUMENT;
+    }
+    const char *spec = opts->device;
+    if (!spec || (!strchr(spec, ',') && strcasecmp(spec, "all") != 0)) {
+        nbcl_status st = nbcl_engine_create(opts, &out[0], err, errlen);
+        *count = st == NBCL_OK;
+        return st;
+    }
+    nbcl_device_info *d = calloc(cap, sizeof *d);
+    if (!d) {
+        nbcl__errf(err, errlen, "out of memory");
+        return NBCL_OUT_OF_MEMORY;
+    }
+    size_t n = 0;
+    nbcl_status st = nbcl_device_find_list(spec, d, cap, &n, err, errlen);
+    nbcl_engine_opts one = *opts;
+    for (size_t i = 0; st == NBCL_OK && i < n; i++) {
+        char pd[32];
+        snprintf(pd, sizeof pd, "%u:%u", d[i].platform_index, d[i].device_index);
+        one.device = pd;
+        st = nbcl_engine_create(&one, &out[i], err, errlen);
+        if (st == NBCL_OK)
+            (*count)++;
+    }
+    free(d);
+    if (st != NBCL_OK) { /* all or none */
+        for (size_t i = 0; i < *count; i++)
+            nbcl_engine_destroy(out[i]);
+        *count = 0;
+    }
+    return st;
 }
