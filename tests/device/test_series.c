@@ -281,6 +281,39 @@ static void cancel_token(void **state)
     assert_true(nbcl_output_file_complete(NBCL_OUT_FLOAT, p1, 48, 48));
 }
 
+/* the device pool: one engine for a plain spec, all or none for a list */
+static void engine_pool(void **state)
+{
+    (void)state;
+    nbcl_engine_opts eo;
+    nbcl_engine_opts_init(&eo);
+    eo.device = getenv("NBCL_TEST_DEVICE");
+    nbcl_engine *e[4] = {NULL};
+    size_t n = 9;
+    char err[4096];
+    assert_int_equal(nbcl_engine_create_list(&eo, e, 4, &n, err, sizeof err), NBCL_OK);
+    assert_int_equal(n, 1);
+    assert_non_null(e[0]);
+    const nbcl_device_info *d = nbcl_engine_device(e[0]);
+    char twice[64];
+    snprintf(twice, sizeof twice, "%u:%u,%u:%u", d->platform_index, d->device_index,
+             d->platform_index, d->device_index);
+    nbcl_engine_destroy(e[0]);
+    eo.device = twice;
+    n = 9;
+    assert_int_equal(nbcl_engine_create_list(&eo, e, 4, &n, err, sizeof err),
+                     NBCL_INVALID_ARGUMENT);
+    assert_int_equal(n, 0);
+    assert_non_null(strstr(err, "repeats"));
+    eo.device = "all";
+    assert_int_equal(nbcl_engine_create_list(&eo, e, 4, &n, err, sizeof err), NBCL_OK);
+    size_t all = 0;
+    assert_int_equal(nbcl_device_list(NULL, 0, &all), NBCL_OK);
+    assert_int_equal(n, all < 4 ? all : 4);
+    for (size_t i = 0; i < n; i++)
+        nbcl_engine_destroy(e[i]);
+}
+
 /* a bad plan is refused before anything is rendered */
 static void bad_plan(void **state)
 {
@@ -308,6 +341,7 @@ int main(void)
         cmocka_unit_test(frame_equals_direct_render),
         cmocka_unit_test(resume_and_products),
         cmocka_unit_test(cancel_token),
+        cmocka_unit_test(engine_pool),
         cmocka_unit_test(bad_plan),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
