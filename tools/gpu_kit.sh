@@ -25,7 +25,7 @@
 set -eu
 
 die() { echo "gpu_kit: $*" >&2; exit 1; }
-usage() { sed -n '5,8p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { echo "usage:" >&2; sed -n '5,8p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 KIT="" REF="" BUILD="" GOLDEN="${NBCL_GOLDEN_DIR:-$ROOT/../shared/golden}" CASES=all MAX_MIB=60

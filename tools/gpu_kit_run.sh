@@ -268,10 +268,18 @@ fi
     echo "== ldd"
     for f in "$KIT"/bin/* "$clblast" ${REF:+"$REF"}; do echo "-- $f"; ldd "$f" 2>&1; done
 } >>"$SYS" 2>&1
+# the kit arrived whole (a carried folder over the size limit, or an edit, would show here)
+sha_ok=1
+if [ -f "$KIT/sha256.txt" ]; then
+    echo "== sha256" >>"$SYS"
+    (cd "$KIT" && sha256sum -c --quiet sha256.txt) >>"$SYS" 2>&1 || sha_ok=0
+fi
 missing=$(grep -c 'not found' "$SYS")
 say "system: $(sed -n 's/^PRETTY_NAME=//p' /etc/os-release 2>/dev/null | tr -d '"'), $(getconf GNU_LIBC_VERSION 2>/dev/null), $NPROC CPUs; $icd_note"
 if [ "$missing" -gt 0 ]; then
     record system error 1 "$(elapsed "$t")" "$missing libraries not found (system.txt)"
+elif [ $sha_ok = 0 ]; then
+    record system error 1 "$(elapsed "$t")" "kit files differ from its sha256.txt (system.txt)"
 else
     record system ok 0 "$(elapsed "$t")" ""
 fi

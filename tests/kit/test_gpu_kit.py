@@ -7,8 +7,8 @@ outside the kit but glibc and libstdc++/libgcc_s (ldd in a clean environment), r
 with the ICD pointed at PoCL instead of NVIDIA and small bench sizes, and checks the bundle:
 parity correlations and sum ratios within the golden bars, env.json naming the device,
 perf_results.json with real rows, the measured peak, the reference timed. Then a run on a device
-that does not exist must still leave every file and exit 1, and a kit over its size limit must
-be refused. Without the golden set, a synthetic case rendered by nbcl stands in for it.
+that does not exist (with a kit file changed after assembly) must still leave every file, report
+both and exit 1, and a kit over its size limit must be refused. Without the golden set, a synthetic case rendered by nbcl stands in for it.
 Exit 77 (skipped) for a non-Release build (the kit refuses those) or when PoCL is not installed."""
 import glob
 import json
@@ -231,7 +231,9 @@ def main():
         for m in ("./system.txt", "./devices.txt", "./bench/perf_results.json", "./bench/bench.log"):
             check(m in members, "bundle.tar.gz lacks " + m)
 
-        # ---- a failing run still leaves its files and says so
+        # ---- a failing run still leaves its files and says so; a changed kit file is reported
+        with open(os.path.join(kit, "kit.json"), "a") as f:
+            f.write("\n")
         env2 = dict(env, NBCL_KIT_DEVICE="no-such-device-xyz", NBCL_KIT_KERNELS="scalar",
                     NBCL_KIT_CASES=cases[0], NBCL_KIT_WORK=os.path.join(tmp, "work2"))
         out2 = os.path.join(tmp, "out2")
@@ -242,6 +244,8 @@ def main():
         check(runj["passed"] is False, "failing run.json passed %r" % runj["passed"])
         st = {s["name"]: s["status"] for s in runj["steps"]}
         check(st.get("parity_scalar") == "fail" and st.get("bench") == "error", "failing steps %s" % st)
+        check(st.get("system") == "error" and "sha256" in runj["steps"][0]["note"],
+              "a changed kit file: system step %s" % runj["steps"][0])
         with open(os.path.join(out2, "parity.json")) as f:
             r0 = json.load(f)["results"]
         check(len(r0) == 2 and all(r["status"] == "error" and r["correlation"] is None for r in r0),
