@@ -26,6 +26,8 @@
 #   NBCL_KIT_ICD          a folder of .icd files or one .icd file, given to the loader as is
 #   NBCL_KIT_ICD_LIB      the library the generated .icd names (default: libnvidia-opencl.so.1,
 #                         by its full path where found)
+#   NBCL_KIT_ICD_SEARCH   folders (a:b) to look for libnvidia-opencl.so.1 in, instead of
+#                         ldconfig and the usual places (the smoke test's stand-in)
 #   NBCL_KIT_BUDGET       seconds for the whole run (default 450)
 #   NBCL_KIT_CASES        comma-separated golden case ids (default: all in the kit)
 #   NBCL_KIT_KERNELS      kernels for the parity steps (default "scalar simd")
@@ -231,7 +233,12 @@ if [ -n "${NBCL_KIT_ICD:-}" ]; then
     icd_note="OCL_ICD_VENDORS=$NBCL_KIT_ICD (given)"
 else
     lib=${NBCL_KIT_ICD_LIB:-}
-    if [ -z "$lib" ]; then
+    if [ -z "$lib" ] && [ -n "${NBCL_KIT_ICD_SEARCH:-}" ]; then # only these folders (the smoke test)
+        IFS=: read -r -a dirs <<<"$NBCL_KIT_ICD_SEARCH"
+        for d in "${dirs[@]}"; do
+            [ -e "$d/libnvidia-opencl.so.1" ] && lib="$d/libnvidia-opencl.so.1" && break
+        done
+    elif [ -z "$lib" ]; then
         lib=$( { /sbin/ldconfig -p 2>/dev/null || ldconfig -p 2>/dev/null; } |
             awk '$1 == "libnvidia-opencl.so.1" {print $NF; exit}')
         for d in /usr/local/nvidia/lib64 /usr/local/nvidia/lib /usr/lib/x86_64-linux-gnu /usr/lib64 \
@@ -240,8 +247,10 @@ else
             [ -e "$d/libnvidia-opencl.so.1" ] && lib="$d/libnvidia-opencl.so.1"
         done
         [ -n "$lib" ] || lib=$(timeout 20 find /usr /opt /lib /lib64 -name 'libnvidia-opencl.so.1' 2>/dev/null | head -1)
+    fi
+    if [ -z "${NBCL_KIT_ICD_LIB:-}" ]; then
         if [ -n "$lib" ]; then # its neighbours (libcuda) must be found too
-            case "$lib" in */*) export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:${lib%/*}" ;; esac
+            export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:${lib%/*}"
         else
             lib=libnvidia-opencl.so.1
             icd_note="libnvidia-opencl.so.1 not found on disk; the .icd names it bare. "

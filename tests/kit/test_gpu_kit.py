@@ -4,7 +4,9 @@
 Builds a kit from this build into a temporary folder (two golden cases, nbcl itself standing in
 for the reference binary, as tests/cli/test_bench.c does), checks that nothing in it resolves
 outside the kit but glibc and libstdc++/libgcc_s (ldd in a clean environment), runs its run.sh
-with the ICD pointed at PoCL instead of NVIDIA and small bench sizes, and checks the bundle:
+with PoCL's library standing in for NVIDIA's (libnvidia-opencl.so.1 in a folder of its own,
+found and named in the generated nvidia.icd as on the GPU machine) and small bench sizes, and
+checks the bundle:
 parity correlations and sum ratios within the golden bars, env.json naming the device,
 perf_results.json with real rows, the measured peak, the reference timed. Then a run on a device
 that does not exist (with a kit file changed after assembly) must still leave every file, report
@@ -59,6 +61,26 @@ def pocl_library():
             name = f.readline().strip()
         if name:
             return name
+    return None
+
+
+def library_path(name):
+    """The file a bare library name loads (ldconfig's cache), or name itself when a path."""
+    if "/" in name:
+        return name
+    out = subprocess.run(["/sbin/ldconfig", "-p"], capture_output=True, text=True).stdout
+    dirs = []
+    for line in out.splitlines():
+        parts = line.split()
+        if parts and "=>" in parts:
+            if parts[0] == name:
+                return parts[-1]
+            d = os.path.dirname(parts[-1])
+            if d not in dirs:
+                dirs.append(d)
+    for d in dirs:  # a real file name (libpocl.so.2.10.0) beside the sonames ldconfig lists
+        if os.path.isfile(os.path.join(d, name)):
+            return os.path.join(d, name)
     return None
 
 
@@ -153,10 +175,23 @@ def main():
             check(resolved.get(lib, "").startswith(os.path.join(kit, "lib") + "/"),
                   "%s resolves to %r, not the kit's" % (lib, resolved.get(lib)))
 
-        # ---- the runner on PoCL: one call, small sizes
+        # ---- the runner on PoCL: one call, small sizes. PoCL's library, under NVIDIA's name in a
+        # folder of its own, takes the path the GPU machine's driver takes: found on disk, named
+        # by its full path in a generated nvidia.icd, its folder added to LD_LIBRARY_PATH
+        pocl_path = library_path(pocl)
+        check(pocl_path and os.path.isfile(pocl_path), "PoCL library %r not found" % pocl)
+        nvdir = os.path.join(tmp, "driver")
+        os.makedirs(nvdir)
+        fake_nv = os.path.join(nvdir, "libnvidia-opencl.so.1")
+        os.symlink(pocl_path, fake_nv)
+        # PoCL finds its device plugins in pocl/ beside the name it was loaded by
+        plugins = os.path.join(os.path.dirname(pocl_path), "pocl")
+        if os.path.isdir(plugins):
+            os.symlink(plugins, os.path.join(nvdir, "pocl"))
         env = {k: v for k, v in os.environ.items()
                if k not in ("OCL_ICD_VENDORS", "LD_LIBRARY_PATH", "NBCL_DEVICE", "NB_C_BIN")}
-        env.update({"NBCL_KIT_DEVICE": "cpu", "NBCL_KIT_ICD_LIB": pocl, "NBCL_KIT_BUDGET": "240",
+        env.update({"NBCL_KIT_DEVICE": "cpu", "NBCL_KIT_ICD_SEARCH": "/nonexistent:" + nvdir,
+                    "NBCL_KIT_BUDGET": "240",
                     "NBCL_KIT_WORK": os.path.join(tmp, "work"),
                     "NBCL_KIT_BENCH_ARGS": "--case perf --sizes 48 --repeats 1 --ref-repeats 1"})
         out_dir = os.path.join(tmp, "out")
@@ -167,8 +202,8 @@ def main():
                 "run.json", "run.log", "bundle.tar.gz"}
         check(set(os.listdir(out_dir)) == want, "OUTDIR holds %s" % sorted(os.listdir(out_dir)))
 
-        with open(os.path.join(tmp, "work", "icd", "pocl.icd")) as f:
-            check(f.read().strip() == pocl, "the generated .icd does not name %s" % pocl)
+        with open(os.path.join(tmp, "work", "icd", "nvidia.icd")) as f:
+            check(f.read().strip() == fake_nv, "the generated nvidia.icd does not name %s" % fake_nv)
 
         with open(os.path.join(out_dir, "parity.json")) as f:
             parity = json.load(f)
@@ -194,6 +229,7 @@ def main():
             envj = json.load(f)
         rc, listing = run([os.path.join(BIN, "nbcl"), "-list_devices", "-device", "cpu"],
                           env={**os.environ, "OCL_ICD_VENDORS": os.path.join(tmp, "work", "icd")})
+        check(rc == 0, "nbcl -list_devices through the generated ICD: exit %d" % rc)
         names = [d["info"]["device"]["name"] for d in envj["devices"]]
         check(len(names) == 1 and names[0] and names[0] in listing,
               "env.json devices %s, nbcl -list_devices: %s" % (names, listing))
@@ -234,7 +270,7 @@ def main():
         # ---- a failing run still leaves its files and says so; a changed kit file is reported
         with open(os.path.join(kit, "kit.json"), "a") as f:
             f.write("\n")
-        env2 = dict(env, NBCL_KIT_DEVICE="no-such-device-xyz", NBCL_KIT_KERNELS="scalar",
+        env2 = dict(env, NBCL_KIT_DEVICE="no-such-device-xyz", NBCL_KIT_KERNELS="scalar", NBCL_KIT_ICD_LIB=pocl,
                     NBCL_KIT_CASES=cases[0], NBCL_KIT_WORK=os.path.join(tmp, "work2"))
         out2 = os.path.join(tmp, "out2")
         rc, out = run(["bash", os.path.join(kit, "run.sh"), out2], env=env2, timeout=120)
