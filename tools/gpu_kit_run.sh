@@ -37,6 +37,7 @@
 set -u
 
 KIT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+chmod u+x "$KIT"/bin/* "$KIT"/ref/* 2>/dev/null # a copy of the tree may have lost the modes
 OUT=${1:-}
 if [ -z "$OUT" ] || [ $# -ne 1 ]; then
     echo "usage: bash $KIT/run.sh OUTDIR" >&2
