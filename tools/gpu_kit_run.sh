@@ -211,7 +211,7 @@ say "output: $OUT   work: $WORK   device: $DEV   budget: ${BUDGET} s   reference
 t=$(now)
 SYS="$WORK/system.txt"
 command -v nvidia-smi >/dev/null 2>&1 &&
-    GPU_CSV=$(timeout 30 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -1)
+    GPU_CSV=$(timeout 15 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -1)
 {
     echo "== uname"; uname -a
     echo "== os-release"; cat /etc/os-release 2>/dev/null
@@ -220,8 +220,8 @@ command -v nvidia-smi >/dev/null 2>&1 &&
     echo "== memory"; grep -E 'MemTotal|MemAvailable' /proc/meminfo
     echo "== nvidia-smi"
     if command -v nvidia-smi >/dev/null 2>&1; then
-        timeout 30 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem,power.limit,persistence_mode --format=csv 2>&1
-        timeout 30 nvidia-smi 2>&1
+        timeout 15 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem,power.limit,persistence_mode --format=csv 2>&1
+        timeout 15 nvidia-smi 2>&1
     else
         echo "nvidia-smi: not on PATH"
     fi
