@@ -259,6 +259,9 @@ int bench_write_trace(bench_run *run, char *err, size_t errlen);
 int bench_write_sha256(bench_run *run, char *err, size_t errlen);
 
 /* ------------------------------------------------------------------ chart.c */
+/* Every chart is written twice, drawn with cairo: at `path` (which must end in .png) as PNG and
+ * beside it as SVG (same name, .svg). 0 and err when it could not be written. */
+/* warm pixels/s per case x size, one bar per device x precision (and the reference), log y */
 int bench_write_chart(bench_run *run, const char *path, char *err, size_t errlen);
 
 /* Line chart: one coloured series per entry, a solid line through y and, when y_dashed is not
@@ -271,7 +274,7 @@ typedef struct bench_line_series {
     const double *y_dashed;     /* nx values or NULL */
 } bench_line_series;
 typedef struct bench_line_chart {
-    const char *title;          /* upper case reads best: the font has capitals only */
+    const char *title;
     const char *x_label;
     const char *y_label;
     const char *note;           /* one line under the legend, or NULL */

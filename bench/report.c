@@ -844,11 +844,11 @@ int bench_write_summary(bench_run *run, char *err, size_t errlen)
         fprintf(f, "\n![throughput per case and device](throughput.png)\n");
     fprintf(f, "\nFiles: env.json (host, devices, build), perf_results.json (every number "
                "above, with min/median/mean/stddev), commands.txt, bench.log%s%s",
-            run->throughput_png ? ", throughput.png" : "",
+            run->throughput_png ? ", throughput.png (and .svg)" : "",
             run->profile ? ", trace.json (chrome://tracing or https://ui.perfetto.dev)" : "");
     for (size_t w = 0; w < bench_nsweeps; w++)
         if (run->scal_png & (1u << w))
-            fprintf(f, ", %s", bench_sweeps[w].png);
+            fprintf(f, ", %s (and .svg)", bench_sweeps[w].png);
     fprintf(f, ", sha256.txt.\n");
     int bad = ferror(f);
     if (fclose(f) != 0 || bad) {

@@ -342,24 +342,24 @@ int bench_write_scaling_charts(bench_run *run, char *err, size_t errlen)
                 }
             }
             const nbcl_device_info *d = &run->devices[sdev[s]];
-            snprintf(labels[s], sizeof labels[s], "%s %u:%u %s",
-                     sprec[s] == 64 ? "DOUBLE" : "SINGLE", d->platform_index, d->device_index,
+            snprintf(labels[s], sizeof labels[s], "%s, device %u:%u %s",
+                     sprec[s] == 64 ? "double" : "single", d->platform_index, d->device_index,
                      d->device_name_normalised);
             series[s].label = labels[s];
             series[s].y = ys[s];
             series[s].y_dashed = yk[s];
         }
         char title[128];
-        const char *xl = !strcmp(sw->name, "size")      ? "DETECTOR SIZE (PIXELS PER SIDE)"
-                         : !strcmp(sw->name, "domains") ? "MOSAIC DOMAINS"
-                                                        : "PHI STEPS";
-        snprintf(title, sizeof title, "SCALING: SUB-PATHS/S VS %s",
-                 !strcmp(sw->name, "size")      ? "DETECTOR SIZE (PERF)"
-                 : !strcmp(sw->name, "domains") ? "MOSAIC DOMAINS (256, HEAVY-LIKE)"
-                                                : "PHI STEPS (256, HEAVY-LIKE)");
-        bench_line_chart c = {title, xl, "SUB-PATHS/S (WARM MEDIAN)",
-                              "SOLID, FILLED: HOST WALL TIME. DASHED, HOLLOW: KERNEL TIME "
-                              "(OPENCL PROFILING). X: NOT MEASURED",
+        const char *xl = !strcmp(sw->name, "size")      ? "detector size (pixels per side)"
+                         : !strcmp(sw->name, "domains") ? "mosaic domains"
+                                                        : "phi steps";
+        snprintf(title, sizeof title, "Scaling: sub-paths/s against %s",
+                 !strcmp(sw->name, "size")      ? "detector size (perf)"
+                 : !strcmp(sw->name, "domains") ? "mosaic domains (256\xC2\xB2, heavy-like)"
+                                                : "phi steps (256\xC2\xB2, heavy-like)");
+        bench_line_chart c = {title, xl, "sub-paths / s (warm median)",
+                              "solid, filled: host wall time; dashed, hollow: kernel time "
+                              "(OpenCL profiling); \xC3\x97: not measured",
                               x, nx, series, ns};
         char path[4400], e2[1024];
         snprintf(path, sizeof path, "%s/%s", run->outdir, sw->png);
