@@ -161,22 +161,23 @@ static void background(cairo_t *cr)
     cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
 }
 
-static void hline(cairo_t *cr, double x0, double x1, double y, double width, rgb c)
+static void segment(cairo_t *cr, double x0, double y0, double x1, double y1, double width, rgb c)
 {
     set_rgb(cr, c);
     cairo_set_line_width(cr, width);
-    cairo_move_to(cr, x0, y);
-    cairo_line_to(cr, x1, y);
+    cairo_move_to(cr, x0, y0);
+    cairo_line_to(cr, x1, y1);
     cairo_stroke(cr);
+}
+
+static void hline(cairo_t *cr, double x0, double x1, double y, double width, rgb c)
+{
+    segment(cr, x0, y, x1, y, width, c);
 }
 
 static void vline(cairo_t *cr, double x, double y0, double y1, double width, rgb c)
 {
-    set_rgb(cr, c);
-    cairo_set_line_width(cr, width);
-    cairo_move_to(cr, x, y0);
-    cairo_line_to(cr, x, y1);
-    cairo_stroke(cr);
+    segment(cr, x, y0, x, y1, width, c);
 }
 
 /* a "not measured" mark: a small x */
