@@ -249,10 +249,10 @@ static double bar_value(const bar_chart *c, size_t g, size_t s)
             continue;
         if (c->sdev[s] < 0) {
             if (r->ref && !strcmp(r->ref->run.status, "ok") && r->ref->run.warm.n &&
-                r->ref->run.warm.median > 0 && r->pixels)
-                value = (double)r->pixels / r->ref->run.warm.median;
+                r->ref->run.warm.median > 0 && r->work.pixels)
+                value = (double)r->work.pixels / r->ref->run.warm.median;
         } else if (r->device_index == c->sdev[s] && r->precision == c->sprec[s]) {
-            value = strcmp(r->status, "ok") ? 0 : r->pix_per_s_wall;
+            value = strcmp(r->status, "ok") ? 0 : r->warm.pix_per_s_wall;
         }
     }
     return value;
@@ -398,15 +398,15 @@ int bench_write_chart(bench_run *run, const char *path, char *err, size_t errlen
             c->sprec[c->ns++] = r->precision;
         }
         if (r->ref && !strcmp(r->ref->run.status, "ok") && r->ref->run.warm.n &&
-            r->ref->run.warm.median > 0 && r->pixels) {
-            double rv = (double)r->pixels / r->ref->run.warm.median;
+            r->ref->run.warm.median > 0 && r->work.pixels) {
+            double rv = (double)r->work.pixels / r->ref->run.warm.median;
             have_ref = 1;
             vmin = fmin(vmin, rv);
             vmax = fmax(vmax, rv);
         }
-        if (!strcmp(r->status, "ok") && r->pix_per_s_wall > 0) {
-            vmin = fmin(vmin, r->pix_per_s_wall);
-            vmax = fmax(vmax, r->pix_per_s_wall);
+        if (!strcmp(r->status, "ok") && r->warm.pix_per_s_wall > 0) {
+            vmin = fmin(vmin, r->warm.pix_per_s_wall);
+            vmax = fmax(vmax, r->warm.pix_per_s_wall);
         }
     }
     if (have_ref) { /* the reference as one more series */
