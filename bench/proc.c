@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,11 +28,31 @@ static int run_capture(const char *cmd, char *out, size_t cap)
     return (st != -1 && WIFEXITED(st)) ? WEXITSTATUS(st) : -1;
 }
 
+/* Running from the build tree's bin folder (not an installed copy), whose source tree then
+ * says what was built: its HEAD and whether it is dirty. An installed copy reports the SHA it
+ * was built from, never whatever the source folder holds today. */
+static int in_build_tree(void)
+{
+#ifdef NBCL_BENCH_BUILD_BIN_DIR
+    char exe[4096], bin[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0 || !realpath(NBCL_BENCH_BUILD_BIN_DIR, bin))
+        return 0;
+    exe[n] = '\0';
+    size_t bl = strlen(bin);
+    return strncmp(exe, bin, bl) == 0 && exe[bl] == '/' && !strchr(exe + bl + 1, '/');
+#else
+    return 0;
+#endif
+}
+
 void bench_git_info(char *sha, size_t cap, int *dirty)
 {
     char cmd[8192], out[4096];
     snprintf(sha, cap, "%s", nbcl_git_sha());
     *dirty = -1;
+    if (!in_build_tree())
+        return;
 #ifdef NBCL_BENCH_SOURCE_DIR
     snprintf(cmd, sizeof cmd, "git -C '%s' rev-parse --short=12 HEAD 2>/dev/null",
              NBCL_BENCH_SOURCE_DIR);

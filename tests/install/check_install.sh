@@ -37,12 +37,23 @@ echo "check_install: libnbcl.so SONAME $soname"
 if grep -q "$src/cl" "$prefix/bin/nbcl"; then
     fail "bin/nbcl holds the source path $src/cl"
 fi
-for p in nbcl nbcl-bench nbcl-compare; do
-    warn=$(LC_ALL=C.UTF-8 MANWIDTH=80 man -l "$prefix/share/man/man1/$p.1" 2>&1 >/dev/null || true)
-    [ -z "$warn" ] || fail "man -l $p.1: $warn"
-    LC_ALL=C.UTF-8 MANWIDTH=80 man -l "$prefix/share/man/man1/$p.1" 2>/dev/null | grep -q "^SYNOPSIS" ||
-        fail "man -l $p.1 has no SYNOPSIS"
-done
+if command -v man >/dev/null 2>&1; then
+    for p in nbcl nbcl-bench nbcl-compare; do
+        page=$prefix/share/man/man1/$p.1
+        warn=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$page" 2>&1 >/dev/null || true)
+        [ -z "$warn" ] || fail "man -l $p.1: $warn"
+        LC_ALL=C.UTF-8 MANWIDTH=80 man -l "$page" 2>/dev/null >"$tmp/$p.txt"
+        grep -q "^SYNOPSIS" "$tmp/$p.txt" || fail "man -l $p.1 has no SYNOPSIS"
+        # the page says what --help says: every option of the help is on the page
+        "$prefix/bin/$p" --help | sed -n 's/^  \(-[^ ,]*\).*/\1/p' >"$tmp/$p.opts"
+        [ -s "$tmp/$p.opts" ] || fail "$p --help lists no option"
+        while read -r opt; do
+            grep -qwF -- "$opt" "$tmp/$p.txt" || fail "man page $p.1 lacks $opt of --help"
+        done <"$tmp/$p.opts"
+    done
+else
+    echo "check_install: no man (man-db): man pages not formatted"
+fi
 
 # a consumer sees only the installed tree: no variable of the test environment points back
 unset NBCL_SOURCE_DIR NBCL_BIN_DIR NBCL_KERNEL_DIR
