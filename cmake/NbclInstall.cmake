@@ -26,8 +26,7 @@ set_target_properties(nbcl PROPERTIES EXPORT_NAME nbcl_static)
 install(EXPORT nbclStaticTargets NAMESPACE nbcl:: DESTINATION ${NBCL_CMAKE_DIR})
 if(TARGET nbcl_shared)
   install(TARGETS nbcl_shared EXPORT nbclTargets
-    LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
-    INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+    LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
   install(EXPORT nbclTargets NAMESPACE nbcl:: DESTINATION ${NBCL_CMAKE_DIR})
 endif()
 
@@ -98,11 +97,12 @@ set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_CONTACT "nanoBragg-CL maintainers <nbcl@invalid>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
   "X-ray diffraction image simulator (nanoBragg-compatible) on OpenCL devices")
+# the extended description under the summary; CPack indents each line for the control file
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
   "nbcl simulates X-ray diffraction images exactly like nanoBragg (same flags, same numbers)
- on any OpenCL device: CPUs through PoCL, GPUs through their vendors' drivers.
- The package holds the programs nbcl, nbcl-bench and nbcl-compare, the library libnbcl
- (shared and static), its headers, CMake package and pkg-config file.")
+on any OpenCL device: CPUs through PoCL, GPUs through their vendors' drivers.
+The package holds the programs nbcl, nbcl-bench and nbcl-compare, the library libnbcl
+(shared and static), its headers, CMake package and pkg-config file.")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION science)

@@ -43,10 +43,22 @@ for d in libc6 libclblast1 'pocl-opencl-icd | opencl-icd' libssl3 'ocl-icd-libop
     esac
 done
 
+# the unpacked tree runs: the program, and the library with every dependency resolved
+dpkg-deb -x "$deb" "$tmp/root"
+"$tmp/root/usr/bin/nbcl" -version | grep -q "^nbcl $(dpkg-deb -f "$deb" Version) " ||
+    fail "the packaged nbcl -version says: $("$tmp/root/usr/bin/nbcl" -version 2>&1)"
+so=$(find "$tmp/root/usr/lib" -name 'libnbcl.so.*.*.*' | head -1)
+[ -n "$so" ] || fail "no libnbcl.so.X.Y.Z unpacked"
+if ldd "$so" | grep -q "not found"; then
+    fail "libnbcl.so has unresolved dependencies: $(ldd "$so" | grep 'not found')"
+fi
+
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     if apt-get -s -q install "$deb" >"$tmp/apt.log" 2>&1; then
         grep -q "^Inst nbcl " "$tmp/apt.log" || { cat "$tmp/apt.log" >&2; fail "apt-get -s would not install nbcl"; }
         echo "check_deb: apt-get -s: installable here"
+    elif grep -q "Could not get lock" "$tmp/apt.log"; then
+        echo "check_deb: apt is busy (lock held): installability not simulated"
     else
         cat "$tmp/apt.log" >&2
         fail "apt-get -s install refuses the package"
