@@ -47,17 +47,15 @@ else()
 endif()
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/nbclConfigVersion.cmake
   VERSION ${PROJECT_VERSION} COMPATIBILITY ${_nbcl_compat})
-install(FILES ${PROJECT_BINARY_DIR}/nbclConfig.cmake ${PROJECT_BINARY_DIR}/nbclConfigVersion.cmake
-  DESTINATION ${NBCL_CMAKE_DIR})
 
 # ---- pkg-config: what a static link needs beyond -lnbcl (the shared library needs nothing)
 file(RELATIVE_PATH NBCL_PC_TO_PREFIX "/p/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/p")
 string(REGEX REPLACE "/$" "" NBCL_PC_TO_PREFIX "${NBCL_PC_TO_PREFIX}")
-set(NBCL_PC_REQUIRES_PRIVATE "OpenCL json-c libpng libcrypto")
-set(NBCL_PC_LIBS_PRIVATE "-lm -pthread")
-foreach(_lib ${CMAKE_DL_LIBS})
-  string(APPEND NBCL_PC_LIBS_PRIVATE " -l${_lib}")
-endforeach()
+# (nbcl_static_deps, run at the end of engine/: cmake/NbclStaticDeps.cmake)
+get_property(NBCL_PC_REQUIRES_PRIVATE GLOBAL PROPERTY NBCL_PC_REQUIRES_PRIVATE)
+get_property(NBCL_PC_LIBS_PRIVATE GLOBAL PROPERTY NBCL_PC_LIBS_PRIVATE)
+install(FILES ${PROJECT_BINARY_DIR}/nbclConfig.cmake ${PROJECT_BINARY_DIR}/nbclConfigVersion.cmake
+  ${PROJECT_BINARY_DIR}/nbclStaticDeps.cmake DESTINATION ${NBCL_CMAKE_DIR})
 configure_file(${PROJECT_SOURCE_DIR}/cmake/nbcl.pc.in ${PROJECT_BINARY_DIR}/nbcl.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/nbcl.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 
