@@ -497,7 +497,11 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
             goto done;
         }
         count = next_count(&z, first, npix);
-        size_t lsize = local_size_for((count + vw - 1) / vw, cus, cpu);
+        /* small groups only where the work is heavy: a small light image keeps the one group
+         * size the driver has compiled for (PoCL compiles each size it meets) */
+        int heavy = (count < npix - first && count < z.max_count) ||
+                    range_work(&z, first, count) > 0.01 * NBCL_PRIOR_RATE_CU * cus;
+        size_t lsize = heavy ? local_size_for((count + vw - 1) / vw, cus, cpu) : 64;
         double k0 = tm.kernel_s, w0 = nbcl__now();
         st = launch_tile(e, k, first, count, vw, lsize, dOut, dOmega, img, homega, &omega_sum,
                          s->mask, dM, zero_copy, &tm);
