@@ -311,7 +311,7 @@ static void warn_long_run(const nbcl_engine *e, const nbcl_scene *s, const launc
               total, roi_before(z, (size_t)s->fpixels * (size_t)s->spixels), z->per_pixel,
               s->oversample, s->sources, s->mosaic_domains, s->phisteps,
               s->thicksteps > 0 ? s->thicksteps : 1, measured ? "about " : "at least ", when,
-              measured ? "measured:" : "at most", rate, s->recommended_oversample);
+              measured ? "measured:" : "even at", rate, s->recommended_oversample);
 }
 
 /* one work-item runs on one core and a launch cannot be cut short: warn when one alone is long
