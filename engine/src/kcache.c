@@ -4,6 +4,7 @@
 #include "nbcl_kcache.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static int nbcl_ieq(const char *a, const char *b)
@@ -140,6 +142,42 @@ static int nbcl_mkdir_p(const char *dir)
     return 0;
 }
 
+/* Temporary files of a store that never finished (a process killed mid-write) are never read,
+ * but would pile up: those older than an hour (no store takes that long) are removed. */
+#define NBCL_KCACHE_STALE_S 3600
+
+static int kc_is_temp_name(const char *n)
+{
+    /* ".<64 hex digits>.XXXXXX" as nbcl__kcache_store makes them */
+    if (n[0] != '.' || strlen(n) != 1 + 64 + 1 + 6 || n[65] != '.')
+        return 0;
+    for (int i = 1; i <= 64; i++)
+        if (!isxdigit((unsigned char)n[i]))
+            return 0;
+    return 1;
+}
+
+static void kc_remove_stale_temps(const nbcl_engine *e, const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    time_t now = time(NULL);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (!kc_is_temp_name(de->d_name))
+            continue;
+        struct stat sb;
+        if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
+            !S_ISREG(sb.st_mode) || now - sb.st_mtime < NBCL_KCACHE_STALE_S)
+            continue;
+        if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+            nbcl__log(e, NBCL_LOG_DEBUG, "kernel cache: removed stale temporary %s/%s", dir,
+                      de->d_name);
+    }
+    closedir(d);
+}
+
 void nbcl__kcache_open(const nbcl_engine *e, const char *source, const char *options,
                        nbcl_kcache *kc)
 {
@@ -161,6 +199,7 @@ void nbcl__kcache_open(const nbcl_engine *e, const char *source, const char *opt
                   kc->dir, strerror(errno));
         return;
     }
+    kc_remove_stale_temps(e, kc->dir);
     nbcl__kcache_key(nbcl_version(), source, options, &e->info, kc->key);
     if (!kc->key[0]) {
         nbcl__log(e, NBCL_LOG_DEBUG, "kernel cache: disabled (cannot hash key)");

@@ -7,12 +7,14 @@
 #include "nbcl_kcache.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static char g_kdir[4096];   /* trivial kernels */
@@ -527,6 +529,24 @@ static void test_damage_cycle(void **state)
               sizeof err);
     assert_int_equal(st, NBCL_OK);
     assert_string_equal(st_, "hit");
+
+    /* temporaries of a store that never finished: an old one is removed, a recent one (a
+     * store under way in another process) is left alone */
+    char old_tmp[4600], new_tmp[4600], key[65];
+    key_of(bin, key);
+    snprintf(old_tmp, sizeof old_tmp, "%s/.%s.AbC123", cache_dir, key);
+    snprintf(new_tmp, sizeof new_tmp, "%s/.%s.XyZ789", cache_dir, key);
+    assert_int_equal(write_bytes(old_tmp, "partial", 7), 0);
+    assert_int_equal(write_bytes(new_tmp, "partial", 7), 0);
+    struct timespec times[2] = {{time(NULL) - 7200, 0}, {time(NULL) - 7200, 0}};
+    assert_int_equal(utimensat(AT_FDCWD, old_tmp, times, 0), 0);
+    st = make(g_kdir, cache_dir, NBCL_CACHE_ON, "-DNBCL_DAMAGE=1", st_, sizeof st_, err,
+              sizeof err);
+    assert_int_equal(st, NBCL_OK);
+    assert_string_equal(st_, "hit");
+    assert_int_equal(access(old_tmp, F_OK), -1);
+    assert_int_equal(access(new_tmp, F_OK), 0);
+    assert_int_equal(unlink(new_tmp), 0);
 
     /* a FIFO under the entry's name is refused at once (never waited on) and replaced */
     assert_int_equal(unlink(bin), 0);
