@@ -30,6 +30,7 @@ static void on_alarm(int sig)
                               "under way)\n";
     if (write(2, msg, sizeof msg - 1) < 0) { /* nothing more to do */
     }
+    nbcl_outfile_abort_all_signal_safe(); /* any temporary opened since the signal */
     _exit(NBCL_EXIT_INTERRUPTED);
 }
 
