@@ -13,12 +13,35 @@
 #include "ranks.h"
 #include "summary.h"
 
+/* One signal is enough (docs/reliability.md): the render stops after the launch under way,
+ * which launches sized by work keep well under a second. A launch whose single work-item is
+ * minutes of work (tens of thousands of sub-pixels per pixel) cannot be cut short, so a signal
+ * during the render also arms a grace timer: a render still running when it fires ends the
+ * process at once (no output file exists while rendering). */
+#define NBCL_STOP_GRACE_S 3
+static volatile sig_atomic_t g_rendering;
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    if (!g_rendering)
+        return;
+    static const char msg[] = "nbcl: render interrupted (not waiting for the long launch "
+                              "under way)\n";
+    if (write(2, msg, sizeof msg - 1) < 0) { /* nothing more to do */
+    }
+    nbcl_outfile_abort_all_signal_safe(); /* any temporary opened since the signal */
+    _exit(NBCL_EXIT_INTERRUPTED);
+}
+
 /* a single run: stop the render and remove every temporary file at once */
 static void on_signal(int sig)
 {
     (void)sig;
     nbcl_request_cancel();
     nbcl_outfile_abort_all_signal_safe();
+    if (g_rendering)
+        alarm(NBCL_STOP_GRACE_S);
 }
 
 /* a series: the first signal stops after the frame in flight (finished frames are kept); a
@@ -33,13 +56,33 @@ static void on_signal_series(int sig)
     nbcl_request_cancel();
 }
 
+/* 1 the first time a warning starting like msg is seen: a series renders many frames (on
+ * several threads) and each render would repeat the same warning with other numbers */
+static int first_of_its_kind(const char *msg)
+{
+    enum { KINDS = 32, PREFIX = 40 };
+    static char seen[KINDS][PREFIX + 1];
+    static int nseen;
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    int first = 1;
+    pthread_mutex_lock(&mu);
+    for (int i = 0; i < nseen && first; i++)
+        first = strncmp(seen[i], msg, PREFIX) != 0;
+    if (first && nseen < KINDS)
+        snprintf(seen[nseen++], PREFIX + 1, "%s", msg);
+    pthread_mutex_unlock(&mu);
+    return first;
+}
+
 static void log_cb(void *user, nbcl_log_level level, const char *msg)
 {
     (void)user;
-    if (level == NBCL_LOG_WARN) /* errors come back as the failing call's message */
+    if (level == NBCL_LOG_WARN) { /* errors come back as the failing call's message */
+        if (first_of_its_kind(msg))
+            fprintf(stderr, "nbcl: %s\n", msg);
+    } else if (getenv("NBCL_VERBOSE")) {
         fprintf(stderr, "nbcl: %s\n", msg);
-    else if (getenv("NBCL_VERBOSE"))
-        fprintf(stderr, "nbcl: %s\n", msg);
+    }
 }
 
 static int progress_cb(void *user, size_t done, size_t total)
@@ -438,7 +481,7 @@ static int series_finish(const nbcl_cli *cli, const nbcl_ranks *rk, nbcl_status 
             fprintf(stderr, "nbcl: interrupted: %d finished frames kept, none partial; run again "
                             "with -resume to render the rest\n", res->written);
         else
-            fprintf(stderr, "nbcl: interrupted: no output written\n");
+            fprintf(stderr, "nbcl: %s: no output written\n", err);
         return NBCL_EXIT_INTERRUPTED;
     }
     if (st != NBCL_OK) {
@@ -475,6 +518,10 @@ static int run(int argc, char **argv, const nbcl_ranks *rk, run_out *out)
 {
     static nbcl_cli cli; /* large: static, not on the stack */
     static char err[16384];
+    /* from the start: -img/-mask are read while the arguments are parsed, and may be FIFOs */
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGALRM, on_alarm);
     int rc = nbcl_cli_parse(argc, argv, &cli, err, sizeof err);
     if (rc) {
         fprintf(stderr, "nbcl: %s\n", err);
@@ -566,7 +613,9 @@ static int run(int argc, char **argv, const nbcl_ranks *rk, run_out *out)
         so.render_progress = progress_cb;
     }
     nbcl_series_result res;
+    g_rendering = !series; /* a single run: a signal arms the grace timer (on_signal) */
     st = nbcl_series_run(en.e, en.n, &cli.cfg, scene, &so, &res, err, sizeof err);
+    g_rendering = 0;
     phase("frames");
     timing_series(&res);
     rc = series_finish(&cli, rk, st, &res, err);

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "nbcl/nbcl_export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -26,17 +27,17 @@ typedef enum nbcl_output_kind {
 } nbcl_output_kind;
 
 /* "-floatfile", "-intfile", ... (the flag that names the kind's file) */
-const char *nbcl_output_kind_flag(nbcl_output_kind k);
+NBCL_API const char *nbcl_output_kind_flag(nbcl_output_kind k);
 
 /* ---------------------------------------------------------------- scale rules and header */
 /* -scale, else 55000 / max_I (1 when the image is all zero) */
-double nbcl_output_intfile_scale(const nbcl_scene *s, const nbcl_stats *st);
+NBCL_API double nbcl_output_intfile_scale(const nbcl_scene *s, const nbcl_stats *st);
 /* -pgmscale, else 250 / (5 rmsd) (the intfile scale when rmsd is 0) */
-double nbcl_output_pgm_scale(const nbcl_scene *s, const nbcl_stats *st, double intfile_scale);
+NBCL_API double nbcl_output_pgm_scale(const nbcl_scene *s, const nbcl_stats *st, double intfile_scale);
 /* position (m) of the maximum pixel as the reference reports it ("max_I = .. at x y") */
-void nbcl_output_max_position(const nbcl_scene *s, const nbcl_stats *st, double *x, double *y);
+NBCL_API void nbcl_output_max_position(const nbcl_scene *s, const nbcl_stats *st, double *x, double *y);
 /* the SMV header keys of a scene (beam centres in every convention, PHI/OSC_START/OSC_RANGE) */
-void nbcl_output_smv_header(const nbcl_scene *s, nbcl_smv_header_info *h);
+NBCL_API void nbcl_output_smv_header(const nbcl_scene *s, nbcl_smv_header_info *h);
 
 /* ---------------------------------------------------------------- one frame's products */
 typedef struct nbcl_frame_products {
@@ -53,33 +54,33 @@ typedef struct nbcl_frame_products {
 
 /* Everything the wanted kinds need, in memory (no file is touched): scales, the integer images
  * and the noise image (seeded with the scene's seed). `stats` are the image's statistics. */
-nbcl_status nbcl_frame_products_make(const nbcl_scene *s, const nbcl_image *img,
-                                     const nbcl_stats *stats, const int want[NBCL_OUT_KINDS],
-                                     nbcl_frame_products *p, char *err, size_t errlen);
-void nbcl_frame_products_free(nbcl_frame_products *p);
+NBCL_API nbcl_status nbcl_frame_products_make(const nbcl_scene *s, const nbcl_image *img,
+                                              const nbcl_stats *stats, const int want[NBCL_OUT_KINDS],
+                                              nbcl_frame_products *p, char *err, size_t errlen);
+NBCL_API void nbcl_frame_products_free(nbcl_frame_products *p);
 /* Write one kind to `path` through an atomic output file (see nbcl_outfile_*). */
-nbcl_status nbcl_frame_products_write(const nbcl_frame_products *p, const nbcl_image *img,
-                                      nbcl_output_kind k, const char *path, char *err,
-                                      size_t errlen);
+NBCL_API nbcl_status nbcl_frame_products_write(const nbcl_frame_products *p, const nbcl_image *img,
+                                               nbcl_output_kind k, const char *path, char *err,
+                                               size_t errlen);
 /* 1 when `path` holds a complete file of kind k for an fpixels x spixels image (size and header
  * checked, no pixel read); 0 otherwise (absent, truncated, another size, not that format). */
-int nbcl_output_file_complete(nbcl_output_kind k, const char *path, int fpixels, int spixels);
+NBCL_API int nbcl_output_file_complete(nbcl_output_kind k, const char *path, int fpixels, int spixels);
 
 /* ---------------------------------------------------------------- templates */
 /* A per-frame name for a series: the LAST run of '#' in the template is replaced by the frame
  * number, zero-padded to the run's length ("img_###.img", 7 -> "img_007.img"). */
 /* Checks that `tmpl` holds a run of '#' long enough for `nframes`; message names `flag`. */
-nbcl_status nbcl_template_check(const char *flag, const char *tmpl, int nframes, char *err,
-                                size_t errlen);
+NBCL_API nbcl_status nbcl_template_check(const char *flag, const char *tmpl, int nframes, char *err,
+                                         size_t errlen);
 /* Expands into out (cap bytes); NBCL_INVALID_ARGUMENT when there is no '#' run, the number does
  * not fit the run, or out is too small. frame < 0 (a single run): the name is copied as is. */
-nbcl_status nbcl_template_expand(const char *tmpl, int frame, char *out, size_t cap);
+NBCL_API nbcl_status nbcl_template_expand(const char *tmpl, int frame, char *out, size_t cap);
 
 /* ---------------------------------------------------------------- seeds */
 /* Seed of frame k (1-based) of a series from a base seed: k == 1 gives the base itself (frame 1
  * equals a single run); k > 1 gives 1 + (splitmix64(base * 0x9E3779B97F4A7C15 + k) mod
  * 2147483646), a positive value a single run accepts as -seed / -misset_seed (docs/datasets.md) */
-long nbcl_frame_seed(long base, int k);
+NBCL_API long nbcl_frame_seed(long base, int k);
 
 /* ---------------------------------------------------------------- series */
 /* What the per-frame callback sees (called on the writer thread, frames in completion order,
@@ -146,7 +147,7 @@ typedef struct nbcl_series_opts {
                                      NULL: only the process-wide flag */
 } nbcl_series_opts;
 
-void nbcl_series_opts_init(nbcl_series_opts *o);
+NBCL_API void nbcl_series_opts_init(nbcl_series_opts *o);
 
 typedef struct nbcl_series_result {
     int rendered, skipped, written; /* frames of this process */
@@ -160,8 +161,8 @@ typedef struct nbcl_series_result {
 
 /* Frame k's configuration: cfg with phi0 = (phi0_deg + (k-1) osc_deg) / (180/pi) and, for
  * stills, misset_seed = nbcl_frame_seed(misset_seed, k); seed = nbcl_frame_seed(seed, k). */
-void nbcl_series_frame_config(const nbcl_config *cfg, const nbcl_series_opts *o, int k,
-                              nbcl_config *out);
+NBCL_API void nbcl_series_frame_config(const nbcl_config *cfg, const nbcl_series_opts *o, int k,
+                                       nbcl_config *out);
 
 /* Render this process's frames of the series on the engines (one thread per engine when there
  * are several; frames handed out dynamically; with one engine every OpenCL call stays on the
@@ -172,21 +173,21 @@ void nbcl_series_frame_config(const nbcl_config *cfg, const nbcl_series_opts *o,
  * fdatasync pass per batch: sync_frames frames, or sync_interval_s); a failed or interrupted
  * run leaves no partial file. NBCL_INTERRUPTED when cancelled (opts.cancel or
  * nbcl_request_cancel). */
-nbcl_status nbcl_series_run(nbcl_engine *const *engines, size_t nengines, const nbcl_config *cfg,
-                            const nbcl_scene *base, const nbcl_series_opts *o,
-                            nbcl_series_result *res, char *err, size_t errlen);
+NBCL_API nbcl_status nbcl_series_run(nbcl_engine *const *engines, size_t nengines, const nbcl_config *cfg,
+                                     const nbcl_scene *base, const nbcl_series_opts *o,
+                                     nbcl_series_result *res, char *err, size_t errlen);
 
 /* ---------------------------------------------------------------- device lists */
 /* Resolve "-device" for several devices: "all" (every device), or a comma list of specs as
  * nbcl_device_find takes them ("0:0,0:1", "cpu,gpu"). Unknown or repeated entries (the same
  * device twice) are errors. Writes up to cap entries; *count is the number resolved. */
-nbcl_status nbcl_device_find_list(const char *spec, nbcl_device_info *out, size_t cap,
-                                  size_t *count, char *err, size_t errlen);
+NBCL_API nbcl_status nbcl_device_find_list(const char *spec, nbcl_device_info *out, size_t cap,
+                                           size_t *count, char *err, size_t errlen);
 /* The device pool of a series: one engine per device of opts->device ("all", a comma list, or
  * one spec as nbcl_engine_create takes it), each created with the rest of opts. All or none:
  * on failure no engine is left and *count is 0. */
-nbcl_status nbcl_engine_create_list(const nbcl_engine_opts *opts, nbcl_engine **out, size_t cap,
-                                    size_t *count, char *err, size_t errlen);
+NBCL_API nbcl_status nbcl_engine_create_list(const nbcl_engine_opts *opts, nbcl_engine **out, size_t cap,
+                                             size_t *count, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

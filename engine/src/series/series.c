@@ -51,6 +51,7 @@ typedef struct series_ctx {
     char err[4096];
 
     int total, skipped, written, rendered;
+    int render_interrupted; /* a render stopped part-way (cancel) */
     double t0, last_progress;
     nbcl_series_result acc; /* timing sums (under mu for the render side) */
 } series_ctx;
@@ -167,8 +168,13 @@ static item *render_one(series_ctx *c, size_t ei, int k)
     }
     st = nbcl_render(e, it->scene, &ro, &it->img, &it->tm);
     if (st != NBCL_OK) {
-        if (st != NBCL_INTERRUPTED)
+        if (st != NBCL_INTERRUPTED) {
             fail_ctx(c, st, nbcl_engine_last_error(e));
+        } else {
+            pthread_mutex_lock(&c->mu);
+            c->render_interrupted = 1;
+            pthread_mutex_unlock(&c->mu);
+        }
         item_free(it);
         return NULL;
     }
@@ -511,7 +517,7 @@ nbcl_status nbcl_series_run(nbcl_engine *const *engines, size_t nengines, const 
         nbcl__errf(err, errlen, "%s", c->err);
     else if (cancelled(c)) {
         st = NBCL_INTERRUPTED;
-        nbcl__errf(err, errlen, "interrupted");
+        nbcl__errf(err, errlen, "%s", c->render_interrupted ? "render interrupted" : "interrupted");
     }
     for (size_t i = 0; i < o->nsinks; i++) {
         char e2[1024];
