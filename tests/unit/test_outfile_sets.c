@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,6 +233,24 @@ static void test_fifo(void **state)
     assert_int_equal(type_of("ff"), S_IFIFO);
     free(text);
 
+    /* a reader that never reads: the write waits, and a cancel request (SIGINT's handler makes
+     * one) ends the wait; the FIFO stays */
+    int rd = open("ff", O_RDONLY | O_NONBLOCK);
+    assert_true(rd >= 0);
+    text = calloc(1, big + 1);
+    assert_non_null(text);
+    memset(text, 'z', big);
+    nbcl_outfile *f = NULL;
+    assert_int_equal(nbcl_outfile_open("ff", &f, g_err, sizeof g_err), NBCL_OK);
+    nbcl_request_cancel();
+    assert_int_equal(nbcl_outfile_write(f, text, big, g_err, sizeof g_err), NBCL_INTERRUPTED);
+    nbcl_clear_cancel();
+    assert_non_null(strstr(g_err, "waiting for the reader"));
+    assert_int_equal(nbcl_outfile_commit(f, g_err, sizeof g_err), NBCL_IO); /* failed: refused */
+    close(rd);
+    free(text);
+    assert_int_equal(type_of("ff"), S_IFIFO);
+
     /* two outputs naming one FIFO are refused (only a character device may be shared) */
     nbcl_file_ref two[] = {{"-floatfile", "ff", 1}, {"-intfile", "./ff", 1}};
     assert_int_equal(nbcl_files_check_distinct(two, 2, g_err, sizeof g_err),
@@ -425,6 +444,17 @@ static void test_set_interrupted(void **state)
     nbcl_commit_set_destroy(set);
 }
 
+static void *write_on_thread(void *arg)
+{
+    (void)arg;
+    char err[256];
+    nbcl_outfile *f = NULL;
+    if (nbcl_outfile_open("t.bin", &f, err, sizeof err) == NBCL_OK &&
+        nbcl_outfile_write(f, "from a thread", 13, err, sizeof err) == NBCL_OK)
+        nbcl_outfile_commit(f, err, sizeof err);
+    return NULL;
+}
+
 static void test_sets_per_frame(void **state)
 {
     (void)state;
@@ -462,6 +492,14 @@ static void test_sets_per_frame(void **state)
     assert_int_equal(write_text("e.bin", "dropped"), NBCL_OK);
     nbcl_outfile_defer_abort();
     assert_int_equal(access("e.bin", F_OK), -1);
+    /* process-wide, as before sets: a file written on another thread joins the default set */
+    nbcl_outfile_defer_begin();
+    pthread_t tid;
+    assert_int_equal(pthread_create(&tid, NULL, write_on_thread, NULL), 0);
+    assert_int_equal(pthread_join(tid, NULL), 0);
+    assert_int_equal(access("t.bin", F_OK), -1);
+    assert_int_equal(nbcl_outfile_defer_commit(g_err, sizeof g_err), NBCL_OK);
+    assert_content("t.bin", "from a thread");
     assert_int_equal(write_text("f.bin", "direct"), NBCL_OK); /* no set: at once */
     assert_content("f.bin", "direct");
 }

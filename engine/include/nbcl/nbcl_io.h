@@ -46,7 +46,8 @@ nbcl_status nbcl_outfile_check(const char *path, char *err, size_t errlen);
  * left at risk: a crash (SIGKILL, power loss) between the first and the last rename, and a
  * target on a file system without hard links, which cannot be restored. Devices and FIFOs got
  * their bytes when they were written and cannot take them back. A set is used by one thread at a
- * time; nbcl_outfile_abort_all_signal_safe() covers the files of every live set. */
+ * time; nbcl_outfile_abort_all_signal_safe() covers the files of every live set. At most 256
+ * temporary files can be open at once, over all sets. */
 typedef struct nbcl_commit_set nbcl_commit_set;
 nbcl_status nbcl_commit_set_create(nbcl_commit_set **out, char *err, size_t errlen);
 /* Make set (NULL: none) the calling thread's current set; returns the previous one. */
@@ -64,8 +65,9 @@ nbcl_status nbcl_commit_sets_prepare(nbcl_commit_set *const *sets, size_t n, cha
 nbcl_status nbcl_commit_set_commit(nbcl_commit_set *set, char *err, size_t errlen);
 void nbcl_commit_set_abort(nbcl_commit_set *set);    /* removes every pending file; NULL ok */
 void nbcl_commit_set_destroy(nbcl_commit_set *set);  /* aborts what is pending, frees; NULL ok */
-/* The former process-wide form, kept for existing callers: defer_begin makes a default set the
- * calling thread's current set; defer_commit commits it, defer_abort aborts it. */
+/* The former process-wide form, kept for existing callers: after defer_begin, commits on any
+ * thread without a current set of its own go to a default set (one thread at a time);
+ * defer_commit commits it, defer_abort aborts it. */
 void nbcl_outfile_defer_begin(void);
 nbcl_status nbcl_outfile_defer_commit(char *err, size_t errlen);
 void nbcl_outfile_defer_abort(void);

@@ -38,7 +38,7 @@
 #include "nbcl_internal.h"
 #include "io_util.h"
 
-#define OUTFILE_SLOTS 64
+#define OUTFILE_SLOTS 256 /* temporary files open at once, over all live sets */
 #define OUTFILE_PATHMAX 4096
 #define OUTFILE_BASEMAX 200 /* longest part of the target name copied into the temp name */
 #define PRESYNC_THREADS 16  /* most concurrent fdatasync calls of one prepare */
@@ -69,9 +69,11 @@ struct nbcl_commit_set {
     size_t n, cap;
 };
 
-/* the set nbcl_outfile_commit adds to, per thread; the default one serves the defer_* calls */
+/* the set nbcl_outfile_commit adds to: the thread's own, else the default set while the
+ * process-wide defer_* form is on (as before sets, for callers that write on other threads) */
 static _Thread_local nbcl_commit_set *t_current;
 static nbcl_commit_set g_default_set;
+static _Atomic(nbcl_commit_set *) g_process_current;
 
 /* tests only: when >= 0, the rename this many renames from now fails with EIO */
 int nbcl__outfile_fail_rename_in = -1;
@@ -385,8 +387,9 @@ nbcl_status nbcl_outfile_commit(nbcl_outfile *f, char *err, size_t errlen)
         nbcl__errf(err, errlen, "nbcl_outfile_commit: NULL file");
         return NBCL_INVALID_ARGUMENT;
     }
-    if (t_current)
-        return nbcl_commit_set_add(t_current, f, err, errlen);
+    nbcl_commit_set *set = t_current ? t_current : atomic_load(&g_process_current);
+    if (set)
+        return nbcl_commit_set_add(set, f, err, errlen);
     if (f->failed) {
         nbcl__errf(err, errlen, "%s: not written (an earlier write failed)", f->path);
         nbcl_outfile_abort(f);
@@ -704,19 +707,17 @@ nbcl_status nbcl_commit_set_commit(nbcl_commit_set *set, char *err, size_t errle
 void nbcl_outfile_defer_begin(void)
 {
     nbcl_commit_set_abort(&g_default_set);
-    t_current = &g_default_set;
+    atomic_store(&g_process_current, &g_default_set);
 }
 
 nbcl_status nbcl_outfile_defer_commit(char *err, size_t errlen)
 {
-    if (t_current == &g_default_set)
-        t_current = NULL;
+    atomic_store(&g_process_current, NULL);
     return nbcl_commit_set_commit(&g_default_set, err, errlen);
 }
 
 void nbcl_outfile_defer_abort(void)
 {
-    if (t_current == &g_default_set)
-        t_current = NULL;
+    atomic_store(&g_process_current, NULL);
     nbcl_commit_set_abort(&g_default_set);
 }
