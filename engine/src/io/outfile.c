@@ -569,8 +569,10 @@ static nbcl_status settle(nbcl_outfile *f, char *err, size_t errlen)
     }
     struct stat st; /* a directory or device put there since the open must not be replaced */
     if (lstat(f->real, &st) == 0 && !S_ISREG(st.st_mode)) {
-        nbcl__errf(err, errlen, "%s: is no longer a regular file (%s): not replaced", f->path,
-                   S_ISDIR(st.st_mode) ? "a directory" : S_ISLNK(st.st_mode) ? "a link" : "special");
+        const char *now = S_ISDIR(st.st_mode) ? "a directory"
+                          : S_ISLNK(st.st_mode) ? "a link"
+                                                : "a special file";
+        nbcl__errf(err, errlen, "%s: became %s while it was written: not replaced", f->path, now);
         return NBCL_IO;
     }
     return NBCL_OK;
