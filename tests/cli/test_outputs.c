@@ -10,6 +10,7 @@
  * documented code, print one line naming the flags or file, and leave the folder exactly as it
  * was (names, types and contents). Runs that render skip without an OpenCL device; the refusals
  * before any work do not need one. */
+#define _DEFAULT_SOURCE /* usleep */
 #include "nbcl_test.h"
 
 #include <errno.h>
@@ -17,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -259,6 +262,69 @@ static void test_fifo_without_reader(void **state)
     assert_int_equal(type_of("ff"), S_IFIFO);
 }
 
+/* a reader that never reads: nbcl waits for it, but one SIGINT ends the run (exit 130) and
+ * leaves nothing else behind */
+static void test_fifo_reader_stalls(void **state)
+{
+    (void)state;
+    if (!need_device())
+        skip();
+    fresh("fifo_stall");
+    sh("cd '%s' && mkfifo ff", g_dir);
+    int in = open(at("ff"), O_RDONLY | O_NONBLOCK); /* a reader, which never reads */
+    assert_true(in >= 0);
+    char errf[4400];
+    snprintf(errf, sizeof errf, "%s.stderr", g_dir);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) { /* 256 x 256 floats: 256 KiB, four times what the pipe holds */
+        if (chdir(g_dir) != 0 || !freopen("/dev/null", "w", stdout) || !freopen(errf, "w", stderr))
+            _exit(99);
+        execl(nbcl_test_bin("nbcl"), "nbcl", "-cell", "100", "100", "100", "90", "90", "90",
+              "-default_F", "10", "-detpixels", "256", "-noprogress", "-intfile", "i.img",
+              "-floatfile", "ff", "-nopgm", "-nonoise", (char *)NULL);
+        _exit(98);
+    }
+    /* wait until the pipe is full (the run is blocked on it), at most 60 s */
+    int full = 0;
+    for (int i = 0; i < 600 && !full; i++) {
+        int queued = 0;
+        if (ioctl(in, FIONREAD, &queued) == 0 && queued >= 65536)
+            full = 1;
+        else
+            usleep(100000);
+    }
+    assert_true(full);
+    usleep(300000); /* still blocked: it would wait for ever without the signal */
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, WNOHANG), 0);
+    assert_int_equal(kill(pid, SIGINT), 0);
+    pid_t done = 0;
+    for (int i = 0; i < 600 && done == 0; i++) { /* one signal must be enough */
+        done = waitpid(pid, &status, WNOHANG);
+        if (done == 0)
+            usleep(100000);
+    }
+    if (done == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        fail_msg("nbcl still waiting for the FIFO's reader 60 s after SIGINT");
+    }
+    close(in);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 130);
+    char *err = nbcl_test_read_file(errf, NULL);
+    assert_non_null(err);
+    if (!strstr(err, "interrupted"))
+        fail_msg("stderr does not say interrupted: %s", err);
+    free(err);
+    char cmd[4400];
+    snprintf(cmd, sizeof cmd, "test ! -e '%s/i.img'", g_dir);
+    assert_int_equal(nbcl_test_run(cmd), 0); /* the other output is not left behind */
+    assert_int_equal(type_of("ff"), S_IFIFO);
+    no_temporaries();
+}
+
 static void test_directory(void **state)
 {
     (void)state;
@@ -345,6 +411,7 @@ int main(void)
         cmocka_unit_test(test_links),
         cmocka_unit_test(test_fifo_with_reader),
         cmocka_unit_test(test_fifo_without_reader),
+        cmocka_unit_test(test_fifo_reader_stalls),
         cmocka_unit_test(test_directory),
         cmocka_unit_test(test_two_names_one_file),
         cmocka_unit_test(test_all_or_nothing),
