@@ -241,30 +241,6 @@ static int check_series(const nbcl_cli *cli, const char *const outs[NBCL_OUT_KIN
     return 0;
 }
 
-/* every output's directory must exist and be writable before any work is done */
-static int check_output_dirs(const char *const outs[NBCL_OUT_KINDS])
-{
-    for (int i = 0; i < NBCL_OUT_KINDS; i++) {
-        if (!outs[i])
-            continue;
-        char dir[4096];
-        snprintf(dir, sizeof dir, "%s", outs[i]);
-        char *slash = strrchr(dir, '/');
-        if (!slash)
-            snprintf(dir, sizeof dir, ".");
-        else if (slash == dir)
-            dir[1] = 0;
-        else
-            *slash = 0;
-        if (access(dir, W_OK | X_OK) != 0) {
-            fprintf(stderr, "nbcl: cannot write %s: directory '%s' %s\n", outs[i], dir,
-                    access(dir, F_OK) ? "does not exist" : "is not writable");
-            return NBCL_EXIT_OUTPUT;
-        }
-    }
-    return 0;
-}
-
 /* host memory the outputs need, checked before rendering */
 static int check_memory(const nbcl_scene *scene, const nbcl_cli *cli, size_t in_flight)
 {
@@ -543,8 +519,25 @@ static int run(int argc, char **argv, const nbcl_ranks *rk, run_out *out)
     const char *outs[NBCL_OUT_KINDS] = {
         cli.write_float ? cli.floatfile : NULL, cli.write_int ? cli.intfile : NULL,
         cli.write_pgm ? cli.pgmfile : NULL, cli.write_noise ? cli.noisefile : NULL};
-    if ((rc = check_series(&cli, outs)) != 0 || (rc = check_output_dirs(outs)) != 0)
+    if ((rc = check_series(&cli, outs)) != 0)
         return rc;
+    /* before any work: no file named twice (two outputs, or an output over an input), and
+     * every output writable: its directory exists, it is not a directory (docs/reliability.md) */
+    {
+        nbcl_file_ref files[NBCL_CLI_MAX_FILES];
+        size_t nf = nbcl_cli_files(&cli, files, NBCL_CLI_MAX_FILES);
+        if (nbcl_files_check_distinct(files, nf, err, sizeof err) != NBCL_OK) {
+            fprintf(stderr, "nbcl: %s\n", err);
+            return NBCL_EXIT_USAGE;
+        }
+        for (size_t i = 0; i < nf; i++) {
+            if (files[i].is_output && files[i].path != cli.cfg.dumpfile && /* cache: best effort */
+                nbcl_outfile_check(files[i].path, err, sizeof err) != NBCL_OK) {
+                fprintf(stderr, "nbcl: %s %s\n", files[i].role, err);
+                return NBCL_EXIT_OUTPUT;
+            }
+        }
+    }
     int series = cli.nframes > 1;
     out->series = series;
     signal(SIGINT, series ? on_signal_series : on_signal);
