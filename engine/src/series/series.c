@@ -3,11 +3,12 @@
  * engine's OpenCL calls stay on one thread), and one writer thread that computes statistics,
  * conversions and the noise image and writes every output while the next frame renders.
  *
- * Durability: each frame's files are written to temporary files; when a batch is full (as many
- * frames as 48 open files allow, or sync_frames), when sync_interval_s (2 s) has passed since the
- * last commit, and at the end, one pass fdatasyncs them all, then renames them into place
- * (nbcl_outfile_defer_*). A frame's files therefore appear complete or not at all, and a crash
- * loses at most the frames of the batch in progress. */
+ * Durability: each frame's files are written to temporary files in a commit set of the frame's
+ * own; when a batch is full (as many frames as 96 open files allow, or sync_frames), when
+ * sync_interval_s (2 s) has passed since the last commit, and at the end, one pass fdatasyncs
+ * the whole batch (nbcl_commit_sets_prepare), then each frame's set is renamed into place. A
+ * frame's files therefore appear complete or not at all (a failed rename is undone), and a
+ * crash loses at most the frames of the batch in progress. */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -332,71 +333,103 @@ static nbcl_status write_item(series_ctx *c, item *it, char *err, size_t errlen)
     return st;
 }
 
-static nbcl_status commit_batch(series_ctx *c, char *err, size_t errlen)
-{
-    double t = nbcl__now();
-    nbcl_status st = nbcl_outfile_defer_commit(err, errlen);
-    c->acc.commit_s += nbcl__now() - t;
-    return st;
-}
+/* A batch of frames waiting for their commit: one commit set per frame (its files appear
+ * together or not at all), synced together (one wait for the batch) and then renamed set by set. */
+#define BATCH_FILES 96 /* the outfile layer holds at most 256 temporary files over all sets */
+typedef struct batch {
+    nbcl_commit_set *set[BATCH_FILES];
+    int n, cap;
+} batch;
 
-static int sync_batch(const series_ctx *c)
+static int batch_frames(const series_ctx *c)
 {
     int kinds = 0;
     for (int kd = 0; kd < NBCL_OUT_KINDS; kd++)
         kinds += c->o->path[kd] != NULL;
-    int n = c->o->sync_frames > 0 ? c->o->sync_frames : 48;
-    if (kinds > 0 && n * kinds > 48) /* the outfile layer holds at most 64 files open */
-        n = 48 / kinds;
-    return n < 1 ? 1 : n;
+    int n = c->o->sync_frames > 0 ? c->o->sync_frames : BATCH_FILES;
+    if (kinds > 0 && n * kinds > BATCH_FILES)
+        n = BATCH_FILES / kinds;
+    return n < 1 ? 1 : (n > BATCH_FILES ? BATCH_FILES : n);
+}
+
+/* sync every frame of the batch at once, then rename frame by frame; the batch is empty after */
+static nbcl_status batch_commit(series_ctx *c, batch *b, char *err, size_t errlen)
+{
+    double t = nbcl__now();
+    nbcl_status st = b->n ? nbcl_commit_sets_prepare(b->set, (size_t)b->n, err, errlen) : NBCL_OK;
+    for (int i = 0; i < b->n; i++) { /* a set that failed to sync was aborted: it is empty */
+        char e2[1024];
+        nbcl_status s2 = nbcl_commit_set_commit(b->set[i], e2, sizeof e2);
+        if (s2 != NBCL_OK && st == NBCL_OK) {
+            st = s2;
+            nbcl__errf(err, errlen, "%s", e2);
+        }
+        nbcl_commit_set_destroy(b->set[i]);
+    }
+    b->n = 0;
+    c->acc.commit_s += nbcl__now() - t;
+    return st;
+}
+
+static void batch_abort(batch *b)
+{
+    for (int i = 0; i < b->n; i++)
+        nbcl_commit_set_destroy(b->set[i]); /* removes its files */
+    b->n = 0;
+}
+
+/* one frame's files, into a commit set of their own that joins the batch */
+static nbcl_status write_frame(series_ctx *c, item *it, batch *b, char *err, size_t errlen)
+{
+    nbcl_commit_set *set = NULL;
+    nbcl_status st = nbcl_commit_set_create(&set, err, errlen);
+    if (st != NBCL_OK)
+        return st;
+    nbcl_commit_set *prev = nbcl_commit_set_use(set);
+    st = write_item(c, it, err, errlen);
+    nbcl_commit_set_use(prev);
+    if (st != NBCL_OK) {
+        nbcl_commit_set_destroy(set);
+        return st;
+    }
+    b->set[b->n++] = set;
+    return NBCL_OK;
 }
 
 static void *writer_thread(void *arg)
 {
     series_ctx *c = arg;
     char err[2048];
-    int batch = sync_batch(c), in_batch = 0;
+    batch b = {.n = 0, .cap = batch_frames(c)};
     double interval = c->o->sync_interval_s > 0 ? c->o->sync_interval_s : 2.0;
     double last_commit = nbcl__now();
-    nbcl_outfile_defer_begin();
     for (item *it; (it = queue_pop(c)) != NULL;) {
-        int stop;
         pthread_mutex_lock(&c->mu);
-        stop = c->stop;
+        int stop = c->stop;
         pthread_mutex_unlock(&c->mu);
         if (!stop && cancelled(c) && !c->o->keep_finished_on_cancel)
             stop = 1;
         if (!stop) {
-            nbcl_status st = write_item(c, it, err, sizeof err);
+            nbcl_status st = write_frame(c, it, &b, err, sizeof err);
+            if (st == NBCL_OK) {
+                c->written++;
+                if (b.n >= b.cap || nbcl__now() - last_commit >= interval) {
+                    st = batch_commit(c, &b, err, sizeof err);
+                    last_commit = nbcl__now();
+                }
+                report_progress(c, 0);
+            }
             if (st != NBCL_OK) {
                 c->acc.output_failed = 1;
                 fail_ctx(c, st, err);
-            } else {
-                c->written++;
-                if (++in_batch >= batch || nbcl__now() - last_commit >= interval) {
-                    st = commit_batch(c, err, sizeof err);
-                    last_commit = nbcl__now();
-                    nbcl_outfile_defer_begin();
-                    in_batch = 0;
-                    if (st != NBCL_OK) {
-                        c->acc.output_failed = 1;
-                        fail_ctx(c, st, err);
-                    }
-                }
-                report_progress(c, 0);
             }
         }
         item_free(it);
     }
-    pthread_mutex_lock(&c->mu);
-    int failed = c->stop;
-    pthread_mutex_unlock(&c->mu);
-    if (failed || (cancelled(c) && !c->o->keep_finished_on_cancel)) {
-        nbcl_outfile_defer_abort();
-    } else {
-        nbcl_status st = in_batch ? commit_batch(c, err, sizeof err) : NBCL_OK;
-        if (in_batch == 0)
-            nbcl_outfile_defer_abort(); /* nothing pending: just leave the deferred mode */
+    if (cancelled(c) && !c->o->keep_finished_on_cancel) {
+        batch_abort(&b);
+    } else { /* the frames written so far are whole: commit them, also after a failure */
+        nbcl_status st = batch_commit(c, &b, err, sizeof err);
         if (st != NBCL_OK) {
             c->acc.output_failed = 1;
             fail_ctx(c, st, err);
