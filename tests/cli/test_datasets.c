@@ -445,6 +445,29 @@ static void sigint_keeps_finished_frames(void **state)
     }
 }
 
+/* a frame whose file cannot be written (its name is a directory) fails the run with exit 6;
+ * the frames before it are committed whole, nothing partial or temporary is left */
+static void failed_frame_keeps_earlier(void **state)
+{
+    (void)state;
+    need_device();
+    const char *d = workdir("failed_frame");
+    char cmd[4400];
+    snprintf(cmd, sizeof cmd, "mkdir '%s/i_003.img'", d);
+    assert_int_equal(nbcl_test_run(cmd), 0);
+    assert_int_equal(nbcl(d, BASE " -osc 0.3 -nonoise -nframes 5 -floatfile f_###.bin "
+                               "-intfile i_###.img"),
+                     6);
+    char *err = slurp(d, ".stderr", NULL);
+    assert_non_null(strstr(err, "i_003.img"));
+    free(err);
+    int tmp = 0;
+    assert_int_equal(count_entries(d, &tmp), 5); /* frames 1, 2 and the directory */
+    assert_int_equal(tmp, 0);
+    assert_true(exists(d, "f_002.bin") && exists(d, "i_002.img"));
+    assert_false(exists(d, "f_003.bin"));
+}
+
 /* bad input: a message, the documented code, no file */
 static void bad_series_input(void **state)
 {
@@ -517,6 +540,7 @@ int main(void)
         cmocka_unit_test(two_devices),
         cmocka_unit_test(mpi_two_ranks),
         cmocka_unit_test(sigint_keeps_finished_frames),
+        cmocka_unit_test(failed_frame_keeps_earlier),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
