@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,13 +210,51 @@ void nbcl_cli_usage(FILE *out)
                  "9 missing required input, 130 interrupted.\n");
 }
 
+/* Bounds that keep the physics finite (docs/parity.md, "ranges"): far outside anything
+ * realistic, so no nanoBragg command line that makes sense changes meaning, yet tight enough that
+ * the sub-path arithmetic cannot overflow or underflow to 0/0. In the flags' own units. */
+#define LAMBDA_MIN_A 1e-6
+#define LAMBDA_MAX_A 1e6
+#define PIXEL_MIN_MM 1e-6
+#define PIXEL_MAX_MM 1e4
+#define DISTANCE_MIN_MM 1e-6
+#define DISTANCE_MAX_MM 1e9
+#define WATER_MAX_UM 1e6
+#define EV_A 12398.42 /* the reference's hc in eV x Angstrom */
+
+static int in_range(const char *what, double v, double lo, double hi, const char *unit,
+                    char *err, size_t errlen)
+{
+    if (v >= lo && v <= hi)
+        return 1;
+    snprintf(err, errlen, "%s %g is outside the range nbcl accepts: %g to %g %s", what, v, lo,
+             hi, unit);
+    return 0;
+}
+
 static int parse_double(const char *flag, const char *s, double *out, char *err, size_t errlen)
 {
     char *end = NULL;
     errno = 0;
     double v = strtod(s, &end);
-    if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v)) {
+    if (end == s || *end != '\0') {
+        snprintf(err, errlen, "%s: '%s' is not a number", flag, s);
+        return 0;
+    }
+    if (!isfinite(v) && errno != ERANGE) { /* "inf", "nan" spelled out */
         snprintf(err, errlen, "%s: '%s' is not a finite number", flag, s);
+        return 0;
+    }
+    if (errno == ERANGE && fabs(v) > 1.0) {
+        snprintf(err, errlen, "%s: '%s' is too large for double precision (at most %g)", flag,
+                 s, DBL_MAX);
+        return 0;
+    }
+    if (errno == ERANGE) { /* underflow: 0 or a subnormal, which nbcl does not compute with */
+        snprintf(err, errlen,
+                 "%s: '%s' is too close to zero for double precision (smallest normal %g; "
+                 "write 0 for zero)",
+                 flag, s, DBL_MIN);
         return 0;
     }
     *out = v;
@@ -227,8 +266,14 @@ static int parse_int(const char *flag, const char *s, int *out, char *err, size_
     char *end = NULL;
     errno = 0;
     long v = strtol(s, &end, 10);
-    if (end == s || *end != '\0' || errno == ERANGE || v > 2147483647L || v < -2147483647L) {
+    if (end == s || *end != '\0') {
+        /* a whole number written as a float (12.5, 1e3) is still not a count */
         snprintf(err, errlen, "%s: '%s' is not an integer", flag, s);
+        return 0;
+    }
+    if (errno == ERANGE || v > 2147483647L || v < -2147483647L) {
+        snprintf(err, errlen, "%s: '%s' is out of range (an integer from -2147483647 to 2147483647)",
+                 flag, s);
         return 0;
     }
     *out = (int)v;
@@ -296,6 +341,21 @@ static nbcl_status ingest_header(nbcl_config *c, const char *path, int is_mask, 
     if (!isnan(v))
         c->twotheta = v / RTD;
     nbcl_smv_free(&m);
+    /* the header's values obey the flags' ranges */
+    char what[4200];
+    const double vals[4] = {c->pixel_size * 1000.0, c->distance * 1000.0,
+                            c->close_distance * 1000.0, c->lambda0 * 1e10};
+    static const char *const keys[4] = {"PIXEL_SIZE", "DISTANCE", "CLOSE_DISTANCE", "WAVELENGTH"};
+    static const double lo[4] = {PIXEL_MIN_MM, DISTANCE_MIN_MM, DISTANCE_MIN_MM, LAMBDA_MIN_A};
+    static const double hi[4] = {PIXEL_MAX_MM, DISTANCE_MAX_MM, DISTANCE_MAX_MM, LAMBDA_MAX_A};
+    static const char *const unit[4] = {"mm", "mm", "mm", "Angstrom"};
+    for (int i = 0; i < 4; i++) {
+        if (isnan(vals[i]))
+            continue; /* not set (close distance) */
+        snprintf(what, sizeof what, "%s: %s", path, keys[i]);
+        if (!in_range(what, vals[i], lo[i], hi[i], unit[i], err, errlen))
+            return NBCL_INVALID_ARGUMENT;
+    }
     return NBCL_OK;
 }
 
@@ -321,7 +381,7 @@ int nbcl_cli_parse(int argc, char **argv, nbcl_cli *cli, char *err, size_t errle
         if ((f->id == F_IMG || f->id == F_MASK) && i + 1 < argc) {
             nbcl_status st = ingest_header(c, argv[i + 1], f->id == F_MASK, err, errlen);
             if (st != NBCL_OK)
-                return NBCL_EXIT_INPUT;
+                return st == NBCL_INVALID_ARGUMENT ? NBCL_EXIT_PARAM : NBCL_EXIT_INPUT;
             if (f->id == F_MASK)
                 c->maskfile = argv[i + 1];
             else
@@ -366,6 +426,7 @@ int nbcl_cli_parse(int argc, char **argv, nbcl_cli *cli, char *err, size_t errle
 #define D(k) do { if (!parse_double(a, v[k], &d[k], err, errlen)) return NBCL_EXIT_USAGE; } while (0)
 #define I(dst) do { if (!parse_int(a, v[0], &n, err, errlen)) return NBCL_EXIT_USAGE; (dst) = n; } while (0)
 #define POS(k, what) do { if (!(d[k] > 0)) { snprintf(err, errlen, "%s must be positive (got %s)", a, v[k]); return NBCL_EXIT_PARAM; } } while (0)
+#define RANGE(k, lo, hi, unit) do { if (!in_range(a, d[k], lo, hi, unit, err, errlen)) return NBCL_EXIT_PARAM; } while (0)
 #define NONNEG(k) do { if (d[k] < 0) { snprintf(err, errlen, "%s must not be negative (got %s)", a, v[k]); return NBCL_EXIT_PARAM; } } while (0)
         switch (f->id) {
         case F_HKL: c->hklfile = v[0]; break;
@@ -394,15 +455,15 @@ int nbcl_cli_parse(int argc, char **argv, nbcl_cli *cli, char *err, size_t errle
         case F_DEFAULT_F: D(0); c->default_F = d[0]; break;
         case F_DUMP: c->dumpfile = v[0]; break;
         case F_NODUMP: c->read_dump = c->write_dump = 0; break;
-        case F_PIXEL: D(0); POS(0, ""); c->pixel_size = d[0] / 1000.0; break;
+        case F_PIXEL: D(0); POS(0, ""); RANGE(0, PIXEL_MIN_MM, PIXEL_MAX_MM, "mm"); c->pixel_size = d[0] / 1000.0; break;
         case F_DETPIXELS: I(c->fpixels); if (n <= 0) goto positive; c->spixels = n; break;
         case F_DETPIXELS_F: I(c->fpixels); if (n <= 0) goto positive; break;
         case F_DETPIXELS_S: I(c->spixels); if (n <= 0) goto positive; break;
         case F_DETSIZE: D(0); POS(0, ""); c->detsize_f = c->detsize_s = d[0] / 1000.0; break;
         case F_DETSIZE_F: D(0); POS(0, ""); c->detsize_f = d[0] / 1000.0; break;
         case F_DETSIZE_S: D(0); POS(0, ""); c->detsize_s = d[0] / 1000.0; break;
-        case F_DISTANCE: D(0); POS(0, ""); c->distance = d[0] / 1000.0; PIVOT_FLAG(NBCL_PIVOT_BEAM); break;
-        case F_CLOSE_DISTANCE: D(0); POS(0, ""); c->close_distance = d[0] / 1000.0; PIVOT_FLAG(NBCL_PIVOT_SAMPLE); break;
+        case F_DISTANCE: D(0); POS(0, ""); RANGE(0, DISTANCE_MIN_MM, DISTANCE_MAX_MM, "mm"); c->distance = d[0] / 1000.0; PIVOT_FLAG(NBCL_PIVOT_BEAM); break;
+        case F_CLOSE_DISTANCE: D(0); POS(0, ""); RANGE(0, DISTANCE_MIN_MM, DISTANCE_MAX_MM, "mm"); c->close_distance = d[0] / 1000.0; PIVOT_FLAG(NBCL_PIVOT_SAMPLE); break;
         case F_POINT_PIXEL: c->point_pixel = 1; break;
         case F_ROTX: D(0); c->detector_rotx = d[0] / RTD; break;
         case F_ROTY: D(0); c->detector_roty = d[0] / RTD; break;
@@ -477,8 +538,8 @@ int nbcl_cli_parse(int argc, char **argv, nbcl_cli *cli, char *err, size_t errle
         case F_YCLOSE: D(0); c->Yclose = d[0] / 1000.0; PIVOT_FLAG(NBCL_PIVOT_SAMPLE); break;
         case F_ORGX: D(0); c->ORGX = d[0]; PIVOT_FLAG(NBCL_PIVOT_SAMPLE); break;
         case F_ORGY: D(0); c->ORGY = d[0]; PIVOT_FLAG(NBCL_PIVOT_SAMPLE); break;
-        case F_LAMBDA: D(0); POS(0, ""); c->lambda0 = d[0] / 1.0e10; break;
-        case F_ENERGY: D(0); POS(0, ""); c->lambda0 = (12398.42 / d[0]) / 1.0e10; break;
+        case F_LAMBDA: D(0); POS(0, ""); RANGE(0, LAMBDA_MIN_A, LAMBDA_MAX_A, "Angstrom"); c->lambda0 = d[0] / 1.0e10; break;
+        case F_ENERGY: D(0); POS(0, ""); RANGE(0, EV_A / LAMBDA_MAX_A, EV_A / LAMBDA_MIN_A, "eV"); c->lambda0 = (EV_A / d[0]) / 1.0e10; break;
         case F_DISPERSION: D(0); NONNEG(0); c->dispersion = d[0] / 100.0; break;
         case F_DISPSTEPS: I(c->dispsteps); if (n < 0) goto nonneg; break;
         case F_DIVERGENCE: D(0); NONNEG(0); c->hdivrange = c->vdivrange = d[0] / 1000.0; break;
@@ -526,7 +587,7 @@ int nbcl_cli_parse(int argc, char **argv, nbcl_cli *cli, char *err, size_t errle
                 return NBCL_EXIT_PARAM;
             }
             break;
-        case F_WATER: D(0); NONNEG(0); c->water_size = d[0] / 1e6; break;
+        case F_WATER: D(0); NONNEG(0); RANGE(0, 0.0, WATER_MAX_UM, "um"); c->water_size = d[0] / 1e6; break;
         case F_FLUENCE: D(0); NONNEG(0); c->fluence = d[0]; break;
         case F_FLUX: D(0); NONNEG(0); c->flux = d[0]; break;
         case F_EXPOSURE: D(0); c->exposure = d[0]; break;
@@ -596,6 +657,7 @@ int nbcl_cli_parse(int argc, char **argv, nbcl_cli *cli, char *err, size_t errle
 #undef I
 #undef POS
 #undef NONNEG
+#undef RANGE
 #undef PIVOT_FLAG
     /* spec-a-cli precedence: explicit -pivot > pivot-setting flags (argv order) > the
      * convention's default. -twotheta asks for a sample pivot only in CUSTOM geometry. */

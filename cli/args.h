@@ -16,6 +16,7 @@ enum {
     NBCL_EXIT_INPUT = 4,       /* input file missing, unreadable or malformed */
     NBCL_EXIT_DEVICE = 5,      /* no device, no fp64, kernel build or OpenCL failure */
     NBCL_EXIT_OUTPUT = 6,      /* an output file could not be written */
+    NBCL_EXIT_NONFINITE = 7,   /* the rendered image has NaN or infinite pixels: nothing written */
     NBCL_EXIT_MISSING = 9,     /* required inputs missing: usage printed (as nanoBragg) */
     NBCL_EXIT_INTERRUPTED = 130
 };

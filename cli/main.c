@@ -354,6 +354,14 @@ int main(int argc, char **argv)
     if (!device_stats || nbcl_image_stats(eng, scene, &img, &stats) != NBCL_OK)
         nbcl_image_stats_host(scene, &img, &stats);
     phase("stats");
+    if (nbcl_image_check_finite(scene, &stats, nbcl_engine_precision(eng), err, sizeof err) !=
+        NBCL_OK) { /* before any output is begun: nothing is written */
+        fprintf(stderr, "nbcl: %s\n", err);
+        nbcl_image_free(&img);
+        nbcl_engine_destroy(eng);
+        nbcl_scene_destroy(scene);
+        return NBCL_EXIT_NONFINITE;
+    }
     size_t npix = (size_t)img.fpixels * img.spixels;
     int exit_code = 0;
 

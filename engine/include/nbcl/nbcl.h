@@ -30,7 +30,8 @@ extern "C" {
     X(IO, -8, "I/O error")                                              \
     X(PARSE, -9, "malformed input")                                     \
     X(DEVICE_MEMORY, -10, "device memory exhausted")                    \
-    X(INTERRUPTED, -11, "interrupted")
+    X(INTERRUPTED, -11, "interrupted")                                  \
+    X(NONFINITE, -12, "non-finite image")
 
 typedef enum nbcl_status {
 #define NBCL_X_(name, code, msg) NBCL_##name = code,
