@@ -1,11 +1,15 @@
 /* nbcl-compare — compare two detector images (raw float32 or SMV) on an OpenCL device.
  *
  *   nbcl-compare A B [--fpixels N] [--spixels N] [--roi xmin xmax ymin ymax]
- *                [--threshold CORR] [--diff-png FILE] [--device SPEC | --host] [--json] [-q]
+ *                [--threshold CORR] [--diff-png FILE] [--device SPEC | --host]
+ *                [--allow-nonfinite] [--json] [-q]
  *
  * Pearson correlation, MSE, RMSE, max absolute and relative difference (relative to B), sums and
  * their ratio A/B, worst pixel; computed by nbcl_compare_device() (CLBlast, double accumulation),
- * or on the host with --host or when no device can be opened. Exit codes: docs/exit_codes.md. */
+ * or on the host with --host or when no device can be opened. NaN and infinite pixels are
+ * counted in each image and never compared: the metrics cover the pixels finite in both, and any
+ * non-finite pixel is an error (exit 6) unless --allow-nonfinite, which still requires both
+ * images to hold the same non-finite value at the same pixels. Exit codes: docs/exit_codes.md. */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -24,7 +28,8 @@ enum {
     CMP_USAGE = 2,
     CMP_IO = 3,
     CMP_SIZE = 4,
-    CMP_DEVICE = 5
+    CMP_DEVICE = 5,
+    CMP_NONFINITE = 6
 };
 
 typedef struct cmp_image {
@@ -48,11 +53,16 @@ static void usage(FILE *out)
             "  --diff-png FILE    write A-B as a PNG (red A>B, blue A<B, white equal)\n"
             "  --device SPEC      OpenCL device (see nbcl --list-devices); failure is an error\n"
             "  --host             compute on the host instead of the device\n"
+            "  --allow-nonfinite  accept NaN/inf pixels when both images have the same ones at\n"
+            "                     the same pixels (the metrics cover the finite pixels)\n"
             "  --json             print the result as JSON on stdout\n"
             "  -q, --quiet        print nothing unless there is an error\n"
             "  -h, --help         this text\n"
+            "NaN and infinite pixels are counted and left out of every metric; any of them is\n"
+            "an error (exit 6) unless --allow-nonfinite and both images agree on them.\n"
             "exit codes: 0 ok, 1 below --threshold, 2 usage, 3 I/O or format error,\n"
-            "            4 size mismatch (or ROI outside the image), 5 device error\n");
+            "            4 size mismatch (or ROI outside the image), 5 device error,\n"
+            "            6 non-finite pixels\n");
 }
 
 static int parse_double(const char *s, double *out)
@@ -217,11 +227,63 @@ static int write_diff_png(const char *path, const float *a, const float *b, int 
     return CMP_OK;
 }
 
+/* Non-finite pixels of the two images: counts, NaN counts, first index, the pixels where the two
+ * differ in finiteness or kind (NaN, +inf, -inf), and, when there are any, compacted copies of
+ * the pixels finite in both with their original indices (*fa, *fb, *idx; NULL otherwise). */
+typedef struct nonfinite_census {
+    size_t count[2], nan[2], first[2], mismatch, finite_both;
+} nonfinite_census;
+
+static int kind(float v)
+{
+    return isnan(v) ? 1 : isinf(v) ? (v > 0 ? 2 : 3) : 0;
+}
+
+static int census(const float *a, const float *b, size_t n, nonfinite_census *c, float **fa,
+                  float **fb, size_t **idx)
+{
+    memset(c, 0, sizeof *c);
+    const float *im[2] = {a, b};
+    for (size_t i = 0; i < n; i++) {
+        int ka = kind(a[i]), kb = kind(b[i]);
+        if (!ka && !kb)
+            continue;
+        const int kk[2] = {ka, kb};
+        for (int k = 0; k < 2; k++) {
+            if (!kk[k])
+                continue;
+            if (!c->count[k])
+                c->first[k] = i;
+            c->count[k]++;
+            c->nan[k] += isnan(im[k][i]) != 0;
+        }
+        c->mismatch += ka != kb;
+    }
+    c->finite_both = n;
+    if (!c->count[0] && !c->count[1])
+        return 1;
+    size_t m = 1 + n; /* at least one element: malloc(0) may return NULL */
+    *fa = malloc(m * sizeof **fa);
+    *fb = malloc(m * sizeof **fb);
+    *idx = malloc(m * sizeof **idx);
+    if (!*fa || !*fb || !*idx)
+        return 0;
+    size_t j = 0;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(a[i]) && isfinite(b[i])) {
+            (*fa)[j] = a[i];
+            (*fb)[j] = b[i];
+            (*idx)[j++] = i;
+        }
+    c->finite_both = j;
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     const char *paths[2] = {NULL, NULL};
     long fpix = 0, spix = 0, roi[4] = {-1, -1, -1, -1};
-    int have_roi = 0, have_threshold = 0, json = 0, quiet = 0, host = 0;
+    int have_roi = 0, have_threshold = 0, json = 0, quiet = 0, host = 0, allow_nonfinite = 0;
     double threshold = 0;
     const char *diff_png = NULL, *device = NULL;
     int npaths = 0;
@@ -278,6 +340,8 @@ int main(int argc, char **argv)
             device = argv[++i];
         } else if (!strcmp(a, "--host")) {
             host = 1;
+        } else if (!strcmp(a, "--allow-nonfinite")) {
+            allow_nonfinite = 1;
         } else if (!strcmp(a, "--json")) {
             json = 1;
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
@@ -359,7 +423,20 @@ int main(int argc, char **argv)
         }
     }
 
+    /* NaN and infinities: counted per image, left out of every metric (a NaN would otherwise
+     * vanish from the maximum and poison the sums) */
+    nonfinite_census nf;
     nbcl_engine *eng = NULL;
+    float *fa = NULL, *fb = NULL;
+    size_t *fidx = NULL;
+    if (!census(a, b, n, &nf, &fa, &fb, &fidx)) {
+        fprintf(stderr, "nbcl-compare: out of memory\n");
+        rc = CMP_IO;
+        goto out;
+    }
+    const float *ca = fidx ? fa : a, *cb = fidx ? fb : b;
+    size_t cn = fidx ? nf.finite_both : n;
+
     char where[600] = "host";
     if (!host) {
         nbcl_engine_opts o;
@@ -379,7 +456,7 @@ int main(int argc, char **argv)
         }
     }
     nbcl_compare_result r;
-    if (nbcl_compare_device(eng, a, b, n, &r) != NBCL_OK) {
+    if (nbcl_compare_device(eng, ca, cb, cn, &r) != NBCL_OK) {
         fprintf(stderr, "nbcl-compare: comparison failed\n");
         rc = CMP_IO;
         goto out;
@@ -397,9 +474,12 @@ int main(int argc, char **argv)
             goto out;
         }
     }
-    int wx = (int)(r.worst_index % (size_t)W) + x0, wy = (int)(r.worst_index / (size_t)W) + y0;
-    double wa = n ? a[r.worst_index] : 0, wb = n ? b[r.worst_index] : 0;
+    size_t worst = fidx ? (cn ? fidx[r.worst_index] : 0) : r.worst_index;
+    int wx = (int)(worst % (size_t)W) + x0, wy = (int)(worst / (size_t)W) + y0;
+    double wa = n ? a[worst] : 0, wb = n ? b[worst] : 0;
     int below = have_threshold && !(r.corr >= threshold);
+    /* any non-finite pixel refuses agreement, unless allowed and the same in both images */
+    int nonfinite_bad = (nf.count[0] || nf.count[1]) && (!allow_nonfinite || nf.mismatch);
 
     if (json) {
         nbcl_json *w = nbcl_json_new(1);
@@ -436,10 +516,15 @@ int main(int argc, char **argv)
         nbcl_json_knum(w, "b", wb);
         nbcl_json_obj_end(w);
         nbcl_json_kstr(w, "computed_on", where);
-        if (have_threshold) {
+        nbcl_json_kuint(w, "nonfinite_a", nf.count[0]);
+        nbcl_json_kuint(w, "nonfinite_b", nf.count[1]);
+        nbcl_json_kuint(w, "nan_a", nf.nan[0]);
+        nbcl_json_kuint(w, "nan_b", nf.nan[1]);
+        nbcl_json_kuint(w, "nonfinite_mismatch", nf.mismatch);
+        if (have_threshold)
             nbcl_json_knum(w, "threshold", threshold);
-            nbcl_json_kbool(w, "pass", !below);
-        }
+        if (have_threshold || nf.count[0] || nf.count[1])
+            nbcl_json_kbool(w, "pass", !below && !nonfinite_bad);
         nbcl_json_obj_end(w);
         if (nbcl_json_ok(w))
             printf("%s\n", nbcl_json_text(w, NULL));
@@ -450,6 +535,18 @@ int main(int argc, char **argv)
         if (have_roi)
             printf(", ROI x %ld..%ld y %ld..%ld", roi[0], roi[1], roi[2], roi[3]);
         printf(" (%zu pixels compared)\n", r.n);
+        for (int k = 0; k < 2; k++) {
+            printf("non-finite %c:   %zu (%zu NaN, %zu infinite)", "AB"[k], nf.count[k], nf.nan[k],
+                   nf.count[k] - nf.nan[k]);
+            if (nf.count[k])
+                printf(", first at pixel (%d, %d)", (int)(nf.first[k] % (size_t)W) + x0,
+                       (int)(nf.first[k] / (size_t)W) + y0);
+            printf("\n");
+        }
+        if (nf.count[0] || nf.count[1])
+            printf("                %zu pixels differ in finiteness or kind; the metrics below "
+                   "cover only the %zu pixels finite in both\n",
+                   nf.mismatch, nf.finite_both);
         printf("computed on:    %s\n", where);
         printf("correlation:    %.12g\n", r.corr);
         printf("sum A:          %.12g\nsum B:          %.12g\nsum ratio A/B:  %.12g\n", r.sum_a,
@@ -458,6 +555,10 @@ int main(int argc, char **argv)
         printf("max abs diff:   %.6g at pixel (%d, %d): A = %.9g, B = %.9g\n", r.max_abs, wx, wy,
                wa, wb);
         printf("max rel diff:   %.6g (relative to B, where B != 0)\n", r.max_rel);
+        if (nonfinite_bad)
+            printf("result:         NOT in agreement: %s\n",
+                   nf.mismatch ? "the images differ in their non-finite pixels"
+                               : "non-finite pixels (--allow-nonfinite accepts matching ones)");
     }
     if (diff_png) {
         int prc = write_diff_png(diff_png, a, b, W, H, r.max_abs, err, sizeof err);
@@ -467,13 +568,24 @@ int main(int argc, char **argv)
             goto out;
         }
     }
-    if (below) {
+    if (nonfinite_bad) {
+        fprintf(stderr,
+                "nbcl-compare: non-finite pixels: %zu in A, %zu in B, %zu differing between them: "
+                "%s\n",
+                nf.count[0], nf.count[1], nf.mismatch,
+                allow_nonfinite ? "the images disagree on them"
+                                : "not comparable (--allow-nonfinite accepts the same ones in both)");
+        rc = CMP_NONFINITE;
+    } else if (below) {
         if (!quiet || json)
             fprintf(stderr, "nbcl-compare: correlation %.12g is below the threshold %.12g\n",
                     r.corr, threshold);
         rc = CMP_BELOW_THRESHOLD;
     }
 out:
+    free(fa);
+    free(fb);
+    free(fidx);
     nbcl_engine_destroy(eng);
     if (have_roi) {
         free(a);
