@@ -236,8 +236,15 @@ static int parse_args(bench_run *run, int argc, char **argv)
     }
     if (no_ref)
         run->reference = NULL;
-    if (run->reference && access(run->reference, X_OK) != 0) {
-        fprintf(stderr, "nbcl-bench: reference '%s' is not an executable file\n", run->reference);
+    struct stat rst;
+    if (run->reference && (stat(run->reference, &rst) != 0 || !S_ISREG(rst.st_mode) ||
+                           access(run->reference, X_OK) != 0)) {
+        /* a folder passes access(X_OK) and then fails every run (exit 1 after minutes) */
+        fprintf(stderr, "nbcl-bench: reference '%s' is not an executable file%s\n",
+                run->reference,
+                stat(run->reference, &rst) != 0 ? " (it does not exist)"
+                : S_ISDIR(rst.st_mode)          ? " (it is a folder)"
+                                                : "");
         return BENCH_EXIT_USAGE;
     }
     if (run->ref_repeats < 0)
@@ -402,6 +409,13 @@ int main(int argc, char **argv)
     int rc = parse_args(&run, argc, argv);
     if (rc)
         return rc;
+    {
+        char eerr[512];
+        if (nbcl_env_check(eerr, sizeof eerr) != NBCL_OK) { /* a misspelt NBCL_* value */
+            fprintf(stderr, "nbcl-bench: %s\n", eerr);
+            return BENCH_EXIT_USAGE;
+        }
+    }
     bench_utc_stamp(run.started_utc, sizeof run.started_utc, 0);
     if (!run.outdir[0]) {
         char stamp[32];

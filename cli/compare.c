@@ -368,6 +368,10 @@ int main(int argc, char **argv)
     }
 
     char err[4096] = "";
+    if (nbcl_env_check(err, sizeof err) != NBCL_OK) {
+        fprintf(stderr, "nbcl-compare: %s\n", err);
+        return CMP_USAGE;
+    }
     cmp_image im[2];
     memset(im, 0, sizeof im);
     im[0].path = paths[0];

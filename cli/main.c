@@ -25,7 +25,7 @@ static void log_cb(void *user, nbcl_log_level level, const char *msg)
     (void)user;
     if (level == NBCL_LOG_WARN) /* errors come back as the failing call's message */
         fprintf(stderr, "nbcl: %s\n", msg);
-    else if (getenv("NBCL_VERBOSE"))
+    else if (nbcl_env_word("NBCL_VERBOSE") == 1)
         fprintf(stderr, "nbcl: %s\n", msg);
 }
 
@@ -194,12 +194,16 @@ int main(int argc, char **argv)
 {
     nbcl_cli cli;
     char err[16384];
-    g_tm.on = getenv("NBCL_TIMING") && strcmp(getenv("NBCL_TIMING"), "0") != 0;
+    g_tm.on = nbcl_env_word("NBCL_TIMING") == 1;
     g_tm.t0 = g_tm.last = now_s();
     int rc = nbcl_cli_parse(argc, argv, &cli, err, sizeof err);
     if (rc) {
         fprintf(stderr, "nbcl: %s\n", err);
         return rc;
+    }
+    if (nbcl_env_check(err, sizeof err) != NBCL_OK) { /* a misspelt NBCL_* value */
+        fprintf(stderr, "nbcl: %s\n", err);
+        return NBCL_EXIT_USAGE;
     }
     if (cli.help) {
         nbcl_cli_usage(stdout);
@@ -345,11 +349,9 @@ int main(int argc, char **argv)
     nbcl_stats stats;
     int device_stats = strcmp(di->device_type, "CPU") != 0;
     {
-        const char *sv = getenv("NBCL_STATS");
-        if (sv && strcmp(sv, "device") == 0)
-            device_stats = 1;
-        else if (sv && strcmp(sv, "host") == 0)
-            device_stats = 0;
+        int sv = nbcl_env_word("NBCL_STATS"); /* "device host" */
+        if (sv >= 0)
+            device_stats = sv == 0;
     }
     if (!device_stats || nbcl_image_stats(eng, scene, &img, &stats) != NBCL_OK)
         nbcl_image_stats_host(scene, &img, &stats);

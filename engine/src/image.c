@@ -265,8 +265,8 @@ nbcl_status nbcl_image_check_finite(const nbcl_scene *s, const nbcl_stats *st,
     } else if (isnan(t.value)) {
         snprintf(buf, sizeof buf,
                  "the physics of that pixel is undefined in double precision too (wavelength "
-                 "%g m, sample-to-pixel distance %g m, |S| %g 1/m): extreme geometry or "
-                 "wavelength; see -printout_pixel %d %d",
+                 "%g m, sample-to-pixel distance %g m, |S| %g 1/m): an extreme geometry, "
+                 "wavelength, cell or mosaic value; see -printout_pixel %d %d",
                  t.lambda, t.airpath, 2.0 * t.stol, x, y);
         cause = buf;
     } else if (!(fabs(t.value) <= FLT_MAX)) {

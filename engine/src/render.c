@@ -192,8 +192,8 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
     if (clGetDeviceInfo(e->device, CL_DEVICE_HOST_UNIFIED_MEMORY, sizeof unified, &unified,
                         NULL) != CL_SUCCESS)
         unified = CL_FALSE;
-    const char *zc_env = getenv("NBCL_ZERO_COPY");
-    int zero_copy = zc_env && *zc_env ? strcmp(zc_env, "0") != 0 : unified == CL_TRUE;
+    int zc_env = nbcl_env_word("NBCL_ZERO_COPY"); /* "0 1": 0, 1; -1 unset */
+    int zero_copy = zc_env >= 0 ? zc_env : unified == CL_TRUE;
     tm.zero_copy = zero_copy;
 
     img->data = NULL;
@@ -298,10 +298,10 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
      * NBCL_KERNEL=scalar|simd overrides (tests, benchmarks). */
     int simd = e->k_pixel_simd && strcmp(e->info.device_type, "CPU") == 0;
     {
-        const char *kv = getenv("NBCL_KERNEL");
-        if (kv && strcmp(kv, "scalar") == 0)
+        int kv = nbcl_env_word("NBCL_KERNEL"); /* "scalar simd" */
+        if (kv == 0)
             simd = 0;
-        else if (kv && strcmp(kv, "simd") == 0 && e->k_pixel_simd)
+        else if (kv == 1 && e->k_pixel_simd)
             simd = 1;
     }
     const size_t vw = simd ? (f64 ? 8 : 16) : 1; /* NBCL_VW of cl/nbcl_pixel_simd.cl */

@@ -44,6 +44,17 @@ const char *nbcl_status_str(nbcl_status s);
 /* "NBCL_OK", "NBCL_IO", ... */
 const char *nbcl_status_name(nbcl_status s);
 
+/* Check the NBCL_* environment variables (README "Environment variables") against their allowed
+ * values: NBCL_INVALID_ARGUMENT and a message naming the variable and the values when one is
+ * set to anything else. nbcl_engine_create() runs it too. */
+nbcl_status nbcl_env_check(char *err, size_t errlen);
+/* NBCL_* environment variables through one table (env.c): the value (NULL when unset or
+ * empty); the index of a word-valued variable's value in its list ("scalar simd": 0, 1; -1 when
+ * unset or not in the list); a count >= 1 (0 when unset or invalid). */
+const char *nbcl_env_text(const char *name);
+int nbcl_env_word(const char *name);
+long nbcl_env_count(const char *name);
+
 /* Library version "x.y.z" and git SHA it was built from. */
 const char *nbcl_version(void);
 const char *nbcl_git_sha(void);
