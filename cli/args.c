@@ -154,8 +154,8 @@ static const flag_def FLAGS[] = {
     {"-nonoise", F_NONOISE, 0, "", "do not write the noise image"},
     {"-seed", F_SEED, 1, "N", "noise seed (default: from the clock)"},
     {"-stol -4stol -Q -stolout", F_STOL, 1, "FILE", "amorphous S(Q) table: accepted, not used (as nanoBragg)"},
-    {"-printout", F_PRINTOUT, 0, "", "print per-pixel details"},
-    {"-printout_pixel", F_PRINTOUT_PIXEL, 2, "f s", "print details of one pixel"},
+    {"-printout", F_PRINTOUT, 0, "", "trace the brightest pixel: position, S, hkl, F_cell, F_latt, omega, polarization, I (nbcl's format)"},
+    {"-printout_pixel", F_PRINTOUT_PIXEL, 2, "f s", "trace pixel (fast f, slow s) instead (implies -printout)"},
     {"-noprogress", F_NOPROGRESS, 0, "", "no progress meter"},
     {"-progress", F_PROGRESS, 0, "", "progress meter on stderr (default)"},
     /* nbcl's own */
@@ -207,7 +207,7 @@ void nbcl_cli_usage(FILE *out)
         fprintf(out, "\n");
     }
     fprintf(out, "Exit codes: 0 ok, 2 usage, 3 bad parameter, 4 input file, 5 device, 6 output, "
-                 "9 missing required input, 130 interrupted.\n");
+                 "7 non-finite image, 9 missing required input, 130 interrupted.\n");
 }
 
 /* Bounds that keep the physics finite (docs/parity.md, "ranges"): far outside anything
@@ -608,6 +608,11 @@ int nbcl_cli_parse(int argc, char **argv, nbcl_cli *cli, char *err, size_t errle
             if (!parse_int(a, v[0], &c->printout_fpixel, err, errlen) ||
                 !parse_int(a, v[1], &c->printout_spixel, err, errlen))
                 return NBCL_EXIT_USAGE;
+            if (c->printout_fpixel < 0 || c->printout_spixel < 0) {
+                snprintf(err, errlen, "-printout_pixel: pixel indices start at 0 (got %s %s)",
+                         v[0], v[1]);
+                return NBCL_EXIT_PARAM;
+            }
             c->printout = 1;
             break;
         case F_NOPROGRESS: cli->progress = 0; break;

@@ -305,6 +305,15 @@ int main(int argc, char **argv)
             return NBCL_EXIT_PARAM;
         }
     }
+    if (cli.cfg.printout_fpixel >= scene->fpixels || cli.cfg.printout_spixel >= scene->spixels ||
+        (cli.cfg.printout_fpixel < 0) != (cli.cfg.printout_spixel < 0)) {
+        fprintf(stderr, "nbcl: -printout_pixel %d %d lies outside the %dx%d detector\n",
+                cli.cfg.printout_fpixel, cli.cfg.printout_spixel, scene->fpixels,
+                scene->spixels);
+        nbcl_engine_destroy(eng);
+        nbcl_scene_destroy(scene);
+        return NBCL_EXIT_PARAM;
+    }
     nbcl_print_summary(stdout, scene, cli.write_noise);
     fflush(stdout);
     phase("scene");
@@ -356,6 +365,14 @@ int main(int argc, char **argv)
     if (!device_stats || nbcl_image_stats(eng, scene, &img, &stats) != NBCL_OK)
         nbcl_image_stats_host(scene, &img, &stats);
     phase("stats");
+    if (cli.cfg.printout) /* the pixel asked for, else the brightest (or first non-finite) one */
+        nbcl_print_pixel_trace(stdout, scene, &img,
+                               cli.cfg.printout_fpixel >= 0 ? cli.cfg.printout_fpixel
+                               : stats.nonfinite           ? stats.nonfinite_fpixel
+                                                           : stats.max_fpixel,
+                               cli.cfg.printout_spixel >= 0 ? cli.cfg.printout_spixel
+                               : stats.nonfinite            ? stats.nonfinite_spixel
+                                                            : stats.max_spixel);
     if (nbcl_image_check_finite(scene, &stats, nbcl_engine_precision(eng), err, sizeof err) !=
         NBCL_OK) { /* before any output is begun: nothing is written */
         fprintf(stderr, "nbcl: %s\n", err);

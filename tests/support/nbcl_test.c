@@ -120,3 +120,16 @@ const char *nbcl_test_bin(const char *name)
     snprintf(p, 4096, "%s/%s", (dir && *dir) ? dir : ".", name);
     return p;
 }
+
+void nbcl_test_cubic_config(nbcl_config *c, double cell_A, int N, double default_F, int pixels)
+{
+    nbcl_config_init(c);
+    c->user_cell = 1;
+    c->cell[0] = c->cell[1] = c->cell[2] = cell_A;
+    c->cell[3] = c->cell[4] = c->cell[5] = 90.0 * (3.14159265358979323846 / 180.0);
+    c->default_F = default_F;
+    c->Na = c->Nb = c->Nc = N;
+    c->fpixels = c->spixels = pixels;
+    c->detsize_f = c->detsize_s = pixels * c->pixel_size;
+    c->read_dump = c->write_dump = 0;
+}

@@ -34,6 +34,10 @@ void *nbcl_test_read_file(const char *path, size_t *len);
 const char *nbcl_test_tmpdir(void);
 /* Run a command line through /bin/sh, returning the exit status (or -1); output to files. */
 int nbcl_test_run(const char *cmdline);
+/* A configuration with the reference's defaults and a cubic cell: edge cell_A (Angstrom), 90
+ * degree angles, N unit cells along each axis, default_F everywhere, a square detector of
+ * `pixels` pixels, no Fdump.bin read or written. */
+void nbcl_test_cubic_config(nbcl_config *c, double cell_A, int N, double default_F, int pixels);
 /* Path of an executable in the build's bin directory (env NBCL_BIN_DIR). */
 const char *nbcl_test_bin(const char *name);
 
