@@ -157,6 +157,14 @@ static void test_usage_errors(void **state)
     assert_int_equal(run(args), 2);
     snprintf(args, sizeof args, "'%s' '%s' --host --fpixels 96", g_rect, g_rect);
     assert_int_equal(run(args), 0);
+    /* an NBCL_* variable with a value outside its list */
+    snprintf(g_env, sizeof g_env, "NBCL_KERNEL=vector");
+    snprintf(args, sizeof args, "'%s' '%s' --host", g_a, g_a);
+    assert_int_equal(run(args), 2);
+    g_env[0] = '\0';
+    char *e = err_text();
+    assert_non_null(strstr(e, "NBCL_KERNEL='vector': expected scalar|simd"));
+    free(e);
 }
 
 static void test_io_errors(void **state)
