@@ -278,8 +278,8 @@ nbcl_status nbcl_image_check_finite(const nbcl_scene *s, const nbcl_stats *st,
         cause = buf;
     } else if (precision == NBCL_PRECISION_F32) {
         snprintf(buf, sizeof buf,
-                 "the intensity overflowed single precision (in double it is %.3g photons): "
-                 "use -precision double, or lower -default_F or the -hkl amplitudes",
+                 "the intensity overflowed single precision on the way (in double it is %.3g "
+                 "photons): use -precision double",
                  t.value);
         cause = buf;
     } else {

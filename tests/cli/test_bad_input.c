@@ -155,9 +155,10 @@ static const bad_case CASES[] = {
      "-water 1e6 -fluence 1e40", "infinite pixels", "-water"},
     {"nonfinite_single_precision_result_too_large", X_NONFINITE, DEVICE,
      "-default_F 1e30 -precision single", "infinite pixels", "exceeds the float image"},
+    /* the running sum times 1/R^2 = 100 after each of 25 sub-paths: 1e50 in float */
     {"nonfinite_single_precision_intermediate", X_NONFINITE, DEVICE,
-     "-default_F 1e20 -fluence 1e-10 -precision single", "overflowed single precision",
-     "-precision double"},
+     "-default_F 1 -N 1 -point_pixel -oversample_omega -oversample 5 -fluence 1e-20 "
+     "-precision single", "overflowed single precision", "-precision double"},
     {"nonfinite_nan_physics", X_NONFINITE, DEVICE, "-mosaic 1e300", "NaN pixels",
      "-printout_pixel 0 0"},
 
