@@ -306,7 +306,8 @@ int main(int argc, char **argv)
             NEED(1);
             long v;
             if (!nbcl_parse_long_range(argv[++i], 1, 1 << 20, &v)) {
-                fprintf(stderr, "nbcl-compare: %s: not a pixel count: %s\n", a, argv[i]);
+                fprintf(stderr, "nbcl-compare: %s: not a pixel count from 1 to %d: %s\n", a,
+                        1 << 20, argv[i]);
                 return CMP_USAGE;
             }
             if (a[2] == 'f')
@@ -317,7 +318,8 @@ int main(int argc, char **argv)
             NEED(4);
             for (int k = 0; k < 4; k++)
                 if (!nbcl_parse_long_range(argv[++i], 0, 1 << 20, &roi[k])) {
-                    fprintf(stderr, "nbcl-compare: --roi: not a pixel index: %s\n", argv[i]);
+                    fprintf(stderr, "nbcl-compare: --roi: not a pixel index from 0 to %d: %s\n",
+                            1 << 20, argv[i]);
                     return CMP_USAGE;
                 }
             if (roi[0] > roi[1] || roi[2] > roi[3]) {
@@ -328,7 +330,8 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--threshold")) {
             NEED(1);
             if (!parse_double(argv[++i], &threshold)) {
-                fprintf(stderr, "nbcl-compare: --threshold: not a number: %s\n", argv[i]);
+                fprintf(stderr, "nbcl-compare: --threshold: not a finite number in double "
+                                "range: %s\n", argv[i]);
                 return CMP_USAGE;
             }
             have_threshold = 1;

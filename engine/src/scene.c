@@ -933,6 +933,13 @@ nbcl_status nbcl_scene_build(const nbcl_config *cfg, nbcl_scene **out, char *err
     if (oversample <= 0)
         oversample = 1;
     double steps_d = (double)sources * mosaic_domains * phisteps * oversample * oversample;
+    if (steps_d > 2147483647.0 && cfg->oversample <= 0)
+        /* the user gave no oversample: say where the number came from */
+        return fail(s, NBCL_INVALID_ARGUMENT, err, errlen,
+                    "too many sub-steps per pixel (%.0f): the automatic oversampling chose %d "
+                    "sub-pixels per side for this crystal size, wavelength, pixel and distance; "
+                    "give -oversample N",
+                    steps_d, oversample);
     if (steps_d > 2147483647.0)
         return fail(s, NBCL_INVALID_ARGUMENT, err, errlen,
                     "too many sub-steps per pixel (%.0f): reduce oversample, sources, domains or "
