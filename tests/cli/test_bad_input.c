@@ -100,6 +100,8 @@ static const bad_case CASES[] = {
     {"spindle_axis_zero", X_PARAM, 0, "-spindle_axis 0 0 0", "-spindle_axis", NULL},
     {"oversample_zero", X_PARAM, 0, "-oversample 0", "-oversample", NULL},
     {"oversample_too_many_steps", X_PARAM, 0, "-oversample 100000", "oversample", NULL},
+    {"auto_oversample_too_many_steps", X_PARAM, 0, "-lambda 1e-6", "automatic oversampling",
+     "-oversample N"},
     {"thicksteps_zero", X_PARAM, 0, "-thicksteps 0", "-thicksteps", NULL},
     {"N_negative", X_PARAM, 0, "-N -3", "-N", NULL},
     {"roi_inverted", X_PARAM, 0, "-roi 10 5 0 0", "-roi", NULL},
