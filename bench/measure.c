@@ -195,6 +195,15 @@ void bench_measure_row(bench_run *run, bench_row *row, const bench_argv *argv)
     nbcl_image_stats(eng, scene, &img, &stats);
     row->cold_stats_s = bench_now() - s0;
     trace_stats(run, row, "cold");
+    {
+        char ferr[1024]; /* a NaN or infinite image is no result to time */
+        if (nbcl_image_check_finite(scene, &stats, nbcl_engine_precision(eng), ferr,
+                                    sizeof ferr) != NBCL_OK) {
+            nbcl_image_free(&img);
+            set_error(row, "error", "", ferr);
+            goto done;
+        }
+    }
     nbcl_image_free(&img);
     bench_progress(run, "  cold: engine %.3f s (build/cache %.3f s, %s), first render %.3f s, "
                         "statistics %.3f s",

@@ -232,6 +232,18 @@ static void test_documented_exit_codes(void **state)
     snprintf(g_cmd, sizeof g_cmd, "%s --quiet --no-reference --outdir %s/sub " CASE_ARGV
              " > %s.log 2>&1", nbcl_test_bin("nbcl-bench"), file, file);
     assert_int_equal(nbcl_test_run(g_cmd), 3);
+    /* a case whose image is infinite: the row fails with the cause (exit 1), nothing timed */
+    const char *inf = outdir("infinite");
+    snprintf(g_cmd, sizeof g_cmd,
+             "rm -rf %s; %s --quiet --no-reference --no-process --repeats 1 --outdir %s -- "
+             "-cell 100 100 100 90 90 90 -default_F 1e200 -detpixels 16 -nopgm -nonoise "
+             "-noprogress > %s.log 2>&1", inf, nbcl_test_bin("nbcl-bench"), inf, inf);
+    assert_int_equal(nbcl_test_run(g_cmd), 1);
+    json_object *ir = load_json(inf, "perf_results.json");
+    json_object *row = json_object_array_get_idx(get(ir, "rows"), 0);
+    assert_string_equal(json_object_get_string(get(row, "status")), "error");
+    assert_non_null(strstr(json_object_get_string(get(row, "error")), "infinite pixels"));
+    json_object_put(ir);
     /* SIGINT during the repeats: 130, and the bundle holds what finished */
     const char *dir = outdir("sigint");
     snprintf(g_cmd, sizeof g_cmd,
