@@ -1,5 +1,6 @@
 /* The NBCL_* environment variables in one table: each variable's kind and allowed values, one
- * parser every reader goes through, and nbcl_env_check(), which refuses an unknown value naming
+ * parser for the readers (kcache.c parses NBCL_CACHE's same words itself), and
+ * nbcl_env_check(), which refuses an unknown value naming
  * the variable and its values (a typo such as NBCL_KERNEL=vector used to be ignored silently).
  * Values are read when used, not cached, so a program (or a test) may change them between
  * calls; an empty value means unset. */
