@@ -552,7 +552,7 @@ int nbcl_cli_parse(int argc, char **argv, nbcl_cli *cli, char *err, size_t errle
         case F_DIVSTEPS: I(c->hdivsteps); if (n < 0) goto nonneg; c->vdivsteps = n; break;
         case F_ROUND_DIV: c->round_div = 1; break;
         case F_SQUARE_DIV: c->round_div = 0; break;
-        case F_POLAR: D(0); c->polarization = d[0]; c->nopolar = 0; break;
+        case F_POLAR: D(0); RANGE(0, -1.0, 1.0, "(a fraction)"); c->polarization = d[0]; c->nopolar = 0; break;
         case F_NOPOLAR: c->nopolar = 1; break;
         case F_NA: I(c->Na); if (n < 0) goto nonneg; break;
         case F_NB: I(c->Nb); if (n < 0) goto nonneg; break;

@@ -115,6 +115,7 @@ static const bad_case CASES[] = {
     {"distance_beyond_range", X_PARAM, 0, "-distance 1e100", "-distance", "1e-06 to 1e+09 mm"},
     {"close_distance_beyond_range", X_PARAM, 0, "-close_distance 1e100", "-close_distance", "mm"},
     {"water_beyond_range", X_PARAM, 0, "-water 1e30", "-water", "0 to 1e+06 um"},
+    {"polar_beyond_range", X_PARAM, 0, "-polar 1e300", "-polar", "-1 to 1"},
     {"img_header_wavelength_beyond_range", X_PARAM, 0, "-img farwave.img", "farwave.img",
      "WAVELENGTH"},
     {"mat_volume_overflow", X_PARAM, NOCELL, "-mat huge.mat", "overflows", "-mat"},
