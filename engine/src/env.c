@@ -11,7 +11,7 @@
 
 #include "nbcl_internal.h"
 
-typedef enum { ENV_TEXT, ENV_WORDS, ENV_COUNT } env_kind;
+typedef enum { ENV_TEXT, ENV_WORDS, ENV_COUNT, ENV_SECONDS } env_kind;
 
 typedef struct env_def {
     const char *name;
@@ -31,6 +31,7 @@ static const env_def ENV[] = {
     {"NBCL_ZERO_COPY", ENV_WORDS, "0 1"},
     {"NBCL_TIMING", ENV_WORDS, "0 1"},
     {"NBCL_VERBOSE", ENV_WORDS, "0 1"},
+    {"NBCL_LAUNCH_SECONDS", ENV_SECONDS, NULL}, /* read by render.c */
 };
 #define NENV (sizeof ENV / sizeof ENV[0])
 
@@ -68,6 +69,14 @@ static int parse_count(const char *v, long *out)
     return 1;
 }
 
+/* a number of seconds from 0 to one day, as render.c reads NBCL_LAUNCH_SECONDS */
+static int parse_seconds(const char *v)
+{
+    char *end = NULL;
+    double t = strtod(v, &end);
+    return end != v && !*end && t >= 0.0 && t <= 86400.0;
+}
+
 const char *nbcl_env_text(const char *name)
 {
     const char *v = getenv(name);
@@ -98,6 +107,12 @@ nbcl_status nbcl_env_check(char *err, size_t errlen)
         long n;
         if (!v || d->kind == ENV_TEXT)
             continue;
+        if (d->kind == ENV_SECONDS && !parse_seconds(v)) {
+            if (err && errlen)
+                snprintf(err, errlen, "%s='%.200s': expected a number of seconds from 0 to 86400 "
+                                      "(or unset)", d->name, v);
+            return NBCL_INVALID_ARGUMENT;
+        }
         if (d->kind == ENV_COUNT && !parse_count(v, &n)) {
             if (err && errlen)
                 snprintf(err, errlen, "%s='%.200s': expected an integer >= 1 (or unset)", d->name,

@@ -448,6 +448,8 @@ static const env_case ENV_CASES[] = {
     {{"env_verbose_unknown", X_USAGE, 0, "", "NBCL_VERBOSE", "1"}, "NBCL_VERBOSE=loud"},
     {{"env_host_threads_not_a_count", X_USAGE, 0, "", "NBCL_HOST_THREADS", "integer"},
      "NBCL_HOST_THREADS=-2"},
+    {{"env_launch_seconds_not_seconds", X_USAGE, 0, "", "NBCL_LAUNCH_SECONDS", "86400"},
+     "NBCL_LAUNCH_SECONDS=fast"},
 };
 /* clang-format on */
 #define NENV (sizeof ENV_CASES / sizeof ENV_CASES[0])

@@ -126,10 +126,22 @@ void nbcl_test_cubic_config(nbcl_config *c, double cell_A, int N, double default
     nbcl_config_init(c);
     c->user_cell = 1;
     c->cell[0] = c->cell[1] = c->cell[2] = cell_A;
-    c->cell[3] = c->cell[4] = c->cell[5] = 90.0 * (3.14159265358979323846 / 180.0);
+    c->cell[3] = c->cell[4] = c->cell[5] = 1.5707963267948966; /* 90 degrees */
     c->default_F = default_F;
     c->Na = c->Nb = c->Nc = N;
-    c->fpixels = c->spixels = pixels;
-    c->detsize_f = c->detsize_s = pixels * c->pixel_size;
+    c->fpixels = c->spixels = pixels; /* the detector size follows the pixel counts */
     c->read_dump = c->write_dump = 0;
+}
+
+nbcl_scene *nbcl_test_cubic_scene(int fpixels, int spixels, int N, int oversample)
+{
+    nbcl_config c;
+    nbcl_test_cubic_config(&c, 100.0, N, 100.0, fpixels);
+    c.spixels = spixels;
+    c.oversample = oversample;
+    nbcl_scene *s = NULL;
+    char err[2048];
+    if (nbcl_scene_build(&c, &s, err, sizeof err) != NBCL_OK)
+        fail_msg("scene: %s", err);
+    return s;
 }

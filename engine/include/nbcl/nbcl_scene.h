@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include "nbcl/nbcl_config.h"
+#include "nbcl/nbcl_export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -98,12 +99,12 @@ typedef struct nbcl_scene {
 
 /* Build a scene from a configuration. Reads every input file the configuration names.
  * On failure returns a status and writes a one-line message to err. *out is NULL on failure. */
-nbcl_status nbcl_scene_build(const nbcl_config *cfg, nbcl_scene **out, char *err, size_t errlen);
-void nbcl_scene_destroy(nbcl_scene *s);
+NBCL_API nbcl_status nbcl_scene_build(const nbcl_config *cfg, nbcl_scene **out, char *err, size_t errlen);
+NBCL_API void nbcl_scene_destroy(nbcl_scene *s);
 
 /* Evaluate one pixel on the host in double precision with the same per-pixel function the
  * device runs (slow; for differential tests and -printout). Returns the float-image value. */
-double nbcl_scene_pixel_host(const nbcl_scene *s, int fpixel, int spixel);
+NBCL_API double nbcl_scene_pixel_host(const nbcl_scene *s, int fpixel, int spixel);
 
 /* One pixel's terms (-printout_pixel): `value` is the pixel's whole sum in double on the host
  * (nbcl_scene_pixel_host() before the rounding to float; 0 outside the ROI or masked); every
@@ -134,8 +135,8 @@ typedef struct nbcl_pixel_trace {
     double value;              /* the pixel (photons), double */
 } nbcl_pixel_trace;
 /* NBCL_INVALID_ARGUMENT for a pixel outside the detector. */
-nbcl_status nbcl_scene_pixel_trace(const nbcl_scene *s, int fpixel, int spixel,
-                                   nbcl_pixel_trace *out);
+NBCL_API nbcl_status nbcl_scene_pixel_trace(const nbcl_scene *s, int fpixel, int spixel,
+                                            nbcl_pixel_trace *out);
 
 #ifdef __cplusplus
 }
