@@ -1,8 +1,11 @@
+#define _DEFAULT_SOURCE /* mknod, makedev */
 #include "nbcl_test.h"
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -131,6 +134,19 @@ void nbcl_test_cubic_config(nbcl_config *c, double cell_A, int N, double default
     c->Na = c->Nb = c->Nc = N;
     c->fpixels = c->spixels = pixels; /* the detector size follows the pixel counts */
     c->read_dump = c->write_dump = 0;
+}
+
+int nbcl_test_make_null_device(const char *path)
+{
+    if (geteuid() != 0 || mknod(path, S_IFCHR | 0666, makedev(1, 3)) != 0)
+        return 0;
+    int fd = open(path, O_WRONLY);
+    if (fd < 0) {
+        unlink(path);
+        return 0;
+    }
+    close(fd);
+    return 1;
 }
 
 nbcl_scene *nbcl_test_cubic_scene(int fpixels, int spixels, int N, int oversample)

@@ -38,6 +38,9 @@ int nbcl_test_run(const char *cmdline);
  * degree angles, N unit cells along each axis, default_F everywhere, a square detector of
  * `pixels` pixels, no Fdump.bin read or written. */
 void nbcl_test_cubic_config(nbcl_config *c, double cell_A, int N, double default_F, int pixels);
+/* Make a null character device (1,3) at path, never touching the system's /dev/null: 1 when it
+ * exists and opens for writing, 0 when that cannot be done here (not root, a nodev mount). */
+int nbcl_test_make_null_device(const char *path);
 /* Path of an executable in the build's bin directory (env NBCL_BIN_DIR). */
 const char *nbcl_test_bin(const char *name);
 /* A 100 A cubic crystal, default_F 100, N^3 cells, no Fdump: fpixels x spixels detector with
