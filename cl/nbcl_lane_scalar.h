@@ -12,7 +12,6 @@
  *   LSEL(a, b, m)        per lane: m ? b : a (OpenCL's select argument order)
  *   LANY(m)              some lane is true (a branch that some lane needs)
  *   LNOT(m)              lane-wise not (scalars compare to 0/1, vectors to 0/-1: never use ~)
- *   LTRUE                every lane true
  *   LSTORE(v, a)/LLOAD(a)  lanes to/from a private REAL[LW] array (per-lane gathers)
  *   LMASK_LOAD(a)        an int[LW] array of 0/-1 to a mask */
 #define LW 1
@@ -25,7 +24,6 @@
 #define LSEL(a, b, m) ((m) ? (b) : (a))
 #define LANY(m) ((m) != 0)
 #define LNOT(m) (!(m))
-#define LTRUE 1
 #define LSTORE(v, a) ((a)[0] = (v))
 #define LLOAD(a) ((a)[0])
 #define LMASK_LOAD(a) ((a)[0])

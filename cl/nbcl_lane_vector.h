@@ -41,7 +41,6 @@ typedef int16 IV;
 #undef LSEL
 #undef LANY
 #undef LNOT
-#undef LTRUE
 #undef LSTORE
 #undef LLOAD
 #undef LMASK_LOAD
@@ -56,7 +55,6 @@ typedef int16 IV;
 #define LSEL(a, b, m) select(a, b, m)
 #define LANY(m) any(m)
 #define LNOT(m) (~(m))
-#define LTRUE ((MV)(-1))
 #define LSTORE(v, a) VSTORE(v, 0, a)
 #define LLOAD(a) VLOAD(0, a)
 #define LMASK_LOAD(a) CONVERT_MV(VLOAD(0, a))

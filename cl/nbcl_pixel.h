@@ -290,20 +290,19 @@ NBCL_FN LREAL LNAME(nbcl_pixel_lanes)(LINT fpixel, LINT spixel, LMASK live,
                 /* one division per sub-pixel: 1/R serves the direction and the solid angle */
                 LREAL inv_air = R(1.0) / sqrt(px * px + py * py + pz * pz);
                 LREAL dx = px * inv_air, dy = py * inv_air, dz = pz * inv_air;
-                LMASK upd = u.os_omega ? LTRUE : (omega == zero);
-                if (LANY(upd)) {
+                /* (a uniform flag picks the new value whole: an all-true mask made from a flag
+                 * is miscompiled by oclgrind 21.10's optimiser) */
+                if (u.os_omega || LANY(omega == zero)) {
                     LREAL om = u.point_pixel ? inv_air * inv_air
                                              : u.pixel * u.pixel * u.close_distance *
                                                    (inv_air * inv_air * inv_air);
-                    omega = LSEL(omega, om, upd);
+                    omega = u.os_omega ? om : LSEL(omega, om, omega == zero);
                 }
                 osum += omega;
-                upd = u.os_thick ? LTRUE : (capture == zero);
-                if (LANY(upd)) {
+                if (u.os_thick || LANY(capture == zero)) {
                     LREAL parallax = dx * u.odet[0] + dy * u.odet[1] + dz * u.odet[2];
-                    capture = LSEL(capture,
-                                   LNAME(nbcl_capture_fraction)(t, u.thickstep, u.mu, parallax),
-                                   upd);
+                    LREAL cf = LNAME(nbcl_capture_fraction)(t, u.thickstep, u.mu, parallax);
+                    capture = u.os_thick ? cf : LSEL(capture, cf, capture == zero);
                 }
                 for (int s = 0; s < u.sources; s++) {
                     REAL inc[3];
@@ -320,7 +319,7 @@ NBCL_FN LREAL LNAME(nbcl_pixel_lanes)(LINT fpixel, LINT spixel, LMASK live,
                     }
                     if (!LANY(pass))
                         continue;
-                    upd = u.os_polar ? pass : (pass & (polar == zero));
+                    LMASK upd = u.os_polar ? pass : (pass & (polar == zero));
                     if (LANY(upd))
                         polar = LSEL(polar,
                                      LNAME(nbcl_polar_lanes)(u.kahn, inc, dx, dy, dz, u.pvec),
