@@ -242,6 +242,31 @@ NBCL_FN LREAL LNAME(nbcl_f_latt)(LREAL h, LREAL k, LREAL l, const nbcl_uniform *
     return LSEL(LSPLAT(R(0.0)), LSPLAT(u->NaNbNc), rad * u->fudge < R(0.3969));
 }
 
+/* The unit direction (dx, dy, dz) from the sample to the sub-pixels at detector coordinates
+ * (Fdet, Sdet) and depth Odet; returns 1/distance (one division serves the direction and the
+ * solid angle) */
+NBCL_FN LREAL LNAME(nbcl_subpixel_ray)(const nbcl_uniform *u, LREAL Fdet, LREAL Sdet, REAL Odet,
+                                       LREAL *dx, LREAL *dy, LREAL *dz)
+{
+    LREAL px = Fdet * u->fdet[0] + Sdet * u->sdet[0] + Odet * u->odet[0] + u->pix0[0];
+    LREAL py = Fdet * u->fdet[1] + Sdet * u->sdet[1] + Odet * u->odet[1] + u->pix0[1];
+    LREAL pz = Fdet * u->fdet[2] + Sdet * u->sdet[2] + Odet * u->odet[2] + u->pix0[2];
+    if (u->curved) {
+        /* every pixel at `distance` from the sample: detector coordinates as angles */
+        LREAL ay = py / u->distance, az = pz / u->distance;
+        px = LSPLAT(u->distance * u->beam[0]);
+        py = LSPLAT(u->distance * u->beam[1]);
+        pz = LSPLAT(u->distance * u->beam[2]);
+        LNAME(nbcl_rotate_lanes)(&px, &py, &pz, u->sdet, ay);
+        LNAME(nbcl_rotate_lanes)(&px, &py, &pz, u->fdet, az);
+    }
+    LREAL inv_air = R(1.0) / sqrt(px * px + py * py + pz * pz);
+    *dx = px * inv_air;
+    *dy = py * inv_air;
+    *dz = pz * inv_air;
+    return inv_air;
+}
+
 /* Intensity of LW pixels (photons), before they are added to the float image. Lanes that are not
  * live (outside the ROI, masked, past the tile) are computed but never counted or flagged; the
  * caller writes 0 for them. *fallback (0 on entry) marks the lanes whose interpolation left the
@@ -275,21 +300,8 @@ NBCL_FN LREAL LNAME(nbcl_pixel_lanes)(LINT fpixel, LINT spixel, LMASK live,
                     u.subpixel * (fpx * (REAL)u.oversample + (REAL)subF) + u.subpixel / R(2.0);
                 LREAL Sdet =
                     u.subpixel * (spx * (REAL)u.oversample + (REAL)subS) + u.subpixel / R(2.0);
-                LREAL px = Fdet * u.fdet[0] + Sdet * u.sdet[0] + Odet * u.odet[0] + u.pix0[0];
-                LREAL py = Fdet * u.fdet[1] + Sdet * u.sdet[1] + Odet * u.odet[1] + u.pix0[1];
-                LREAL pz = Fdet * u.fdet[2] + Sdet * u.sdet[2] + Odet * u.odet[2] + u.pix0[2];
-                if (u.curved) {
-                    /* every pixel at `distance` from the sample: detector coordinates as angles */
-                    LREAL ay = py / u.distance, az = pz / u.distance;
-                    px = LSPLAT(u.distance * u.beam[0]);
-                    py = LSPLAT(u.distance * u.beam[1]);
-                    pz = LSPLAT(u.distance * u.beam[2]);
-                    LNAME(nbcl_rotate_lanes)(&px, &py, &pz, u.sdet, ay);
-                    LNAME(nbcl_rotate_lanes)(&px, &py, &pz, u.fdet, az);
-                }
-                /* one division per sub-pixel: 1/R serves the direction and the solid angle */
-                LREAL inv_air = R(1.0) / sqrt(px * px + py * py + pz * pz);
-                LREAL dx = px * inv_air, dy = py * inv_air, dz = pz * inv_air;
+                LREAL dx, dy, dz;
+                LREAL inv_air = LNAME(nbcl_subpixel_ray)(&u, Fdet, Sdet, Odet, &dx, &dy, &dz);
                 /* (a uniform flag picks the new value whole: an all-true mask made from a flag
                  * is miscompiled by oclgrind 21.10's optimiser) */
                 if (u.os_omega || LANY(omega == zero)) {
