@@ -34,6 +34,17 @@ typedef struct nbcl__lines {
 void nbcl__lines_init(nbcl__lines *it, const char *data, size_t len);
 int nbcl__lines_next(nbcl__lines *it, const char **start, size_t *n);
 
+/* The first n bytes of s as a new string (malloc'ed; NULL when out of memory). */
+char *nbcl__strndup(const char *s, size_t n);
+/* Output targets (target.c). The directory part of a path ("." when it has none), malloc'ed. */
+char *nbcl__path_dir(const char *path);
+/* Follow the symbolic links of the last component of path (relative targets against the link's
+ * own directory, at most 40): *real is where the bytes would go (malloc'ed), *exists whether it is
+ * there, *st its lstat. NBCL_IO with "path: reason" on a loop or an unreadable component. */
+struct stat;
+nbcl_status nbcl__resolve_target(const char *path, char **real, struct stat *st, int *exists,
+                                 char *err, size_t errlen);
+
 /* Copy at most 40 characters of a token for an error message (adds "..." when cut). */
 void nbcl__token_excerpt(char *dst, size_t dstlen, const char *tok, size_t toklen);
 
