@@ -25,7 +25,7 @@ typedef enum {
     F_GAUSS_XTAL, F_TOPHAT, F_FUDGE, F_MOSAIC, F_MOSAIC_DOM, F_PHI, F_OSC, F_PHISTEP, F_PHISTEPS,
     F_DMIN, F_OVERSAMPLE, F_OS_THICK, F_OS_POLAR, F_OS_OMEGA, F_ROI, F_WATER, F_FLUENCE, F_FLUX,
     F_EXPOSURE, F_BEAMSIZE, F_FLOATFILE, F_INTFILE, F_SCALE, F_ADC, F_PGMFILE, F_PGMSCALE,
-    F_NOISEFILE, F_NONOISE, F_NOPGM, F_INTERPOLATE, F_NOINTERPOLATE, F_PRINTOUT,
+    F_NOISEFILE, F_NONOISE, F_CBFFILE, F_NEXUSFILE, F_NEXUS_COMP, F_PNGFILE, F_NOPGM, F_INTERPOLATE, F_NOINTERPOLATE, F_PRINTOUT,
     F_PRINTOUT_PIXEL, F_NOPROGRESS, F_PROGRESS, F_SEED, F_MOSAIC_SEED, F_MISSET_SEED, F_MISSET,
     F_STOL, F_HELP, F_DEVICE, F_LIST_DEVICES, F_PRECISION, F_VERSION, F_FAST_MATH, F_KERNEL_DIR
 } flag_id;
@@ -151,6 +151,10 @@ static const flag_def FLAGS[] = {
     {"-nopgm", F_NOPGM, 0, "", "do not write the PGM image"},
     {"-noisefile -noiseimage", F_NOISEFILE, 1, "FILE", "SMV image with Poisson noise (default noiseimage.img)"},
     {"-nonoise", F_NONOISE, 0, "", "do not write the noise image"},
+    {"-cbffile", F_CBFFILE, 1, "FILE", "miniCBF (Pilatus-style) photon counts: the noise image less -adc, or the rounded float image with -nonoise (nbcl)"},
+    {"-nexusfile", F_NEXUSFILE, 1, "FILE", "NeXus/NXmx HDF5 file of the same counts (nbcl)"},
+    {"-nexus_compression", F_NEXUS_COMP, 1, "deflate|lz4|bslz4", "NXmx pixel compression (default deflate; lz4, bslz4: HDF5 filter plugins) (nbcl)"},
+    {"-pngfile", F_PNGFILE, 1, "FILE", "8-bit PNG preview, scaled as the PGM (nbcl)"},
     {"-seed", F_SEED, 1, "N", "noise seed (default: from the clock)"},
     {"-stol -4stol -Q -stolout", F_STOL, 1, "FILE", "amorphous S(Q) table: accepted, not used (as nanoBragg)"},
     {"-printout", F_PRINTOUT, 0, "", "print per-pixel details"},
@@ -540,6 +544,21 @@ int nbcl_cli_parse(int argc, char **argv, nbcl_cli *cli, char *err, size_t errle
         case F_NOPGM: cli->write_pgm = 0; break;
         case F_NOISEFILE: cli->noisefile = v[0]; cli->write_noise = 1; break;
         case F_NONOISE: cli->write_noise = 0; break;
+        case F_CBFFILE: cli->cbffile = v[0]; break;
+        case F_NEXUSFILE: cli->nexusfile = v[0]; break;
+        case F_PNGFILE: cli->pngfile = v[0]; break;
+        case F_NEXUS_COMP:
+            if (strcasecmp(v[0], "deflate") == 0)
+                cli->nexus_compression = NBCL_NEXUS_DEFLATE;
+            else if (strcasecmp(v[0], "lz4") == 0)
+                cli->nexus_compression = NBCL_NEXUS_LZ4;
+            else if (strcasecmp(v[0], "bslz4") == 0)
+                cli->nexus_compression = NBCL_NEXUS_BSLZ4;
+            else {
+                snprintf(err, errlen, "-nexus_compression: expected deflate, lz4 or bslz4, got '%s'", v[0]);
+                return NBCL_EXIT_USAGE;
+            }
+            break;
         case F_INTERPOLATE: c->interpolate = 1; break;
         case F_NOINTERPOLATE: c->interpolate = 0; break;
         case F_PRINTOUT: c->printout = 1; break;
@@ -607,13 +626,15 @@ int nbcl_cli_parse(int argc, char **argv, nbcl_cli *cli, char *err, size_t errle
         c->pivot_given = 1;
     }
     {
-        const char *outs[4] = {cli->write_float ? cli->floatfile : NULL,
+        const char *outs[7] = {cli->write_float ? cli->floatfile : NULL,
                                cli->write_int ? cli->intfile : NULL,
                                cli->write_pgm ? cli->pgmfile : NULL,
-                               cli->write_noise ? cli->noisefile : NULL};
-        static const char *names[4] = {"-floatfile", "-intfile", "-pgmfile", "-noisefile"};
-        for (int i = 0; i < 4; i++)
-            for (int j = i + 1; j < 4; j++)
+                               cli->write_noise ? cli->noisefile : NULL,
+                               cli->cbffile, cli->nexusfile, cli->pngfile};
+        static const char *names[7] = {"-floatfile", "-intfile", "-pgmfile", "-noisefile",
+                                       "-cbffile", "-nexusfile", "-pngfile"};
+        for (int i = 0; i < 7; i++)
+            for (int j = i + 1; j < 7; j++)
                 if (outs[i] && outs[j] && strcmp(outs[i], outs[j]) == 0) {
                     snprintf(err, errlen, "%s and %s both name '%s'", names[i], names[j], outs[i]);
                     return NBCL_EXIT_USAGE;

@@ -220,11 +220,12 @@ int main(int argc, char **argv)
 
     /* every output's directory must exist and be writable before any work is done */
     {
-        const char *outs[4] = {cli.write_float ? cli.floatfile : NULL,
+        const char *outs[7] = {cli.write_float ? cli.floatfile : NULL,
                                cli.write_int ? cli.intfile : NULL,
                                cli.write_pgm ? cli.pgmfile : NULL,
-                               cli.write_noise ? cli.noisefile : NULL};
-        for (int i = 0; i < 4; i++) {
+                               cli.write_noise ? cli.noisefile : NULL,
+                               cli.cbffile, cli.nexusfile, cli.pngfile};
+        for (int i = 0; i < 7; i++) {
             if (!outs[i])
                 continue;
             char dir[4096];
@@ -244,6 +245,11 @@ int main(int argc, char **argv)
         }
     }
 
+    if (cli.nexusfile && !nbcl_nexus_filter_available(cli.nexus_compression)) {
+        fprintf(stderr, "nbcl: -nexus_compression: the HDF5 filter plugin is not available here "
+                        "(Debian: hdf5-filter-plugin for lz4); use deflate\n");
+        return NBCL_EXIT_PARAM;
+    }
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
 
@@ -280,7 +286,8 @@ int main(int argc, char **argv)
         /* host memory the outputs need, checked before rendering */
         size_t npx = (size_t)scene->fpixels * scene->spixels;
         double need = (double)npx * (sizeof(float) + (cli.write_int || cli.write_noise ? 2 : 0) +
-                                     (cli.write_pgm ? 1 : 0) + (scene->mask ? 1 : 0));
+                                     (cli.write_pgm ? 1 : 0) + (scene->mask ? 1 : 0) +
+                                     (cli.cbffile || cli.nexusfile ? 8 : 0));
         long pages = sysconf(_SC_AVPHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
         double have = (pages > 0 && psize > 0) ? (double)pages * psize : 0;
         FILE *mi = fopen("/proc/meminfo", "r");
@@ -356,6 +363,7 @@ int main(int argc, char **argv)
     phase("stats");
     size_t npix = (size_t)img.fpixels * img.spixels;
     int exit_code = 0;
+    float *poisson = NULL; /* the noise image's deviates: the counts of -cbffile/-nexusfile */
 
     /* all outputs are renamed into place together at the end, or none is */
     nbcl_outfile_defer_begin();
@@ -404,22 +412,30 @@ int main(int argc, char **argv)
             goto out;
         }
     }
-    if (cli.write_pgm) {
+    if (cli.write_pgm || cli.pngfile) {
         double ps = scene->pgm_scale;
         if (ps <= 0.0) {
             ps = iscale;
             if (stats.rmsd > 0.0)
                 ps = 250.0 / (5.0 * stats.rmsd);
         }
-        printf("pgm_scale = %g\n", ps);
+        if (cli.write_pgm)
+            printf("pgm_scale = %g\n", ps);
         uint8_t *pg = nbcl_alloc_large(npix);
         if (!pg) {
             exit_code = NBCL_EXIT_OUTPUT;
             goto out;
         }
         nbcl_image_to_u8(&img, roi, ps, pg);
-        printf("writing %s as %zu-byte integers\n", cli.pgmfile, sizeof(uint8_t));
-        st = nbcl_write_pgm(cli.pgmfile, img.fpixels, img.spixels, pg, ps, err, sizeof err);
+        st = NBCL_OK;
+        if (cli.write_pgm) {
+            printf("writing %s as %zu-byte integers\n", cli.pgmfile, sizeof(uint8_t));
+            st = nbcl_write_pgm(cli.pgmfile, img.fpixels, img.spixels, pg, ps, err, sizeof err);
+        }
+        if (st == NBCL_OK && cli.pngfile) {
+            printf("writing %s as an 8-bit PNG (pgm_scale %g)\n", cli.pngfile, ps);
+            st = nbcl_write_png(cli.pngfile, img.fpixels, img.spixels, pg, ps, err, sizeof err);
+        }
         free(pg);
         if (st != NBCL_OK) {
             fprintf(stderr, "nbcl: %s\n", err);
@@ -429,17 +445,50 @@ int main(int argc, char **argv)
     }
     if (cli.write_noise) {
         uint16_t *pix = calloc(npix, sizeof *pix);
-        if (!pix) {
+        poisson = nbcl_alloc_large(npix * sizeof *poisson);
+        if (!pix || !poisson) {
+            free(pix);
             exit_code = NBCL_EXIT_OUTPUT;
             goto out;
         }
         int overloads = 0;
-        double photons = nbcl_noise_image(img.data, img.fpixels, img.spixels, roi, scene->seed,
-                                          scene->adc_offset, pix, &overloads);
+        double photons =
+            nbcl_noise_poisson(img.data, img.fpixels, img.spixels, roi, scene->seed, poisson);
+        nbcl_noise_from_poisson(poisson, img.fpixels, img.spixels, roi, scene->adc_offset, pix,
+                                &overloads);
         printf("%.0f photons on noise image (%d overloads)\n", photons, overloads);
         printf("writing %s as %zu-byte integers\n", cli.noisefile, sizeof(uint16_t));
         st = nbcl_write_smv(cli.noisefile, &hdr, pix, err, sizeof err);
         free(pix);
+        if (st != NBCL_OK) {
+            fprintf(stderr, "nbcl: %s\n", err);
+            exit_code = st == NBCL_INTERRUPTED ? NBCL_EXIT_INTERRUPTED : NBCL_EXIT_OUTPUT;
+            goto out;
+        }
+    }
+    if (cli.cbffile || cli.nexusfile) {
+        /* photon counts for the pipeline formats (nbcl extensions, docs/formats.md) */
+        nbcl_frame_meta fm;
+        nbcl_counts_info ci;
+        int32_t *counts = nbcl_alloc_large(npix * sizeof *counts);
+        snprintf(err, sizeof err, "out of memory for the photon counts");
+        st = counts ? nbcl_frame_meta_from_scene(scene, &fm) : NBCL_OUT_OF_MEMORY;
+        if (st == NBCL_OK)
+            st = nbcl_frame_counts(&fm, img.data, poisson, counts, &ci);
+        if (st == NBCL_OK)
+            printf("photon counts (%s): %zu overloads (>= %ld), %zu masked\n",
+                   poisson ? "noise image less its ADC offset" : "float image rounded",
+                   ci.overloads, (long)fm.saturation, ci.masked);
+        if (st == NBCL_OK && cli.cbffile) {
+            printf("writing %s as miniCBF\n", cli.cbffile);
+            st = nbcl_write_cbf(cli.cbffile, &fm, counts, err, sizeof err);
+        }
+        if (st == NBCL_OK && cli.nexusfile) {
+            nbcl_nexus_opts no = {1, cli.nexus_compression, 0};
+            printf("writing %s as NeXus/NXmx\n", cli.nexusfile);
+            st = nbcl_write_nexus(cli.nexusfile, &fm, counts, &no, err, sizeof err);
+        }
+        free(counts);
         if (st != NBCL_OK) {
             fprintf(stderr, "nbcl: %s\n", err);
             exit_code = st == NBCL_INTERRUPTED ? NBCL_EXIT_INTERRUPTED : NBCL_EXIT_OUTPUT;
@@ -468,6 +517,7 @@ out:
     } else {
         nbcl_outfile_defer_abort();
     }
+    free(poisson);
     nbcl_image_free(&img);
     nbcl_engine_destroy(eng);
     nbcl_scene_destroy(scene);

@@ -31,6 +31,10 @@ typedef struct nbcl__lines {
 void nbcl__lines_init(nbcl__lines *it, const char *data, size_t len);
 int nbcl__lines_next(nbcl__lines *it, const char **start, size_t *n);
 
+/* The temporary file an open output is written to (for libraries that write by path: HDF5);
+ * valid until the file is committed or aborted. */
+const char *nbcl__outfile_temp_path(const nbcl_outfile *f);
+
 /* Copy at most 40 characters of a token for an error message (adds "..." when cut). */
 void nbcl__token_excerpt(char *dst, size_t dstlen, const char *tok, size_t toklen);
 
