@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "nbcl_internal.h"
+#include "io_util.h"
 
 #define RTD (180.0 / 3.14159265358979323846)
 
@@ -144,4 +145,9 @@ nbcl_image_format nbcl_detect_format(const char *path)
     if (got >= 8 && memcmp(head, hdf5_sig, 8) == 0)
         return NBCL_FORMAT_HDF5;
     return NBCL_FORMAT_UNKNOWN;
+}
+
+double nbcl__sensor_thickness(const nbcl_frame_meta *m)
+{
+    return m->thickness > 0 ? m->thickness : NBCL_DEFAULT_SENSOR_THICKNESS_M;
 }

@@ -35,6 +35,10 @@ int nbcl__lines_next(nbcl__lines *it, const char **start, size_t *n);
  * valid until the file is committed or aborted. */
 const char *nbcl__outfile_temp_path(const nbcl_outfile *f);
 
+/* The sensor thickness a format states: dxtbx needs one > 0 (NBCL_DEFAULT_SENSOR_THICKNESS_M
+ * when the description has none). */
+double nbcl__sensor_thickness(const nbcl_frame_meta *m);
+
 /* Copy at most 40 characters of a token for an error message (adds "..." when cut). */
 void nbcl__token_excerpt(char *dst, size_t dstlen, const char *tok, size_t toklen);
 

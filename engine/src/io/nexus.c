@@ -217,7 +217,7 @@ static int write_detector(hid_t inst, const nbcl_frame_meta *m)
         return 1;
     int bad = ds_str(d, "description", "nbcl simulated photon-counting detector") ||
               ds_str(d, "type", "pixel") || ds_str(d, "sensor_material", "Si") ||
-              ds_d(d, "sensor_thickness", m->thickness, "m") ||
+              ds_d(d, "sensor_thickness", nbcl__sensor_thickness(m), "m") ||
               ds_i(d, "saturation_value", m->saturation, NULL) ||
               ds_i(d, "underload_value", 0, NULL) ||
               ds_d(d, "count_time", m->exposure, "s") || ds_d(d, "frame_time", m->exposure, "s") ||
@@ -549,7 +549,7 @@ nbcl_status nbcl_read_nexus(const char *path, int frame, nbcl_counts_image *out,
     H5Sget_simple_extent_dims(sp, dims, NULL);
     if (frame < 0 || (hsize_t)frame >= dims[0] || dims[1] == 0 || dims[2] == 0 ||
         dims[1] > (1u << 20) || dims[2] > (1u << 20)) {
-        nbcl__errf(err, errlen, "%s: frame %d not in the file's %llu frames of %llu x %llu",
+        nbcl__errf(err, errlen, "%s: no frame %d: the file holds %llu frame(s) of %llu x %llu pixels",
                    path, frame + 1, (unsigned long long)dims[0], (unsigned long long)dims[2],
                    (unsigned long long)dims[1]);
         st = NBCL_INVALID_ARGUMENT;
