@@ -435,6 +435,7 @@ int main(int argc, char **argv)
         if (st == NBCL_OK && cli.pngfile) {
             printf("writing %s as an 8-bit PNG (pgm_scale %g)\n", cli.pngfile, ps);
             st = nbcl_write_png(cli.pngfile, img.fpixels, img.spixels, pg, ps, err, sizeof err);
+            phase("pngfile");
         }
         free(pg);
         if (st != NBCL_OK) {
@@ -459,6 +460,7 @@ int main(int argc, char **argv)
         printf("%.0f photons on noise image (%d overloads)\n", photons, overloads);
         printf("writing %s as %zu-byte integers\n", cli.noisefile, sizeof(uint16_t));
         st = nbcl_write_smv(cli.noisefile, &hdr, pix, err, sizeof err);
+        phase("noisefile");
         free(pix);
         if (st != NBCL_OK) {
             fprintf(stderr, "nbcl: %s\n", err);
@@ -475,6 +477,7 @@ int main(int argc, char **argv)
         st = counts ? nbcl_frame_meta_from_scene(scene, &fm) : NBCL_OUT_OF_MEMORY;
         if (st == NBCL_OK)
             st = nbcl_frame_counts(&fm, img.data, poisson, counts, &ci);
+        phase("counts");
         if (st == NBCL_OK)
             printf("photon counts (%s): %zu overloads (>= %ld), %zu masked\n",
                    poisson ? "noise image less its ADC offset" : "float image rounded",
@@ -482,11 +485,13 @@ int main(int argc, char **argv)
         if (st == NBCL_OK && cli.cbffile) {
             printf("writing %s as miniCBF\n", cli.cbffile);
             st = nbcl_write_cbf(cli.cbffile, &fm, counts, err, sizeof err);
+            phase("cbffile");
         }
         if (st == NBCL_OK && cli.nexusfile) {
             nbcl_nexus_opts no = {1, cli.nexus_compression, 0};
             printf("writing %s as NeXus/NXmx\n", cli.nexusfile);
             st = nbcl_write_nexus(cli.nexusfile, &fm, counts, &no, err, sizeof err);
+            phase("nexusfile");
         }
         free(counts);
         if (st != NBCL_OK) {
