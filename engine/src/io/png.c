@@ -63,6 +63,7 @@ nbcl_status nbcl_write_png(const char *path, int fpixels, int spixels, const uin
     png_set_IHDR(png, info, (png_uint_32)fpixels, (png_uint_32)spixels, 8, PNG_COLOR_TYPE_GRAY,
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_set_compression_level(png, 1); /* a preview: speed over size */
+    png_set_filter(png, 0, PNG_FILTER_SUB);
     char key[] = "Comment", val[96];
     nbcl__snprintf_c(val, sizeof val, "pixels scaled by %lg (nbcl, as the PGM)", scale);
     png_text txt;
