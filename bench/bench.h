@@ -196,6 +196,7 @@ typedef struct bench_run {
     int repeats_given;          /* --repeats on the command line */
     int no_process;             /* --no-process: no whole-process runs of nbcl */
     int peak;                   /* --peak: measure each device x precision's FMA peak */
+    int formats;                /* --formats: only the format writers' speed (bench/formats.c) */
     bench_peak *peaks;
     size_t npeaks;
     char nbcl_path[4096];       /* the nbcl executable beside nbcl-bench ("" = none) */
@@ -299,6 +300,8 @@ void bench_utc_stamp(char *buf, size_t cap, int compact);
 void bench_git_info(char *sha, size_t cap, int *dirty);
 int bench_sha256_file(const char *path, char hex[65]);
 double bench_now(void);
+/* --formats (bench/formats.c): 0 ok, 1 a size failed, 3 results not written */
+int bench_formats(bench_run *run);
 const char *bench_precision_name(int p); /* "single"/"double" */
 const char *bench_device_label(const bench_row *r, char *buf, size_t cap);
 /* Run argv (argv[0] a path) in cwd with stdout+stderr to logpath (append); returns exit status

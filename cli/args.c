@@ -151,7 +151,7 @@ static const flag_def FLAGS[] = {
     {"-nopgm", F_NOPGM, 0, "", "do not write the PGM image"},
     {"-noisefile -noiseimage", F_NOISEFILE, 1, "FILE", "SMV image with Poisson noise (default noiseimage.img)"},
     {"-nonoise", F_NONOISE, 0, "", "do not write the noise image"},
-    {"-cbffile", F_CBFFILE, 1, "FILE", "miniCBF (Pilatus-style) photon counts: the noise image less -adc, or the rounded float image with -nonoise (nbcl)"},
+    {"-cbffile", F_CBFFILE, 1, "FILE", "miniCBF photon counts: noise image less -adc (rounded float image with -nonoise) (nbcl)"},
     {"-nexusfile", F_NEXUSFILE, 1, "FILE", "NeXus/NXmx HDF5 file of the same counts (nbcl)"},
     {"-nexus_compression", F_NEXUS_COMP, 1, "deflate|lz4|bslz4", "NXmx pixel compression (default deflate; lz4, bslz4: HDF5 filter plugins) (nbcl)"},
     {"-pngfile", F_PNGFILE, 1, "FILE", "8-bit PNG preview, scaled as the PGM (nbcl)"},
