@@ -468,37 +468,22 @@ int main(int argc, char **argv)
             goto out;
         }
     }
-    if (cli.cbffile || cli.nexusfile) {
-        /* photon counts for the pipeline formats (nbcl extensions, docs/formats.md) */
-        nbcl_frame_meta fm;
+    if (cli.cbffile || cli.nexusfile) { /* nbcl extensions: docs/formats.md */
         nbcl_counts_info ci;
-        int32_t *counts = nbcl_alloc_large(npix * sizeof *counts);
-        snprintf(err, sizeof err, "out of memory for the photon counts");
-        st = counts ? nbcl_frame_meta_from_scene(scene, &fm) : NBCL_OUT_OF_MEMORY;
-        if (st == NBCL_OK)
-            st = nbcl_frame_counts(&fm, img.data, poisson, counts, &ci);
-        phase("counts");
-        if (st == NBCL_OK)
-            printf("photon counts (%s): %zu overloads (>= %ld), %zu masked\n",
-                   poisson ? "noise image less its ADC offset" : "float image rounded",
-                   ci.overloads, (long)fm.saturation, ci.masked);
-        if (st == NBCL_OK && cli.cbffile) {
-            printf("writing %s as miniCBF\n", cli.cbffile);
-            st = nbcl_write_cbf(cli.cbffile, &fm, counts, err, sizeof err);
-            phase("cbffile");
-        }
-        if (st == NBCL_OK && cli.nexusfile) {
-            nbcl_nexus_opts no = {1, cli.nexus_compression, 0};
-            printf("writing %s as NeXus/NXmx\n", cli.nexusfile);
-            st = nbcl_write_nexus(cli.nexusfile, &fm, counts, &no, err, sizeof err);
-            phase("nexusfile");
-        }
-        free(counts);
+        nbcl_nexus_opts no = {1, cli.nexus_compression, 0};
+        st = nbcl_write_counts_files(scene, &img, poisson, cli.cbffile, cli.nexusfile, &no, &ci,
+                                     err, sizeof err);
+        phase("counts+cbf+nexus");
         if (st != NBCL_OK) {
             fprintf(stderr, "nbcl: %s\n", err);
             exit_code = st == NBCL_INTERRUPTED ? NBCL_EXIT_INTERRUPTED : NBCL_EXIT_OUTPUT;
             goto out;
         }
+        printf("photon counts (%s): %zu overloads (>= %d), %zu masked; wrote%s%s%s%s\n",
+               poisson ? "noise image less its ADC offset" : "float image rounded", ci.overloads,
+               NBCL_COUNTS_SATURATION, ci.masked, cli.cbffile ? " miniCBF " : "",
+               cli.cbffile ? cli.cbffile : "", cli.nexusfile ? " NXmx " : "",
+               cli.nexusfile ? cli.nexusfile : "");
     }
     if (cli.cfg.hklfile && cli.cfg.write_dump && cli.cfg.dumpfile && !nbcl_cancel_requested()) {
         /* cache of the structure factors for the next run, written only after a good run */
