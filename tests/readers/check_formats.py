@@ -16,7 +16,8 @@ two-theta, detector rotations) nbcl writes SMV (-intfile, -noisefile), CBF and N
     centre is reported, not compared (docs/formats.md);
 and the CBF/NXmx counts must equal the noise image less its ADC offset, pixel for pixel (dxtbx
 and fabio). A 4-frame NXmx written through the library (tests/unit/test_formats) must be one
-sweep of 4 images with each frame's pixels; dials.import must accept the CBF, the NXmx, and
+sweep of 4 images with each frame's pixels, and its -mask file's pixel_mask must be dxtbx's
+static mask; dials.import must accept the CBF, the NXmx, and
 three CBF runs stepping -phi as one sweep. Exit 77 (skipped) when DIALS is not installed."""
 import glob
 import json
@@ -241,6 +242,12 @@ with tempfile.TemporaryDirectory() as top:
             check(ok, "dials.import does not see the 4-frame NXmx as one sweep of 4: %s" % (
                 (r.stdout + r.stderr)[-500:]))
             print("series.nxs: one sweep of 4 images, oscillation %s" % (scan.get_oscillation(),))
+            # -mask: dxtbx takes the static mask from pixel_mask
+            masks = glob.glob(os.path.join(top, "unit", "*", "mask.nxs"))
+            if check(len(masks) == 1, "test_formats did not write mask.nxs"):
+                m = dxtbx.load(masks[0]).get_static_mask()[0].as_numpy_array().ravel()
+                check(np.array_equal(m, np.arange(15) % 4 != 0),
+                      "NXmx pixel_mask not read as dxtbx's static mask: %s" % m)
     else:
         failures.append("test_formats not built (%s)" % tool)
 

@@ -85,7 +85,10 @@ nbcl_status nbcl_write_cbf(const char *path, const nbcl_frame_meta *m, const int
                            char *err, size_t errlen);
 
 /* ---- NeXus/NXmx series writer: one file, frames written as they complete (any order),
- * data (nframes, slow, fast) int32, one frame per chunk. */
+ * data (nframes, slow, fast) int32, one frame per chunk. Debian's HDF5 is the serial build, not
+ * thread-safe: call the nexus functions (and nbcl_read_nexus) from one thread at a time, e.g. a
+ * writer thread of the series pipeline. HDF5's automatic error printing is switched off
+ * (process-wide) by these functions: errors come back in `err`. */
 typedef enum nbcl_nexus_compression {
     NBCL_NEXUS_DEFLATE = 0,           /* shuffle + deflate: always available */
     NBCL_NEXUS_BSLZ4 = 1,             /* bitshuffle/LZ4 (HDF5 filter 32008, a plugin) */
