@@ -96,37 +96,74 @@ nbcl_status nbcl_frame_meta_from_scene(const nbcl_scene *s, nbcl_frame_meta *m)
     return NBCL_OK;
 }
 
+/* counts in blocks of pixels on all host CPUs; partial sums combined in block order, so the
+ * result does not depend on the number of threads */
+#define COUNTS_BLOCK 65536
+typedef struct counts_job {
+    const nbcl_frame_meta *m;
+    const float *image, *poisson;
+    int32_t *counts;
+    size_t n;
+    nbcl_counts_info *part;
+} counts_job;
+
+static void counts_block(void *ctx, size_t b)
+{
+    counts_job *j = ctx;
+    const nbcl_frame_meta *m = j->m;
+    size_t i0 = b * COUNTS_BLOCK, i1 = i0 + COUNTS_BLOCK < j->n ? i0 + COUNTS_BLOCK : j->n;
+    size_t over = 0, masked = 0;
+    const double sat = (double)m->saturation;
+    double total = 0;
+    for (size_t i = i0; i < i1; i++) {
+        if (m->mask && !m->mask[i]) {
+            j->counts[i] = NBCL_COUNTS_MASKED;
+            masked++;
+            continue;
+        }
+        /* deviates are truncated like the noise image's; floats round half up. Both are
+         * floor() of a positive value here, which is its truncation */
+        double v = j->poisson ? (double)j->poisson[i] : (double)j->image[i] + 0.5;
+        if (!(v >= 1)) { /* below one count, negative or NaN */
+            j->counts[i] = 0;
+            continue;
+        }
+        if (v >= sat) {
+            total += floor(v);
+            j->counts[i] = m->saturation;
+            over++;
+            continue;
+        }
+        int32_t c = (int32_t)v;
+        total += c;
+        j->counts[i] = c;
+    }
+    j->part[b].overloads = over;
+    j->part[b].masked = masked;
+    j->part[b].total = total;
+}
+
 nbcl_status nbcl_frame_counts(const nbcl_frame_meta *m, const float *image, const float *poisson,
                               int32_t *counts, nbcl_counts_info *info)
 {
     if (!m || !counts || (!image && !poisson) || m->fpixels <= 0 || m->spixels <= 0 ||
         m->saturation <= 0)
         return NBCL_INVALID_ARGUMENT;
-    size_t n = (size_t)m->fpixels * (size_t)m->spixels, over = 0, masked = 0;
-    const double sat = (double)m->saturation;
-    double total = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (m->mask && !m->mask[i]) {
-            counts[i] = NBCL_COUNTS_MASKED;
-            masked++;
-            continue;
-        }
-        /* deviates are whole numbers (truncated like the noise image's); floats round */
-        double v = poisson ? floor((double)poisson[i]) : floor((double)image[i] + 0.5);
-        if (!(v > 0)) /* negative, zero or NaN */
-            v = 0;
-        total += v;
-        if (v >= sat) {
-            v = sat;
-            over++;
-        }
-        counts[i] = (int32_t)v;
+    counts_job j = {m, image, poisson, counts, (size_t)m->fpixels * (size_t)m->spixels, NULL};
+    size_t nb = (j.n + COUNTS_BLOCK - 1) / COUNTS_BLOCK;
+    j.part = calloc(nb, sizeof *j.part);
+    if (!j.part)
+        return NBCL_OUT_OF_MEMORY;
+    nbcl__parallel_chunks(nb, counts_block, &j);
+    nbcl_counts_info sum = {0, 0, 0};
+    for (size_t b = 0; b < nb; b++) {
+        sum.overloads += j.part[b].overloads;
+        sum.masked += j.part[b].masked;
+        sum.total += j.part[b].total;
     }
-    if (info) {
-        info->overloads = over;
-        info->masked = masked;
-        info->total = total;
-    }
+    free(j.part);
+    if (info)
+        *info = sum;
     return NBCL_OK;
 }
 
@@ -149,7 +186,7 @@ nbcl_status nbcl_write_counts_files(const nbcl_scene *s, const nbcl_image *img,
     }
     nbcl_status st = nbcl_frame_counts(&m, img->data, poisson, counts, info);
     if (st != NBCL_OK)
-        nbcl__errf(err, errlen, "photon counts: invalid frame description");
+        nbcl__errf(err, errlen, "photon counts: %s", nbcl_status_str(st));
     if (st == NBCL_OK && cbf_path)
         st = nbcl_write_cbf(cbf_path, &m, counts, err, errlen);
     if (st == NBCL_OK && nexus_path)
