@@ -345,7 +345,14 @@ nbcl_status nbcl_nexus_open(const char *path, const nbcl_frame_meta *m, const nb
         nbcl_nexus_abort(w);
         return st;
     }
-    w->file = H5Fcreate(nbcl__outfile_temp_path(w->out), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    const char *tmp = nbcl__outfile_temp_path(w->out);
+    if (!tmp) { /* written in place (a device or FIFO): HDF5 needs a regular, seekable file */
+        nbcl__errf(err, errlen, "%s: an NXmx file must be a regular file (HDF5 seeks in it)",
+                   path);
+        nbcl_nexus_abort(w);
+        return NBCL_IO;
+    }
+    w->file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (w->file < 0) {
         st = h5_fail(err, errlen, path, "creating the file");
         nbcl_nexus_abort(w);
