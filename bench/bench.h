@@ -18,7 +18,7 @@ typedef struct bench_summary {
     size_t n;
     double min, median, mean, stddev; /* stddev: sample (n-1); 0 for n < 2 */
 } bench_summary;
-void bench_summarise(const double *v, size_t n, bench_summary *out);
+void bench_summarise(const double *v, size_t n, bench_summary *out); /* samples.c */
 
 typedef struct bench_series {
     double *v;
@@ -32,7 +32,7 @@ typedef struct bench_argv {
     int argc;
     char *argv[BENCH_MAX_ARGS]; /* argv[0] = "nbcl"; owned strings */
 } bench_argv;
-void bench_argv_free(bench_argv *a);
+void bench_argv_free(bench_argv *a); /* argv.c */
 int bench_argv_push(bench_argv *a, const char *s);
 /* shell-quoted command line of argv[1..] prefixed by prog */
 char *bench_argv_cmdline(const char *prog, const bench_argv *a, const char *extra);
@@ -50,6 +50,24 @@ int bench_case_argv(const char *name, int size, int thicksteps, const char *inpu
                     bench_argv *out, char *err, size_t errlen);
 /* Write the tricubic case's HKL file and MOSFLM matrix (deterministic) into dir. */
 int bench_write_tricubic_inputs(const char *dir, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------ workloads and timings */
+/* What one argv asks a render to evaluate (a row's and a scaling point's alike). */
+typedef struct bench_workload {
+    int fpixels, spixels;
+    size_t pixels;
+    int layers, oversample, sources, phisteps, domains;
+    double subpaths;            /* per image: pixels x layers x steps */
+    double scene_build_s;       /* nbcl_scene_build wall time */
+} bench_workload;
+
+/* Warm renders on one engine: the samples' summaries and the rates derived from them. */
+typedef struct bench_warm {
+    size_t tiles;               /* kernel launches per render */
+    char kernel_name[48];       /* pixel kernel the engine chose (scalar or vector on CPUs) */
+    bench_summary wall, kernel, upload, readback;
+    double pix_per_s_wall, pix_per_s_kernel, sub_per_s_wall, sub_per_s_kernel;
+} bench_warm;
 
 /* ------------------------------------------------------------------ results */
 /* one program run as a child process, 1 cold + N warm times, in a clean directory: the
@@ -100,19 +118,14 @@ typedef struct bench_row {
     /* identity */
     char case_name[32];
     int size;                   /* requested detector size (0 for custom) */
-    int fpixels, spixels;
     int device_index;           /* in the run's device list */
     nbcl_device_info dev;
     int precision;              /* 32 or 64 */
     char status[16];            /* ok | error | unsupported | interrupted */
     char error[2048];
     char cmdline[8192];         /* equivalent nbcl command */
-    /* workload */
-    size_t pixels;
-    int layers, oversample, sources, phisteps, domains;
-    double subpaths;            /* per image */
+    bench_workload work;
     /* timings, seconds */
-    double scene_build_s;
     double cold_engine_s;       /* nbcl_engine_create: context, queue, program build/cache load */
     double cold_build_s;        /* of which program build or cache load */
     double cold_render_s;       /* first nbcl_render wall */
@@ -121,10 +134,8 @@ typedef struct bench_row {
     double cold_stats_s;        /* first statistics call (CLBlast program build included) */
     char cache_state[16];
     nbcl_build_facts facts;
-    size_t tiles;
-    char kernel_name[48];       /* pixel kernel the engine chose (scalar or 8-wide on CPUs) */
-    bench_summary warm_wall, warm_kernel, warm_upload, warm_readback, warm_stats;
-    double pix_per_s_wall, pix_per_s_kernel, sub_per_s_wall, sub_per_s_kernel;
+    bench_warm warm;
+    bench_summary warm_stats;   /* the statistics call after each warm render */
     int stats_on_device;
     char stats_reason[256];
     /* image facts (last warm render) */
@@ -163,14 +174,8 @@ typedef struct bench_scal_point {
     char status[16];            /* ok | error | unsupported | interrupted */
     char error[1024];
     char cmdline[2048];         /* equivalent nbcl command */
-    size_t pixels;
-    int fpixels, spixels, layers, oversample, sources, phisteps, domains;
-    double subpaths;            /* per image */
-    double scene_build_s;
-    size_t tiles;
-    char kernel_name[48];
-    bench_summary warm_wall, warm_kernel;
-    double pix_per_s_wall, pix_per_s_kernel, sub_per_s_wall, sub_per_s_kernel;
+    bench_workload work;
+    bench_warm warm;
     nbcl_build_facts facts;     /* of the engine that rendered it */
 } bench_scal_point;
 
@@ -226,6 +231,34 @@ typedef struct bench_run {
     int interrupted;
 } bench_run;
 
+/* ------------------------------------------------------------------ workload.c */
+/* status and "prefix: message" into a row's or a point's status/error fields */
+void bench_set_status(char *status, size_t scap, char *error, size_t ecap, const char *st,
+                      const char *prefix, const char *msg);
+#define BENCH_SET_STATUS(obj, st, prefix, msg)                                                   \
+    bench_set_status((obj)->status, sizeof (obj)->status, (obj)->error, sizeof (obj)->error, st, \
+                     prefix, msg)
+/* Parse an argv with the CLI's parser and build its scene (hermetically: no Fdump.bin read or
+ * written); fills the workload. 0 with err ("argument error: ..." or "scene: ...") on failure. */
+int bench_workload_scene(const bench_argv *argv, nbcl_scene **scene, bench_workload *w,
+                         char *err, size_t errlen);
+/* An engine on run->devices[device_index] in precision 32 or 64, logging into bench.log. */
+nbcl_status bench_engine_create(bench_run *run, int device_index, int precision,
+                                nbcl_engine **eng, char *err, size_t errlen);
+/* Called after each timed render with its image (take img->data to keep it; it is freed
+ * otherwise), its timing, and its host start and wall time; 0 stops the loop (the hook sets the
+ * status). */
+typedef int (*bench_each_fn)(void *user, nbcl_image *img, const nbcl_render_timing *tm,
+                             double start, double wall_s);
+enum { BENCH_LOOP_OK = 0, BENCH_LOOP_FAILED = 1, BENCH_LOOP_RENDER_FAILED = 2 };
+/* The measuring loop of rows and scaling points: run->warmup untimed renders, then `repeats`
+ * timed ones on eng; fills out (summaries, tiles, kernel, rates from work) when all succeed.
+ * Returns BENCH_LOOP_OK, or a failure with status/error set (RENDER_FAILED: a render failed,
+ * so the engine's state is suspect). */
+int bench_warm_loop(bench_run *run, nbcl_engine *eng, const nbcl_scene *scene,
+                    const bench_workload *work, int repeats, bench_each_fn each, void *user,
+                    bench_warm *out, char *status, size_t scap, char *error, size_t ecap);
+
 /* ------------------------------------------------------------------ measure.c */
 /* Run one row (case x size x device x precision) on the engine; fills the row. */
 void bench_measure_row(bench_run *run, bench_row *row, const bench_argv *argv);
@@ -260,6 +293,9 @@ int bench_write_trace(bench_run *run, char *err, size_t errlen);
 int bench_write_sha256(bench_run *run, char *err, size_t errlen);
 
 /* ------------------------------------------------------------------ chart.c */
+/* Every chart is written twice, drawn with cairo: at `path` (which must end in .png) as PNG and
+ * beside it as SVG (same name, .svg). 0 and err when it could not be written. */
+/* warm pixels/s per case x size, one bar per device x precision (and the reference), log y */
 int bench_write_chart(bench_run *run, const char *path, char *err, size_t errlen);
 
 /* Line chart: one coloured series per entry, a solid line through y and, when y_dashed is not
@@ -272,7 +308,7 @@ typedef struct bench_line_series {
     const double *y_dashed;     /* nx values or NULL */
 } bench_line_series;
 typedef struct bench_line_chart {
-    const char *title;          /* upper case reads best: the font has capitals only */
+    const char *title;
     const char *x_label;
     const char *y_label;
     const char *note;           /* one line under the legend, or NULL */
@@ -283,7 +319,10 @@ typedef struct bench_line_chart {
 } bench_line_chart;
 int bench_write_line_chart(const bench_line_chart *c, const char *path, char *err, size_t errlen);
 
-/* ------------------------------------------------------------------ util.c */
+/* ------------------------------------------------------------------ log.c */
+double bench_now(void);        /* monotonic seconds */
+/* --formats (bench/formats.c): 0 ok, 1 a size failed, 3 results not written */
+int bench_formats(bench_run *run);
 void bench_log(bench_run *run, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
@@ -295,21 +334,22 @@ void bench_progress(bench_run *run, const char *fmt, ...)
 #endif
     ;
 void bench_command(bench_run *run, const char *status, const char *cmdline);
-int bench_mkdirs(const char *path);
 void bench_utc_stamp(char *buf, size_t cap, int compact);
-void bench_git_info(char *sha, size_t cap, int *dirty);
-int bench_sha256_file(const char *path, char hex[65]);
-double bench_now(void);
-/* --formats (bench/formats.c): 0 ok, 1 a size failed, 3 results not written */
-int bench_formats(bench_run *run);
 const char *bench_precision_name(int p); /* "single"/"double" */
 const char *bench_device_label(const bench_row *r, char *buf, size_t cap);
+
+/* ------------------------------------------------------------------ files.c */
+int bench_mkdirs(const char *path);
+int bench_rmtree(const char *path);
+int bench_sha256_file(const char *path, char hex[65]);
+
+/* ------------------------------------------------------------------ proc.c */
+void bench_git_info(char *sha, size_t cap, int *dirty);
 /* Run argv (argv[0] a path) in cwd with stdout+stderr to logpath (append); returns exit status
  * (>=0), 128+signal, or -1 when it could not start. *max_rss_bytes: the child's peak resident
  * memory (getrusage), when not NULL. */
 int bench_spawn(char *const argv[], const char *cwd, const char *logpath, double *wall_s,
                 double *max_rss_bytes);
-int bench_rmtree(const char *path);
 extern volatile int bench_interrupted;
 
 #endif

@@ -43,13 +43,6 @@ static void trace_tag(bench_trace_ev *e, const bench_row *r, const char *phase)
     snprintf(e->phase, sizeof e->phase, "%s", phase);
 }
 
-static void engine_log(void *user, nbcl_log_level level, const char *msg)
-{
-    bench_run *run = user;
-    static const char *names[] = {"debug", "info", "warn", "error"};
-    bench_log(run, "engine %s: %s", names[level >= 0 && level <= 3 ? level : 0], msg);
-}
-
 static int row_pid(const bench_row *r)
 {
     return 1 + r->device_index * 2 + (r->precision == 64);
@@ -94,105 +87,85 @@ static void trace_stats(bench_run *run, const bench_row *r, const char *phase)
 }
 
 /* status plus "prefix" "msg" (truncated to the row's buffer) */
-static void set_error(bench_row *row, const char *status, const char *prefix, const char *msg)
-{
-    snprintf(row->status, sizeof row->status, "%s", status);
-    size_t cap = sizeof row->error, n = 0;
-    for (const char *p = prefix; *p && n + 1 < cap; p++)
-        row->error[n++] = *p;
-    for (const char *p = msg; *p && n + 1 < cap; p++)
-        row->error[n++] = *p;
-    row->error[n] = '\0';
-}
-
 static void measure_process(bench_run *run, bench_row *row, const bench_argv *argv);
 
-void bench_measure_row(bench_run *run, bench_row *row, const bench_argv *argv)
+/* what a row does after each timed render: trace it, time the statistics, keep the image */
+typedef struct row_hook {
+    bench_run *run;
+    bench_row *row;
+    nbcl_engine *eng;
+    const nbcl_scene *scene;
+    bench_series stats_s;
+    nbcl_stats stats;           /* of the last render */
+    nbcl_image last;
+} row_hook;
+
+static int row_each(void *user, nbcl_image *img, const nbcl_render_timing *tm, double start,
+                    double wall_s)
+{
+    row_hook *h = user;
+    (void)wall_s;
+    trace_render(h->run, h->row, start, tm, "warm");
+    h->row->interpolation_fallback |= tm->interpolation_fallback;
+    double q0 = bench_now();
+    nbcl_image_stats(h->eng, h->scene, img, &h->stats);
+    double q = bench_now() - q0;
+    trace_stats(h->run, h->row, "warm");
+    if (!bench_series_add(&h->stats_s, q)) {
+        BENCH_SET_STATUS(h->row, "error", "", "out of memory for samples");
+        return 0;
+    }
+    nbcl_image_free(&h->last);
+    h->last = *img;
+    img->data = NULL;
+    return 1;
+}
+
+/* cold: a fresh engine (context, queue, program build or cache load), the first render and the
+ * first statistics call. 0 with the row's status set on failure. */
+static int measure_cold(bench_run *run, bench_row *row, const nbcl_scene *scene, nbcl_engine **eng)
 {
     char err[16384];
-    nbcl_cli cli;
-    nbcl_scene *scene = NULL;
-    nbcl_engine *eng = NULL;
-    nbcl_image img = {0}, last = {0};
-    bench_series wall = {0}, kern = {0}, up = {0}, rb = {0}, st = {0};
-
-    snprintf(row->status, sizeof row->status, "ok");
-    int rc = nbcl_cli_parse(argv->argc, (char **)argv->argv, &cli, err, sizeof err);
-    if (rc) {
-        set_error(row, "error", "argument error: ", err);
-        return;
-    }
-    /* hermetic: never read an Fdump.bin lying in the working directory (the reference does
-     * when there is no -hkl) and never write one there; the reference runs in a clean
-     * directory, so both sides see the same inputs */
-    cli.cfg.read_dump = 0;
-    cli.cfg.write_dump = 0;
-    double t = bench_now();
-    nbcl_status s = nbcl_scene_build(&cli.cfg, &scene, err, sizeof err);
-    row->scene_build_s = bench_now() - t;
-    if (s != NBCL_OK) {
-        set_error(row, "error", "scene: ", err);
-        return;
-    }
-    row->fpixels = scene->fpixels;
-    row->spixels = scene->spixels;
-    row->pixels = (size_t)scene->fpixels * (size_t)scene->spixels;
-    row->layers = scene->thicksteps > 0 ? scene->thicksteps : 1;
-    row->oversample = scene->oversample;
-    row->sources = scene->sources;
-    row->phisteps = scene->phisteps;
-    row->domains = scene->mosaic_domains;
-    row->subpaths = (double)row->pixels * (double)scene->steps * (double)row->layers;
-
-    /* ---- cold: fresh engine (context, queue, program build or cache load), first render */
-    nbcl_engine_opts o;
-    nbcl_engine_opts_init(&o);
-    char spec[32];
-    snprintf(spec, sizeof spec, "%u:%u", row->dev.platform_index, row->dev.device_index);
-    o.device = spec;
-    o.precision = row->precision == 64 ? NBCL_PRECISION_F64 : NBCL_PRECISION_F32;
-    o.log = engine_log;
-    o.log_user = run;
     double c0 = bench_now();
-    s = nbcl_engine_create(&o, &eng, err, sizeof err);
+    nbcl_status s = bench_engine_create(run, row->device_index, row->precision, eng, err,
+                                        sizeof err);
     row->cold_engine_s = bench_now() - c0;
-    if (s == NBCL_NO_FP64) {
-        set_error(row, "unsupported", "", err);
-        goto done;
-    }
     if (s != NBCL_OK) {
-        set_error(row, "error", "engine: ", err);
-        goto done;
+        BENCH_SET_STATUS(row, s == NBCL_NO_FP64 ? "unsupported" : "error",
+                         s == NBCL_NO_FP64 ? "" : "engine: ", err);
+        return 0;
     }
     trace_tag(bench_trace_add(run, "engine_create", "engine", row_pid(row), 0, c0 - run->t0,
                               row->cold_engine_s),
               row, "cold");
-    const nbcl_build_facts *f = nbcl_engine_build_facts(eng);
+    const nbcl_build_facts *f = nbcl_engine_build_facts(*eng);
     if (f) {
         row->facts = *f;
         row->cold_build_s = f->build_seconds;
         snprintf(row->cache_state, sizeof row->cache_state, "%s", f->cache_state);
     }
     nbcl_render_timing tm;
+    nbcl_image img = {0};
     double r0 = bench_now();
-    s = nbcl_render(eng, scene, NULL, &img, &tm);
+    s = nbcl_render(*eng, scene, NULL, &img, &tm);
     row->cold_render_s = bench_now() - r0;
     if (s != NBCL_OK) {
-        set_error(row, s == NBCL_INTERRUPTED ? "interrupted" : "error", "render: ",
-                  nbcl_engine_last_error(eng));
-        goto done;
+        BENCH_SET_STATUS(row, s == NBCL_INTERRUPTED ? "interrupted" : "error", "render: ",
+                         nbcl_engine_last_error(*eng));
+        nbcl_image_free(&img);
+        return 0;
     }
     trace_render(run, row, r0, &tm, "cold");
     row->cold_kernel_s = tm.kernel_s;
     row->cold_upload_s = tm.upload_s;
     row->cold_readback_s = tm.readback_s;
     row->cold_total_s = row->cold_engine_s + row->cold_render_s;
-    row->tiles = tm.tiles;
-    snprintf(row->kernel_name, sizeof row->kernel_name, "%s",
+    row->warm.tiles = tm.tiles; /* the warm renders say the same, when they run */
+    snprintf(row->warm.kernel_name, sizeof row->warm.kernel_name, "%s",
              tm.kernel_name ? tm.kernel_name : "nbcl_k_pixel");
     nbcl_stats stats;
     double s0 = bench_now();
-    nbcl_image_stats(eng, scene, &img, &stats);
+    nbcl_image_stats(*eng, scene, &img, &stats);
     row->cold_stats_s = bench_now() - s0;
     trace_stats(run, row, "cold");
     nbcl_image_free(&img);
@@ -200,109 +173,74 @@ void bench_measure_row(bench_run *run, bench_row *row, const bench_argv *argv)
                         "statistics %.3f s",
                    row->cold_engine_s, row->cold_build_s, row->cache_state, row->cold_render_s,
                    row->cold_stats_s);
+    return 1;
+}
 
-    /* ---- warm-up, then timed repeats on the same engine */
-    for (int i = 0; i < run->warmup; i++) {
-        s = nbcl_render(eng, scene, NULL, &img, &tm);
-        nbcl_image_free(&img);
-        if (s != NBCL_OK) {
-            set_error(row, s == NBCL_INTERRUPTED ? "interrupted" : "error", "warm-up render: ",
-                      nbcl_engine_last_error(eng));
-            goto done;
-        }
+/* the last warm image against the reference's */
+static void compare_reference(nbcl_engine *eng, bench_row *row, const nbcl_image *last)
+{
+    if (!row->ref || strcmp(row->ref->run.status, "ok") || !last->data)
+        return;
+    if (row->ref->npix != row->work.pixels) {
+        snprintf(row->error, sizeof row->error,
+                 "reference image has %zu pixels, ours %zu: not compared", row->ref->npix,
+                 row->work.pixels);
+        return;
     }
-    double last_note = bench_now();
-    for (int i = 0; i < run->repeats; i++) {
-        if (bench_interrupted) {
-            set_error(row, "interrupted", "", "interrupted by a signal");
-            goto done;
-        }
-        double w0 = bench_now();
-        s = nbcl_render(eng, scene, NULL, &img, &tm);
-        double w = bench_now() - w0;
-        if (s != NBCL_OK) {
-            set_error(row, s == NBCL_INTERRUPTED ? "interrupted" : "error", "render: ",
-                      nbcl_engine_last_error(eng));
-            goto done;
-        }
-        trace_render(run, row, w0, &tm, "warm");
-        row->interpolation_fallback |= tm.interpolation_fallback;
-        double q0 = bench_now();
-        nbcl_image_stats(eng, scene, &img, &stats);
-        double q = bench_now() - q0;
-        trace_stats(run, row, "warm");
-        if (!bench_series_add(&wall, w) || !bench_series_add(&kern, tm.kernel_s) ||
-            !bench_series_add(&up, tm.upload_s) || !bench_series_add(&rb, tm.readback_s) ||
-            !bench_series_add(&st, q)) {
-            set_error(row, "error", "", "out of memory for samples");
-            nbcl_image_free(&img);
-            goto done;
-        }
-        nbcl_image_free(&last);
-        last = img;
-        img.data = NULL;
-        if (bench_now() - last_note > 5.0 && i + 1 < run->repeats) {
-            bench_progress(run, "  warm: %d/%d repeats", i + 1, run->repeats);
-            last_note = bench_now();
-        }
-    }
-    bench_summarise(wall.v, wall.n, &row->warm_wall);
-    bench_summarise(kern.v, kern.n, &row->warm_kernel);
-    bench_summarise(up.v, up.n, &row->warm_upload);
-    bench_summarise(rb.v, rb.n, &row->warm_readback);
-    bench_summarise(st.v, st.n, &row->warm_stats);
-    if (wall.n > 0) {
-        row->pix_per_s_wall = (double)row->pixels / row->warm_wall.median;
-        row->sub_per_s_wall = row->subpaths / row->warm_wall.median;
-        if (row->warm_kernel.median > 0) {
-            row->pix_per_s_kernel = (double)row->pixels / row->warm_kernel.median;
-            row->sub_per_s_kernel = row->subpaths / row->warm_kernel.median;
-        }
-        row->img_sum = stats.sum;
-        row->img_max = stats.max_I;
-        row->img_mean = stats.mean;
-        row->img_rms = stats.rms;
-        nbcl_stats_profile p;
-        nbcl__stats_last_profile(&p);
-        row->stats_on_device = p.on_device;
-        snprintf(row->stats_reason, sizeof row->stats_reason, "%s", p.reason);
-    }
+    nbcl_compare_result cr;
+    nbcl_compare_device(eng, last->data, row->ref->image, row->work.pixels, &cr);
+    row->have_cmp = 1;
+    row->corr_warm = cr.corr;
+    row->sum_ratio = cr.ratio; /* ours / reference */
+    row->rmse = cr.rmse;
+    row->max_rel = cr.max_rel;
+    if (row->warm.wall.n && row->ref->run.warm.n)
+        row->speedup_warm = row->ref->run.warm.median / row->warm.wall.median;
+    if (row->cold_total_s > 0 && row->ref->run.cold_s > 0)
+        row->speedup_cold = row->ref->run.cold_s / row->cold_total_s;
+}
 
-    /* ---- against the reference image */
-    if (row->ref && !strcmp(row->ref->run.status, "ok") && last.data) {
-        if (row->ref->npix != row->pixels) {
-            snprintf(row->error, sizeof row->error,
-                     "reference image has %zu pixels, ours %zu: not compared", row->ref->npix,
-                     row->pixels);
-        } else {
-            nbcl_compare_result cr;
-            nbcl_compare_device(eng, last.data, row->ref->image, row->pixels, &cr);
-            row->have_cmp = 1;
-            row->corr_warm = cr.corr;
-            row->sum_ratio = cr.ratio; /* ours / reference */
-            row->rmse = cr.rmse;
-            row->max_rel = cr.max_rel;
-            if (row->warm_wall.n && row->ref->run.warm.n)
-                row->speedup_warm = row->ref->run.warm.median / row->warm_wall.median;
-            if (row->cold_total_s > 0 && row->ref->run.cold_s > 0)
-                row->speedup_cold = row->ref->run.cold_s / row->cold_total_s;
-        }
+void bench_measure_row(bench_run *run, bench_row *row, const bench_argv *argv)
+{
+    char err[16384];
+    nbcl_scene *scene = NULL;
+    nbcl_engine *eng = NULL;
+
+    snprintf(row->status, sizeof row->status, "ok");
+    if (!bench_workload_scene(argv, &scene, &row->work, err, sizeof err)) {
+        BENCH_SET_STATUS(row, "error", "", err);
+        return;
     }
+    if (!measure_cold(run, row, scene, &eng)) {
+        nbcl_engine_destroy(eng);
+        nbcl_scene_destroy(scene);
+        return;
+    }
+    /* the measuring loop: warm-up, then timed repeats on the same engine */
+    row_hook h = {.run = run, .row = row, .eng = eng, .scene = scene};
+    int rc = bench_warm_loop(run, eng, scene, &row->work, run->repeats, row_each, &h, &row->warm,
+                             row->status, sizeof row->status, row->error, sizeof row->error);
+    if (rc == BENCH_LOOP_OK) {
+        bench_summarise(h.stats_s.v, h.stats_s.n, &row->warm_stats);
+        if (row->warm.wall.n > 0) {
+            row->img_sum = h.stats.sum;
+            row->img_max = h.stats.max_I;
+            row->img_mean = h.stats.mean;
+            row->img_rms = h.stats.rms;
+            nbcl_stats_profile p;
+            nbcl__stats_last_profile(&p);
+            row->stats_on_device = p.on_device;
+            snprintf(row->stats_reason, sizeof row->stats_reason, "%s", p.reason);
+        }
+        compare_reference(eng, row, &h.last);
+    }
+    nbcl_image_free(&h.last);
+    bench_series_free(&h.stats_s);
     /* the engine is released first: the child process gets the device to itself */
-    nbcl_image_free(&last);
     nbcl_engine_destroy(eng);
-    eng = NULL;
-    measure_process(run, row, argv);
-done:
-    nbcl_image_free(&img);
-    nbcl_image_free(&last);
-    nbcl_engine_destroy(eng);
+    if (rc == BENCH_LOOP_OK)
+        measure_process(run, row, argv);
     nbcl_scene_destroy(scene);
-    bench_series_free(&wall);
-    bench_series_free(&kern);
-    bench_series_free(&up);
-    bench_series_free(&rb);
-    bench_series_free(&st);
 }
 
 /* ------------------------------------------------------------------ reference */
@@ -526,9 +464,9 @@ const bench_peak *bench_find_peak(const bench_run *run, int device_index, int pr
 double bench_row_peak_fraction(const bench_run *run, const bench_row *r)
 {
     const bench_peak *pk = bench_find_peak(run, r->device_index, r->precision);
-    if (!pk || pk->flops_per_s <= 0 || r->sub_per_s_kernel <= 0 ||
+    if (!pk || pk->flops_per_s <= 0 || r->warm.sub_per_s_kernel <= 0 ||
         strstr(r->cmdline, "-interpolate"))
         return 0.0;
     double ops = r->precision == 64 ? BENCH_OPS_PER_SUBPATH_F64 : BENCH_OPS_PER_SUBPATH_F32;
-    return r->sub_per_s_kernel * ops / pk->flops_per_s;
+    return r->warm.sub_per_s_kernel * ops / pk->flops_per_s;
 }

@@ -589,9 +589,9 @@ int main(int argc, char **argv)
                         bench_progress(&run,
                                        "[%zu/%zu] %s: warm median %.4f s wall, %.4f s kernel; "
                                        "%.3g pixels/s, %.3g subpaths/s (kernel)%s (%.1f s)",
-                                       row_no, total_rows, label, row->warm_wall.median,
-                                       row->warm_kernel.median, row->pix_per_s_wall,
-                                       row->sub_per_s_kernel,
+                                       row_no, total_rows, label, row->warm.wall.median,
+                                       row->warm.kernel.median, row->warm.pix_per_s_wall,
+                                       row->warm.sub_per_s_kernel,
                                        row->have_cmp ? "; vs reference" : "", bench_now() - t);
                         if (row->have_cmp)
                             bench_progress(&run,

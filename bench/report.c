@@ -49,6 +49,36 @@ static void json_summary(nbcl_json *w, const char *key, const bench_summary *s)
     nbcl_json_obj_end(w);
 }
 
+/* the workload's fields of a row's or a point's "workload" object */
+static void json_workload(nbcl_json *w, const bench_workload *k)
+{
+    nbcl_json_kuint(w, "pixels", k->pixels);
+    nbcl_json_kint(w, "layers", k->layers);
+    nbcl_json_kint(w, "oversample", k->oversample);
+    nbcl_json_kint(w, "sources", k->sources);
+    nbcl_json_kint(w, "phi_steps", k->phisteps);
+    nbcl_json_kint(w, "mosaic_domains", k->domains);
+    nbcl_json_knum(w, "subpaths", k->subpaths);
+}
+
+/* the launches, kernel and the wall and kernel summaries of a "warm" object */
+static void json_warm(nbcl_json *w, const bench_warm *m)
+{
+    nbcl_json_kuint(w, "tiles_per_render", m->tiles);
+    nbcl_json_kstr(w, "kernel", m->kernel_name);
+    json_summary(w, "wall_s", &m->wall);
+    json_summary(w, "kernel_s", &m->kernel);
+}
+
+/* the four rates of a "throughput" object */
+static void json_rates(nbcl_json *w, const bench_warm *m)
+{
+    nbcl_json_knum(w, "pixels_per_s_wall", m->pix_per_s_wall);
+    nbcl_json_knum(w, "pixels_per_s_kernel", m->pix_per_s_kernel);
+    nbcl_json_knum(w, "subpaths_per_s_wall", m->sub_per_s_wall);
+    nbcl_json_knum(w, "subpaths_per_s_kernel", m->sub_per_s_kernel);
+}
+
 /* a child-process series (the reference, or nbcl as a whole process); null when not run. The
  * times are written once a run has completed. */
 static void json_proc(nbcl_json *w, const char *key, const bench_proc *p)
@@ -269,32 +299,20 @@ static void json_scaling(bench_run *run, nbcl_json *w)
         nbcl_json_kstr(w, "command", pt->cmdline);
         nbcl_json_key(w, "workload");
         nbcl_json_obj_begin(w);
-        nbcl_json_kint(w, "fpixels", pt->fpixels);
-        nbcl_json_kint(w, "spixels", pt->spixels);
-        nbcl_json_kuint(w, "pixels", pt->pixels);
-        nbcl_json_kint(w, "layers", pt->layers);
-        nbcl_json_kint(w, "oversample", pt->oversample);
-        nbcl_json_kint(w, "sources", pt->sources);
-        nbcl_json_kint(w, "phi_steps", pt->phisteps);
-        nbcl_json_kint(w, "mosaic_domains", pt->domains);
-        nbcl_json_knum(w, "subpaths", pt->subpaths);
+        nbcl_json_kint(w, "fpixels", pt->work.fpixels);
+        nbcl_json_kint(w, "spixels", pt->work.spixels);
+        json_workload(w, &pt->work);
         nbcl_json_obj_end(w);
-        nbcl_json_knum(w, "scene_build_s", pt->scene_build_s);
+        nbcl_json_knum(w, "scene_build_s", pt->work.scene_build_s);
         nbcl_json_key(w, "warm");
         nbcl_json_obj_begin(w);
         nbcl_json_kint(w, "warmup", run->warmup);
         nbcl_json_kint(w, "repeats", run->scal_repeats);
-        nbcl_json_kuint(w, "tiles_per_render", pt->tiles);
-        nbcl_json_kstr(w, "kernel", pt->kernel_name);
-        json_summary(w, "wall_s", &pt->warm_wall);
-        json_summary(w, "kernel_s", &pt->warm_kernel);
+        json_warm(w, &pt->warm);
         nbcl_json_obj_end(w);
         nbcl_json_key(w, "throughput");
         nbcl_json_obj_begin(w);
-        nbcl_json_knum(w, "pixels_per_s_wall", pt->pix_per_s_wall);
-        nbcl_json_knum(w, "pixels_per_s_kernel", pt->pix_per_s_kernel);
-        nbcl_json_knum(w, "subpaths_per_s_wall", pt->sub_per_s_wall);
-        nbcl_json_knum(w, "subpaths_per_s_kernel", pt->sub_per_s_kernel);
+        json_rates(w, &pt->warm);
         nbcl_json_obj_end(w);
         nbcl_json_obj_end(w);
     }
@@ -356,8 +374,8 @@ int bench_write_results(bench_run *run, char *err, size_t errlen)
         nbcl_json_obj_begin(w);
         nbcl_json_kstr(w, "case", r->case_name);
         nbcl_json_kint(w, "size", r->size);
-        nbcl_json_kint(w, "fpixels", r->fpixels);
-        nbcl_json_kint(w, "spixels", r->spixels);
+        nbcl_json_kint(w, "fpixels", r->work.fpixels);
+        nbcl_json_kint(w, "spixels", r->work.spixels);
         nbcl_json_kstr(w, "device", spec);
         nbcl_json_kstr(w, "device_name", r->dev.device_name);
         nbcl_json_kstr(w, "device_type", r->dev.device_type);
@@ -372,15 +390,9 @@ int bench_write_results(bench_run *run, char *err, size_t errlen)
         nbcl_json_kstr(w, "command", r->cmdline);
         nbcl_json_key(w, "workload");
         nbcl_json_obj_begin(w);
-        nbcl_json_kuint(w, "pixels", r->pixels);
-        nbcl_json_kint(w, "layers", r->layers);
-        nbcl_json_kint(w, "oversample", r->oversample);
-        nbcl_json_kint(w, "sources", r->sources);
-        nbcl_json_kint(w, "phi_steps", r->phisteps);
-        nbcl_json_kint(w, "mosaic_domains", r->domains);
-        nbcl_json_knum(w, "subpaths", r->subpaths);
+        json_workload(w, &r->work);
         nbcl_json_obj_end(w);
-        nbcl_json_knum(w, "scene_build_s", r->scene_build_s);
+        nbcl_json_knum(w, "scene_build_s", r->work.scene_build_s);
         nbcl_json_key(w, "cold");
         nbcl_json_obj_begin(w);
         nbcl_json_knum(w, "engine_create_s", r->cold_engine_s);
@@ -397,20 +409,14 @@ int bench_write_results(bench_run *run, char *err, size_t errlen)
         nbcl_json_obj_begin(w);
         nbcl_json_kint(w, "warmup", run->warmup);
         nbcl_json_kint(w, "repeats", run->repeats);
-        nbcl_json_kuint(w, "tiles_per_render", r->tiles);
-        nbcl_json_kstr(w, "kernel", r->kernel_name);
-        json_summary(w, "wall_s", &r->warm_wall);
-        json_summary(w, "kernel_s", &r->warm_kernel);
-        json_summary(w, "upload_s", &r->warm_upload);
-        json_summary(w, "readback_s", &r->warm_readback);
+        json_warm(w, &r->warm);
+        json_summary(w, "upload_s", &r->warm.upload);
+        json_summary(w, "readback_s", &r->warm.readback);
         json_summary(w, "stats_s", &r->warm_stats);
         nbcl_json_obj_end(w);
         nbcl_json_key(w, "throughput");
         nbcl_json_obj_begin(w);
-        nbcl_json_knum(w, "pixels_per_s_wall", r->pix_per_s_wall);
-        nbcl_json_knum(w, "pixels_per_s_kernel", r->pix_per_s_kernel);
-        nbcl_json_knum(w, "subpaths_per_s_wall", r->sub_per_s_wall);
-        nbcl_json_knum(w, "subpaths_per_s_kernel", r->sub_per_s_kernel);
+        json_rates(w, &r->warm);
         double pf = bench_row_peak_fraction(run, r);
         if (pf > 0)
             nbcl_json_knum(w, "peak_fraction", pf);
@@ -589,8 +595,8 @@ static const char *fmt_rate(char *buf, size_t cap, double v)
 
 static const char *size_label(char *buf, size_t cap, const bench_row *r)
 {
-    if (r->fpixels > 0)
-        snprintf(buf, cap, "%dx%d", r->fpixels, r->spixels);
+    if (r->work.fpixels > 0)
+        snprintf(buf, cap, "%dx%d", r->work.fpixels, r->work.spixels);
     else if (r->size > 0)
         snprintf(buf, cap, "%d", r->size);
     else
@@ -728,7 +734,7 @@ static void write_peak(bench_run *run, FILE *f)
         fprintf(f, "| %s | %s | ", r->case_name, size_label(sl, sizeof sl, r));
         md_escape(f, bench_device_label(r, dl, sizeof dl));
         fprintf(f, " | %s | %.3g | %.1f GFLOP/s | %.1f %% |\n", bench_precision_name(r->precision),
-                r->sub_per_s_kernel, r->sub_per_s_kernel * ops * 1e-9, 100.0 * pf);
+                r->warm.sub_per_s_kernel, r->warm.sub_per_s_kernel * ops * 1e-9, 100.0 * pf);
     }
 }
 
@@ -760,7 +766,7 @@ static void write_memory(bench_run *run, FILE *f)
         const bench_row *r = &run->rows[i];
         if (!(r->proc.max_rss_bytes > 0))
             continue;
-        double bound = 2.0 * (double)r->pixels * 4.0 * 3.0;
+        double bound = 2.0 * (double)r->work.pixels * 4.0 * 3.0;
         fprintf(f, "| %s | %s | ", r->case_name, size_label(sl, sizeof sl, r));
         md_escape(f, bench_device_label(r, dl, sizeof dl));
         fprintf(f, " | %s | ", bench_precision_name(r->precision));
@@ -844,11 +850,11 @@ int bench_write_summary(bench_run *run, char *err, size_t errlen)
         fprintf(f, "\n![throughput per case and device](throughput.png)\n");
     fprintf(f, "\nFiles: env.json (host, devices, build), perf_results.json (every number "
                "above, with min/median/mean/stddev), commands.txt, bench.log%s%s",
-            run->throughput_png ? ", throughput.png" : "",
+            run->throughput_png ? ", throughput.png (and .svg)" : "",
             run->profile ? ", trace.json (chrome://tracing or https://ui.perfetto.dev)" : "");
     for (size_t w = 0; w < bench_nsweeps; w++)
         if (run->scal_png & (1u << w))
-            fprintf(f, ", %s", bench_sweeps[w].png);
+            fprintf(f, ", %s (and .svg)", bench_sweeps[w].png);
     fprintf(f, ", sha256.txt.\n");
     int bad = ferror(f);
     if (fclose(f) != 0 || bad) {
@@ -877,15 +883,15 @@ static void write_results_table(bench_run *run, FILE *f)
         md_escape(f, bench_device_label(r, dl, sizeof dl));
         fprintf(f, " | %s | %s | %s | %s | %s | %s | %s | %s |\n",
                 bench_precision_name(r->precision), fmt_s(b1, sizeof b1, r->cold_total_s),
-                fmt_s(b2, sizeof b2, r->warm_wall.median),
-                fmt_s(b3, sizeof b3, r->warm_kernel.median),
-                fmt_s(b4, sizeof b4, r->warm_wall.stddev),
-                fmt_rate(b5, sizeof b5, r->pix_per_s_wall),
-                fmt_rate(b6, sizeof b6, r->sub_per_s_kernel), r->status);
+                fmt_s(b2, sizeof b2, r->warm.wall.median),
+                fmt_s(b3, sizeof b3, r->warm.kernel.median),
+                fmt_s(b4, sizeof b4, r->warm.wall.stddev),
+                fmt_rate(b5, sizeof b5, r->warm.pix_per_s_wall),
+                fmt_rate(b6, sizeof b6, r->warm.sub_per_s_kernel), r->status);
         /* the reference in the same table, after the last row of its case x size */
         const bench_ref *ref = r->ref;
         if (ref && (i + 1 == run->nrows || run->rows[i + 1].ref != ref)) {
-            double px = (double)r->pixels;
+            double px = (double)r->work.pixels;
             fprintf(f, "| %s | %s | reference nanoBragg (whole process) | double | %s | %s | "
                        "- | %s | %s | - | %s |\n",
                     r->case_name, sl, fmt_s(b1, sizeof b1, ref->run.cold_s),
@@ -953,7 +959,7 @@ static void write_rest(bench_run *run, FILE *f)
                     fprintf(f, " %s |", hit ? hit->status : "-");
                     continue;
                 }
-                double t = hit->warm_wall.median;
+                double t = hit->warm.wall.median;
                 if (base <= 0)
                     base = t;
                 fprintf(f, " %s (%.2fx) |", fmt_s(b1, sizeof b1, t), t > 0 ? base / t : 0.0);
@@ -990,7 +996,7 @@ static void write_rest(bench_run *run, FILE *f)
             if (!ref || strcmp(ref->run.status, "ok")) {
                 fprintf(f, "%s | - | %s | - | %s | %s | - | - | - | - |\n",
                         ref ? ref->run.status : "-", pb, fmt_s(b1, sizeof b1, r->cold_total_s),
-                        fmt_s(b2, sizeof b2, r->warm_wall.median));
+                        fmt_s(b2, sizeof b2, r->warm.wall.median));
                 continue;
             }
             fprintf(f, "%s | %s | %s | ", fmt_s(b1, sizeof b1, ref->run.cold_s),
@@ -1000,7 +1006,7 @@ static void write_rest(bench_run *run, FILE *f)
             else
                 fprintf(f, "- | ");
             fprintf(f, "%s | %s | ", fmt_s(b3, sizeof b3, r->cold_total_s),
-                    fmt_s(b4, sizeof b4, r->warm_wall.median));
+                    fmt_s(b4, sizeof b4, r->warm.wall.median));
             if (r->have_cmp)
                 fprintf(f, "%.2fx | %.2fx | %.9f%s | %.6f |\n", r->speedup_warm,
                         r->speedup_cold, r->corr_warm, r->interpolation_fallback ? " (†)" : "",
@@ -1103,13 +1109,13 @@ static void write_scaling(bench_run *run, FILE *f)
                 fprintf(f, "| %d | ", pt->value);
             md_escape(f, dl);
             fprintf(f, " | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-                    bench_precision_name(pt->precision), fmt_rate(b1, sizeof b1, pt->subpaths),
-                    fmt_s(b2, sizeof b2, pt->warm_wall.n ? pt->warm_wall.median : 0),
-                    fmt_s(b3, sizeof b3, pt->warm_kernel.n ? pt->warm_kernel.median : 0),
-                    fmt_rate(b4, sizeof b4, pt->pix_per_s_wall),
-                    fmt_rate(b5, sizeof b5, pt->pix_per_s_kernel),
-                    fmt_rate(b6, sizeof b6, pt->sub_per_s_wall),
-                    fmt_rate(b7, sizeof b7, pt->sub_per_s_kernel), pt->status);
+                    bench_precision_name(pt->precision), fmt_rate(b1, sizeof b1, pt->work.subpaths),
+                    fmt_s(b2, sizeof b2, pt->warm.wall.n ? pt->warm.wall.median : 0),
+                    fmt_s(b3, sizeof b3, pt->warm.kernel.n ? pt->warm.kernel.median : 0),
+                    fmt_rate(b4, sizeof b4, pt->warm.pix_per_s_wall),
+                    fmt_rate(b5, sizeof b5, pt->warm.pix_per_s_kernel),
+                    fmt_rate(b6, sizeof b6, pt->warm.sub_per_s_wall),
+                    fmt_rate(b7, sizeof b7, pt->warm.sub_per_s_kernel), pt->status);
         }
         if (run->scal_png & (1u << w))
             fprintf(f, "\n![sub-paths/s against %s](%s)\n", sw->parameter, sw->png);

@@ -69,25 +69,6 @@ static int sweep_argv(bench_run *run, int sweep, int value, bench_argv *out, cha
     return ok;
 }
 
-static void engine_log(void *user, nbcl_log_level level, const char *msg)
-{
-    bench_run *run = user;
-    static const char *names[] = {"debug", "info", "warn", "error"};
-    bench_log(run, "engine %s: %s", names[level >= 0 && level <= 3 ? level : 0], msg);
-}
-
-static void set_status(bench_scal_point *pt, const char *status, const char *prefix,
-                       const char *msg)
-{
-    snprintf(pt->status, sizeof pt->status, "%s", status);
-    size_t cap = sizeof pt->error, n = 0;
-    for (const char *p = prefix; *p && n + 1 < cap; p++)
-        pt->error[n++] = *p;
-    for (const char *p = msg; *p && n + 1 < cap; p++)
-        pt->error[n++] = *p;
-    pt->error[n] = '\0';
-}
-
 static bench_scal_point *add_point(bench_run *run)
 {
     if (run->nscal == run->cap_scal) {
@@ -103,109 +84,43 @@ static bench_scal_point *add_point(bench_run *run)
     return pt;
 }
 
-/* One point on a warm engine (*eng created here when NULL, destroyed after an error). */
+/* One point on a warm engine (*eng created here when NULL, destroyed after a failed render). */
 static void measure_point(bench_run *run, bench_scal_point *pt, const bench_argv *av,
                           nbcl_engine **eng)
 {
     char err[8192];
-    nbcl_cli cli;
     nbcl_scene *scene = NULL;
-    nbcl_image img = {0};
-    bench_series wall = {0}, kern = {0};
-    nbcl_status s;
 
     snprintf(pt->status, sizeof pt->status, "ok");
-    if (nbcl_cli_parse(av->argc, (char **)av->argv, &cli, err, sizeof err)) {
-        set_status(pt, "error", "argument error: ", err);
+    if (!bench_workload_scene(av, &scene, &pt->work, err, sizeof err)) {
+        BENCH_SET_STATUS(pt, "error", "", err);
         return;
     }
-    cli.cfg.read_dump = 0; /* hermetic, as the rows */
-    cli.cfg.write_dump = 0;
-    double t = bench_now();
-    s = nbcl_scene_build(&cli.cfg, &scene, err, sizeof err);
-    pt->scene_build_s = bench_now() - t;
-    if (s != NBCL_OK) {
-        set_status(pt, "error", "scene: ", err);
-        return;
-    }
-    pt->fpixels = scene->fpixels;
-    pt->spixels = scene->spixels;
-    pt->pixels = (size_t)scene->fpixels * (size_t)scene->spixels;
-    pt->layers = scene->thicksteps > 0 ? scene->thicksteps : 1;
-    pt->oversample = scene->oversample;
-    pt->sources = scene->sources;
-    pt->phisteps = scene->phisteps;
-    pt->domains = scene->mosaic_domains;
-    pt->subpaths = (double)pt->pixels * (double)scene->steps * (double)pt->layers;
-
     if (!*eng) {
-        nbcl_engine_opts o;
-        nbcl_engine_opts_init(&o);
-        char spec[32];
-        const nbcl_device_info *d = &run->devices[pt->device_index];
-        snprintf(spec, sizeof spec, "%u:%u", d->platform_index, d->device_index);
-        o.device = spec;
-        o.precision = pt->precision == 64 ? NBCL_PRECISION_F64 : NBCL_PRECISION_F32;
-        o.log = engine_log;
-        o.log_user = run;
         double c0 = bench_now();
-        s = nbcl_engine_create(&o, eng, err, sizeof err);
+        nbcl_status s = bench_engine_create(run, pt->device_index, pt->precision, eng, err,
+                                            sizeof err);
         if (s != NBCL_OK) {
-            set_status(pt, s == NBCL_NO_FP64 ? "unsupported" : "error",
-                       s == NBCL_NO_FP64 ? "" : "engine: ", err);
+            BENCH_SET_STATUS(pt, s == NBCL_NO_FP64 ? "unsupported" : "error",
+                             s == NBCL_NO_FP64 ? "" : "engine: ", err);
             *eng = NULL;
-            goto done;
+            nbcl_scene_destroy(scene);
+            return;
         }
-        bench_progress(run, "  scaling engine %s %s: created in %.3f s", spec,
-                       bench_precision_name(pt->precision), bench_now() - c0);
+        const nbcl_device_info *d = &run->devices[pt->device_index];
+        bench_progress(run, "  scaling engine %u:%u %s: created in %.3f s", d->platform_index,
+                       d->device_index, bench_precision_name(pt->precision), bench_now() - c0);
     }
     const nbcl_build_facts *f = nbcl_engine_build_facts(*eng);
     if (f)
         pt->facts = *f;
-
-    nbcl_render_timing tm;
-    for (int i = 0; i < run->warmup + run->scal_repeats; i++) {
-        if (bench_interrupted) {
-            set_status(pt, "interrupted", "", "interrupted by a signal");
-            goto done;
-        }
-        double w0 = bench_now();
-        s = nbcl_render(*eng, scene, NULL, &img, &tm);
-        double w = bench_now() - w0;
-        nbcl_image_free(&img);
-        if (s != NBCL_OK) {
-            set_status(pt, s == NBCL_INTERRUPTED ? "interrupted" : "error",
-                       i < run->warmup ? "warm-up render: " : "render: ",
-                       nbcl_engine_last_error(*eng));
-            nbcl_engine_destroy(*eng); /* a fresh engine for the next point */
-            *eng = NULL;
-            goto done;
-        }
-        if (i < run->warmup)
-            continue;
-        if (!bench_series_add(&wall, w) || !bench_series_add(&kern, tm.kernel_s)) {
-            set_status(pt, "error", "", "out of memory for samples");
-            goto done;
-        }
-        pt->tiles = tm.tiles;
-        snprintf(pt->kernel_name, sizeof pt->kernel_name, "%s",
-                 tm.kernel_name ? tm.kernel_name : "nbcl_k_pixel");
+    if (bench_warm_loop(run, *eng, scene, &pt->work, run->scal_repeats, NULL, NULL, &pt->warm,
+                        pt->status, sizeof pt->status, pt->error, sizeof pt->error) ==
+        BENCH_LOOP_RENDER_FAILED) {
+        nbcl_engine_destroy(*eng); /* a fresh engine for the next point */
+        *eng = NULL;
     }
-    bench_summarise(wall.v, wall.n, &pt->warm_wall);
-    bench_summarise(kern.v, kern.n, &pt->warm_kernel);
-    if (wall.n > 0 && pt->warm_wall.median > 0) {
-        pt->pix_per_s_wall = (double)pt->pixels / pt->warm_wall.median;
-        pt->sub_per_s_wall = pt->subpaths / pt->warm_wall.median;
-        if (pt->warm_kernel.median > 0) {
-            pt->pix_per_s_kernel = (double)pt->pixels / pt->warm_kernel.median;
-            pt->sub_per_s_kernel = pt->subpaths / pt->warm_kernel.median;
-        }
-    }
-done:
-    nbcl_image_free(&img);
     nbcl_scene_destroy(scene);
-    bench_series_free(&wall);
-    bench_series_free(&kern);
 }
 
 void bench_run_scaling(bench_run *run)
@@ -244,7 +159,7 @@ void bench_run_scaling(bench_run *run)
                     char err[1024];
                     bench_argv av;
                     if (!sweep_argv(run, (int)w, pt->value, &av, err, sizeof err)) {
-                        set_status(pt, "error", "", err);
+                        BENCH_SET_STATUS(pt, "error", "", err);
                         run->failures++;
                         continue;
                     }
@@ -257,7 +172,7 @@ void bench_run_scaling(bench_run *run)
                     free(cl);
                     if (unsupported) {
                         /* the device has no fp64: every point of this precision says so */
-                        set_status(pt, "unsupported", "", unsupported_msg);
+                        BENCH_SET_STATUS(pt, "unsupported", "", unsupported_msg);
                     } else {
                         bench_progress(run, "[scaling %zu/%zu] %s %d on %u:%u, %s precision", done_n,
                                        total, sw->name, pt->value, run->devices[d].platform_index,
@@ -271,8 +186,8 @@ void bench_run_scaling(bench_run *run)
                                            "%.4f s kernel; %.3g pixels/s, %.3g subpaths/s "
                                            "(wall) (%.1f s)",
                                            done_n, total, sw->name, pt->value,
-                                           pt->warm_wall.median, pt->warm_kernel.median,
-                                           pt->pix_per_s_wall, pt->sub_per_s_wall,
+                                           pt->warm.wall.median, pt->warm.kernel.median,
+                                           pt->warm.pix_per_s_wall, pt->warm.sub_per_s_wall,
                                            bench_now() - t);
                         else
                             bench_progress(run, "[scaling %zu/%zu] %s %d: %s: %s", done_n, total,
@@ -336,30 +251,30 @@ int bench_write_scaling_charts(bench_run *run, char *err, size_t errlen)
                     if (pt->sweep == (int)w && pt->value == sw->values[k] &&
                         pt->device_index == sdev[s] && pt->precision == sprec[s] &&
                         !strcmp(pt->status, "ok")) {
-                        ys[s][k] = pt->sub_per_s_wall;
-                        yk[s][k] = pt->sub_per_s_kernel;
+                        ys[s][k] = pt->warm.sub_per_s_wall;
+                        yk[s][k] = pt->warm.sub_per_s_kernel;
                     }
                 }
             }
             const nbcl_device_info *d = &run->devices[sdev[s]];
-            snprintf(labels[s], sizeof labels[s], "%s %u:%u %s",
-                     sprec[s] == 64 ? "DOUBLE" : "SINGLE", d->platform_index, d->device_index,
+            snprintf(labels[s], sizeof labels[s], "%s, device %u:%u %s",
+                     sprec[s] == 64 ? "double" : "single", d->platform_index, d->device_index,
                      d->device_name_normalised);
             series[s].label = labels[s];
             series[s].y = ys[s];
             series[s].y_dashed = yk[s];
         }
         char title[128];
-        const char *xl = !strcmp(sw->name, "size")      ? "DETECTOR SIZE (PIXELS PER SIDE)"
-                         : !strcmp(sw->name, "domains") ? "MOSAIC DOMAINS"
-                                                        : "PHI STEPS";
-        snprintf(title, sizeof title, "SCALING: SUB-PATHS/S VS %s",
-                 !strcmp(sw->name, "size")      ? "DETECTOR SIZE (PERF)"
-                 : !strcmp(sw->name, "domains") ? "MOSAIC DOMAINS (256, HEAVY-LIKE)"
-                                                : "PHI STEPS (256, HEAVY-LIKE)");
-        bench_line_chart c = {title, xl, "SUB-PATHS/S (WARM MEDIAN)",
-                              "SOLID, FILLED: HOST WALL TIME. DASHED, HOLLOW: KERNEL TIME "
-                              "(OPENCL PROFILING). X: NOT MEASURED",
+        const char *xl = !strcmp(sw->name, "size")      ? "detector size (pixels per side)"
+                         : !strcmp(sw->name, "domains") ? "mosaic domains"
+                                                        : "phi steps";
+        snprintf(title, sizeof title, "Scaling: sub-paths/s against %s",
+                 !strcmp(sw->name, "size")      ? "detector size (perf)"
+                 : !strcmp(sw->name, "domains") ? "mosaic domains (256\xC2\xB2, heavy-like)"
+                                                : "phi steps (256\xC2\xB2, heavy-like)");
+        bench_line_chart c = {title, xl, "sub-paths / s (warm median)",
+                              "solid, filled: host wall time; dashed, hollow: kernel time "
+                              "(OpenCL profiling); \xC3\x97: not measured",
                               x, nx, series, ns};
         char path[4400], e2[1024];
         snprintf(path, sizeof path, "%s/%s", run->outdir, sw->png);

@@ -324,8 +324,8 @@ int nbcl_cli_parse(int argc, char **argv, nbcl_cli *cli, char *err, size_t errle
             continue;
         if ((f->id == F_IMG || f->id == F_MASK) && i + 1 < argc) {
             nbcl_status st = ingest_header(c, argv[i + 1], f->id == F_MASK, err, errlen);
-            if (st != NBCL_OK)
-                return NBCL_EXIT_INPUT;
+            if (st != NBCL_OK) /* a signal while waiting on a FIFO is not an input error */
+                return st == NBCL_INTERRUPTED ? NBCL_EXIT_INTERRUPTED : NBCL_EXIT_INPUT;
             if (f->id == F_MASK)
                 c->maskfile = argv[i + 1];
             else

@@ -13,11 +13,34 @@
 #include "nbcl_rng.h"
 #include "summary.h"
 
+/* One signal is enough (docs/reliability.md): the render stops after the launch under way,
+ * which launches sized by work keep well under a second. A launch whose single work-item is
+ * minutes of work (tens of thousands of sub-pixels per pixel) cannot be cut short, so a signal
+ * during the render also arms a grace timer: a render still running when it fires ends the
+ * process at once (no output file exists while rendering). */
+#define NBCL_STOP_GRACE_S 3
+static volatile sig_atomic_t g_rendering;
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    if (!g_rendering)
+        return;
+    static const char msg[] = "nbcl: render interrupted (not waiting for the long launch "
+                              "under way)\n";
+    if (write(2, msg, sizeof msg - 1) < 0) { /* nothing more to do */
+    }
+    nbcl_outfile_abort_all_signal_safe(); /* any temporary opened since the signal */
+    _exit(NBCL_EXIT_INTERRUPTED);
+}
+
 static void on_signal(int sig)
 {
     (void)sig;
     nbcl_request_cancel();
     nbcl_outfile_abort_all_signal_safe();
+    if (g_rendering)
+        alarm(NBCL_STOP_GRACE_S);
 }
 
 static void log_cb(void *user, nbcl_log_level level, const char *msg)
@@ -194,6 +217,10 @@ int main(int argc, char **argv)
 {
     nbcl_cli cli;
     char err[16384];
+    /* from the start: -img/-mask are read while the arguments are parsed, and may be FIFOs */
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGALRM, on_alarm);
     g_tm.on = getenv("NBCL_TIMING") && strcmp(getenv("NBCL_TIMING"), "0") != 0;
     g_tm.t0 = g_tm.last = now_s();
     int rc = nbcl_cli_parse(argc, argv, &cli, err, sizeof err);
@@ -250,9 +277,6 @@ int main(int argc, char **argv)
                         "(Debian: hdf5-filter-plugin for lz4); use deflate\n");
         return NBCL_EXIT_PARAM;
     }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-
     phase("parse");
     static scene_job sj; /* large: static, not on the stack */
     sj.cfg = &cli.cfg;
@@ -326,7 +350,9 @@ int main(int argc, char **argv)
         ro.progress = progress_cb;
     nbcl_image img = {0};
     nbcl_render_timing tm;
+    g_rendering = 1;
     st = nbcl_render(eng, scene, &ro, &img, &tm);
+    g_rendering = 0;
     phase("render");
     if (st == NBCL_OK)
         timing_add(" (upload %.1f kernel %.1f readback %.1f, %zu tiles)", 1e3 * tm.upload_s,

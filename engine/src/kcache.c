@@ -1,12 +1,18 @@
-/* On-disk program-binary cache: <dir>/<sha256 key>.bin, atomic writes, self-healing loads. */
+/* On-disk program-binary cache: <dir>/<sha256 key>.bin, each entry a checked header (size,
+ * SHA-256) and the binary; atomic writes; a damaged entry is dropped and rebuilt. */
+#define _GNU_SOURCE /* mkostemp */
 #include "nbcl_kcache.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static int nbcl_ieq(const char *a, const char *b)
@@ -82,6 +88,7 @@ void nbcl__kcache_key(const char *engine_version, const char *source, const char
                       const nbcl_device_info *info, char out[65])
 {
     const char *fields[] = {
+        NBCL_KCACHE_FORMAT_TAG,
         engine_version ? engine_version : "", source ? source : "", options ? options : "",
         info->platform_name, info->platform_vendor, info->platform_version,
         info->device_name, info->device_vendor, info->device_version,
@@ -135,6 +142,42 @@ static int nbcl_mkdir_p(const char *dir)
     return 0;
 }
 
+/* Temporary files of a store that never finished (a process killed mid-write) are never read,
+ * but would pile up: those older than an hour (no store takes that long) are removed. */
+#define NBCL_KCACHE_STALE_S 3600
+
+static int kc_is_temp_name(const char *n)
+{
+    /* ".<64 hex digits>.XXXXXX" as nbcl__kcache_store makes them */
+    if (n[0] != '.' || strlen(n) != 1 + 64 + 1 + 6 || n[65] != '.')
+        return 0;
+    for (int i = 1; i <= 64; i++)
+        if (!isxdigit((unsigned char)n[i]))
+            return 0;
+    return 1;
+}
+
+static void kc_remove_stale_temps(const nbcl_engine *e, const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    time_t now = time(NULL);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (!kc_is_temp_name(de->d_name))
+            continue;
+        struct stat sb;
+        if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
+            !S_ISREG(sb.st_mode) || now - sb.st_mtime < NBCL_KCACHE_STALE_S)
+            continue;
+        if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+            nbcl__log(e, NBCL_LOG_DEBUG, "kernel cache: removed stale temporary %s/%s", dir,
+                      de->d_name);
+    }
+    closedir(d);
+}
+
 void nbcl__kcache_open(const nbcl_engine *e, const char *source, const char *options,
                        nbcl_kcache *kc)
 {
@@ -156,6 +199,7 @@ void nbcl__kcache_open(const nbcl_engine *e, const char *source, const char *opt
                   kc->dir, strerror(errno));
         return;
     }
+    kc_remove_stale_temps(e, kc->dir);
     nbcl__kcache_key(nbcl_version(), source, options, &e->info, kc->key);
     if (!kc->key[0]) {
         nbcl__log(e, NBCL_LOG_DEBUG, "kernel cache: disabled (cannot hash key)");
@@ -169,25 +213,131 @@ void nbcl__kcache_open(const nbcl_engine *e, const char *source, const char *opt
     kc->enabled = 1;
 }
 
-static unsigned char *nbcl_read_all(const char *path, size_t *len)
+/* ---- entry format: a fixed header, then the driver's binary
+ *   0  8  magic "NBCLKCB\n"
+ *   8  4  format version (NBCL_KCACHE_VERSION), little-endian
+ *  12  4  header size (NBCL_KCACHE_HEADER), little-endian
+ *  16  8  payload size in bytes, little-endian
+ *  24 32  SHA-256 of the payload
+ *  56 32  the entry's key (SHA-256 of the key fields), raw
+ * Every header byte is checked: a damaged, truncated, extended or misplaced entry never reaches
+ * clCreateProgramWithBinary (drivers crash on damaged binaries instead of failing). */
+static const unsigned char kc_magic[8] = {'N', 'B', 'C', 'L', 'K', 'C', 'B', '\n'};
+
+static void put_le(unsigned char *p, uint64_t v, int n)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    for (int i = 0; i < n; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get_le(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static int hex_to_raw(const char *hex, unsigned char raw[32])
+{
+    for (int i = 0; i < 32; i++) {
+        unsigned v = 0;
+        for (int j = 0; j < 2; j++) {
+            char c = hex[2 * i + j];
+            v <<= 4;
+            if (c >= '0' && c <= '9')
+                v |= (unsigned)(c - '0');
+            else if (c >= 'a' && c <= 'f')
+                v |= (unsigned)(c - 'a' + 10);
+            else
+                return 0;
+        }
+        raw[i] = (unsigned char)v;
+    }
+    return 1;
+}
+
+int nbcl__kcache_header(const char *key, const void *payload, size_t len,
+                        unsigned char hdr[NBCL_KCACHE_HEADER])
+{
+    memset(hdr, 0, NBCL_KCACHE_HEADER);
+    memcpy(hdr, kc_magic, sizeof kc_magic);
+    put_le(hdr + 8, NBCL_KCACHE_VERSION, 4);
+    put_le(hdr + 12, NBCL_KCACHE_HEADER, 4);
+    put_le(hdr + 16, (uint64_t)len, 8);
+    return nbcl__sha256(payload, len, hdr + 24) && hex_to_raw(key, hdr + 56);
+}
+
+const char *nbcl__kcache_verify(const char *key, const unsigned char *entry, size_t len,
+                                size_t *payload_len)
+{
+    unsigned char want[32], sum[32];
+    if (len == 0)
+        return "empty";
+    if (len < NBCL_KCACHE_HEADER)
+        return "shorter than its header";
+    if (memcmp(entry, kc_magic, sizeof kc_magic) != 0)
+        return "not an nbcl cache entry (bad magic)";
+    if (get_le(entry + 8, 4) != NBCL_KCACHE_VERSION)
+        return "unknown entry format version";
+    if (get_le(entry + 12, 4) != NBCL_KCACHE_HEADER)
+        return "bad header size";
+    uint64_t plen = get_le(entry + 16, 8);
+    if (plen == 0 || plen != (uint64_t)(len - NBCL_KCACHE_HEADER))
+        return plen < (uint64_t)(len - NBCL_KCACHE_HEADER) ? "longer than its stated size"
+                                                           : "truncated (shorter than its stated size)";
+    if (!hex_to_raw(key, want) || memcmp(entry + 56, want, 32) != 0)
+        return "stored under another key";
+    if (!nbcl__sha256(entry + NBCL_KCACHE_HEADER, (size_t)plen, sum) ||
+        memcmp(entry + 24, sum, 32) != 0)
+        return "checksum mismatch (damaged)";
+    *payload_len = (size_t)plen;
+    return NULL;
+}
+
+/* The whole entry, or NULL with *why set ("" for a plain miss). Opened without blocking and read
+ * only when it is a regular file: a FIFO or device under the entry's name is refused, not waited
+ * on. */
+static unsigned char *kc_read_entry(const char *path, size_t *len, const char **why)
+{
+    *why = "";
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno != ENOENT)
+            *why = "cannot be opened";
         return NULL;
+    }
+    struct stat sb;
     unsigned char *buf = NULL;
-    long sz = -1;
-    if (fseek(f, 0, SEEK_END) == 0)
-        sz = ftell(f);
-    if (sz > 0 && fseek(f, 0, SEEK_SET) == 0) {
-        buf = malloc((size_t)sz);
-        if (buf && fread(buf, 1, (size_t)sz, f) != (size_t)sz) {
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        *why = "not a regular file";
+    } else if (sb.st_size > ((off_t)1 << 30)) {
+        *why = "larger than 1 GiB";
+    } else if (sb.st_size == 0) {
+        *why = "empty";
+    } else if ((buf = malloc((size_t)sb.st_size)) == NULL) {
+        *why = "out of memory";
+    } else {
+        size_t want = (size_t)sb.st_size, off = 0;
+        while (off < want) {
+            ssize_t r = read(fd, buf + off, want - off);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0)
+                break;
+            off += (size_t)r;
+        }
+        /* a file that grew or shrank while read is as suspect as a damaged one */
+        unsigned char extra;
+        if (off != want || read(fd, &extra, 1) != 0) {
             free(buf);
             buf = NULL;
+            *why = "changed size while read";
+        } else {
+            *len = want;
         }
     }
-    fclose(f);
-    if (buf)
-        *len = (size_t)sz;
+    close(fd);
     return buf;
 }
 
@@ -206,39 +356,57 @@ cl_program nbcl__kcache_load(const nbcl_engine *e, const nbcl_kcache *kc, const 
 {
     if (!kc->enabled)
         return NULL;
-    size_t len = 0;
-    unsigned char *bin = nbcl_read_all(kc->path, &len);
-    if (!bin) {
-        if (access(kc->path, F_OK) == 0)
-            nbcl__kcache_drop(e, kc, "empty or unreadable");
+    size_t len = 0, plen = 0;
+    const char *why = "";
+    unsigned char *entry = kc_read_entry(kc->path, &len, &why);
+    if (entry)
+        why = nbcl__kcache_verify(kc->key, entry, len, &plen);
+    if (!entry || why) {
+        free(entry);
+        if (why && *why)
+            nbcl__kcache_drop(e, kc, why);
         else
             nbcl__log(e, NBCL_LOG_DEBUG, "kernel cache: miss %s", kc->path);
         return NULL;
     }
-    const unsigned char *bins[1] = {bin};
+    const unsigned char *bins[1] = {entry + NBCL_KCACHE_HEADER};
     cl_int bstatus = CL_SUCCESS, rc = CL_SUCCESS;
     cl_program prog =
-        clCreateProgramWithBinary(e->ctx, 1, &e->device, &len, bins, &bstatus, &rc);
-    free(bin);
+        clCreateProgramWithBinary(e->ctx, 1, &e->device, &plen, bins, &bstatus, &rc);
+    free(entry);
     if (rc != CL_SUCCESS || bstatus != CL_SUCCESS || !prog) {
-        char why[128];
-        snprintf(why, sizeof why, "clCreateProgramWithBinary: %s",
+        char msg[128];
+        snprintf(msg, sizeof msg, "clCreateProgramWithBinary: %s",
                  nbcl__cl_error_name(rc != CL_SUCCESS ? rc : bstatus));
         if (prog)
             clReleaseProgram(prog);
-        nbcl__kcache_drop(e, kc, why);
+        nbcl__kcache_drop(e, kc, msg);
         return NULL;
     }
     rc = clBuildProgram(prog, 1, &e->device, options, NULL, NULL);
     if (rc != CL_SUCCESS) {
-        char why[128];
-        snprintf(why, sizeof why, "clBuildProgram: %s", nbcl__cl_error_name(rc));
+        char msg[128];
+        snprintf(msg, sizeof msg, "clBuildProgram: %s", nbcl__cl_error_name(rc));
         clReleaseProgram(prog);
-        nbcl__kcache_drop(e, kc, why);
+        nbcl__kcache_drop(e, kc, msg);
         return NULL;
     }
     nbcl__log(e, NBCL_LOG_DEBUG, "kernel cache: hit %s", kc->path);
     return prog;
+}
+
+static int kc_write_all(int fd, const unsigned char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return 0;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 1;
 }
 
 void nbcl__kcache_store(const nbcl_engine *e, const nbcl_kcache *kc, cl_program prog)
@@ -268,37 +436,35 @@ void nbcl__kcache_store(const nbcl_engine *e, const nbcl_kcache *kc, cl_program 
         free(bin);
         return;
     }
+    unsigned char hdr[NBCL_KCACHE_HEADER];
+    if (!nbcl__kcache_header(kc->key, bin, size, hdr)) {
+        nbcl__log(e, NBCL_LOG_DEBUG, "kernel cache: not storing (cannot checksum the binary)");
+        free(bin);
+        return;
+    }
+    /* a complete entry under a temporary name, flushed to disk, then renamed over the entry:
+     * readers see the old entry or the new one, never a part; a crash mid-write leaves only a
+     * dot-file that is never read */
     char tmp[4300];
     snprintf(tmp, sizeof tmp, "%s/.%s.XXXXXX", kc->dir, kc->key);
-    int fd = mkstemp(tmp);
+    int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0) {
         nbcl__log(e, NBCL_LOG_DEBUG, "kernel cache: cannot create temp file in %s: %s", kc->dir,
                   strerror(errno));
         free(bin);
         return;
     }
-    size_t off = 0;
-    int ok = 1;
-    while (off < size) {
-        ssize_t w = write(fd, bin + off, size - off);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            ok = 0;
-            break;
-        }
-        off += (size_t)w;
-    }
+    int ok = kc_write_all(fd, hdr, sizeof hdr) && kc_write_all(fd, bin, size) &&
+             fchmod(fd, 0644) == 0 && fsync(fd) == 0;
     free(bin);
     if (close(fd) != 0)
         ok = 0;
-    if (ok)
-        (void)chmod(tmp, 0644);
     if (!ok || rename(tmp, kc->path) != 0) {
         nbcl__log(e, NBCL_LOG_DEBUG, "kernel cache: cannot write %s: %s", kc->path,
                   strerror(errno));
         unlink(tmp);
         return;
     }
-    nbcl__log(e, NBCL_LOG_DEBUG, "kernel cache: stored %s (%zu bytes)", kc->path, size);
+    nbcl__log(e, NBCL_LOG_DEBUG, "kernel cache: stored %s (%zu bytes + %d header)", kc->path,
+              size, NBCL_KCACHE_HEADER);
 }

@@ -79,6 +79,8 @@ nbcl_status nbcl__program_source(const char *kernel_dir, int precision, char **o
 
 /* sha256 hex of a buffer (65 bytes out) */
 void nbcl__sha256_hex(const void *data, size_t len, char out[65]);
+/* sha256 of a buffer, 32 raw bytes; 0 when the digest is unavailable */
+int nbcl__sha256(const void *data, size_t len, unsigned char out[32]);
 
 /* scene log helper: append a printf-formatted line to s->log */
 void nbcl__scene_logf(nbcl_scene *s, const char *fmt, ...)

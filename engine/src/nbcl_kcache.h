@@ -15,6 +15,23 @@ typedef struct nbcl_kcache {
 
 /* ---- pure helpers (unit-testable, no OpenCL calls) */
 
+/* Entry layout (kcache.c): an 88-byte header (magic, format version, header size, payload size,
+ * SHA-256 of the payload, the raw key) followed by the driver's binary. The format tag is one of
+ * the key fields, so a new layout gets new names and never reads an old one. */
+#define NBCL_KCACHE_VERSION 1
+#define NBCL_KCACHE_HEADER 88
+#define NBCL_KCACHE_FORMAT_TAG "nbcl-kcache-1"
+
+/* Header for `payload` stored under `key` (64 hex digits). Returns 0 when it cannot be formed. */
+int nbcl__kcache_header(const char *key, const void *payload, size_t len,
+                        unsigned char hdr[NBCL_KCACHE_HEADER]);
+
+/* Check a whole entry read from disk against `key`: NULL when valid (*payload_len set; the
+ * payload starts at entry + NBCL_KCACHE_HEADER), else a short reason ("truncated ...",
+ * "checksum mismatch ..."). */
+const char *nbcl__kcache_verify(const char *key, const unsigned char *entry, size_t len,
+                                size_t *payload_len);
+
 /* Effective on/off for a mode. AUTO consults env_value (NBCL_CACHE: "on"/"off"/"auto",
  * case-insensitive; "1"/"yes"/"true" and "0"/"no"/"false" accepted; NULL/empty/unknown = auto);
  * auto is off on platforms named "Portable Computing Language" or naming NVIDIA (name or
@@ -27,7 +44,7 @@ int nbcl__kcache_mode_on(nbcl_cache_mode mode, const char *env_value, const char
 int nbcl__kcache_dir(const char *opt_dir, const char *env_dir, const char *xdg, const char *home,
                      char *out, size_t outlen);
 
-/* SHA-256 hex over NUL-separated fields: engine version, source, options, platform
+/* SHA-256 hex over NUL-separated fields: entry format tag, engine version, source, options, platform
  * name/vendor/version, device name/vendor/version, driver version, OpenCL C version. */
 void nbcl__kcache_key(const char *engine_version, const char *source, const char *options,
                       const nbcl_device_info *info, char out[65]);
@@ -44,15 +61,17 @@ nbcl_status nbcl__precision_resolve(nbcl_precision requested, int has_fp64, nbcl
 void nbcl__kcache_open(const nbcl_engine *e, const char *source, const char *options,
                        nbcl_kcache *kc);
 
-/* Load and build the cached binary. Returns a built program, or NULL on a miss. A cached binary
- * that fails clCreateProgramWithBinary/clBuildProgram is deleted (logged at WARN). */
+/* Load, verify (size, checksum, key) and build the cached binary. Returns a built program, or
+ * NULL on a miss. An entry that is not a regular file, fails verification, or fails
+ * clCreateProgramWithBinary/clBuildProgram is deleted (logged at WARN); the driver never sees an
+ * unverified binary. */
 cl_program nbcl__kcache_load(const nbcl_engine *e, const nbcl_kcache *kc, const char *options);
 
 /* Remove the cached entry (e.g. the loaded program lacks an expected kernel). */
 void nbcl__kcache_drop(const nbcl_engine *e, const nbcl_kcache *kc, const char *why);
 
-/* Store the program's binary for the engine's device: temp file in the same dir + rename().
- * Failures are logged at DEBUG and otherwise ignored. */
+/* Store the program's binary for the engine's device (header + binary): temp file in the same
+ * dir, fsync, rename(). Failures are logged at DEBUG and otherwise ignored. */
 void nbcl__kcache_store(const nbcl_engine *e, const nbcl_kcache *kc, cl_program prog);
 
 #endif

@@ -1,6 +1,7 @@
 /* Program assembly (embedded or kernel_dir sources) and build, through the binary cache. */
 #include "nbcl_kcache.h"
 #include "nbcl_embedded.h"
+#include "io/io_util.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -38,31 +39,6 @@ static void nbcl_sb_putn(nbcl_sbuf *b, const char *s, size_t n)
 static void nbcl_sb_puts(nbcl_sbuf *b, const char *s)
 {
     nbcl_sb_putn(b, s, strlen(s));
-}
-
-static char *nbcl_read_text(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = NULL;
-    long sz = -1;
-    if (fseek(f, 0, SEEK_END) == 0)
-        sz = ftell(f);
-    if (sz >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-        buf = malloc((size_t)sz + 1);
-        if (buf && fread(buf, 1, (size_t)sz, f) != (size_t)sz) {
-            free(buf);
-            buf = NULL;
-            errno = EIO;
-        }
-    }
-    fclose(f);
-    if (buf) {
-        buf[sz] = '\0';
-        *len = (size_t)sz;
-    }
-    return buf;
 }
 
 static void nbcl_sb_file_sep(nbcl_sbuf *b, const char *name)
@@ -104,12 +80,12 @@ nbcl_status nbcl__program_source(const char *kernel_dir, int precision, char **o
                 return NBCL_INVALID_ARGUMENT;
             }
             size_t len = 0;
-            char *text = nbcl_read_text(path, &len);
-            if (!text) {
-                nbcl__errf(err, errlen, "cannot read kernel source %s: %s", path,
-                           strerror(errno));
+            char *text = NULL, why[4400];
+            nbcl_status rst = nbcl__read_file(path, &text, &len, why, sizeof why);
+            if (rst != NBCL_OK) {
+                nbcl__errf(err, errlen, "cannot read kernel source %s", why);
                 free(b.p);
-                return NBCL_IO;
+                return rst == NBCL_PARSE ? NBCL_IO : rst;
             }
             nbcl_sb_putn(&b, text, len);
             free(text);

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <sys/mman.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,11 +89,10 @@ static double event_seconds(cl_event ev)
 /* Launch the pixel kernel over pixels [first, first + count) and read them back into the image;
  * adds the tile's solid angles to *omega_sum when homega is given. */
 static nbcl_status launch_tile(nbcl_engine *e, cl_kernel k, size_t first, size_t count, size_t vw,
-                               cl_mem dOut, cl_mem dOmega, nbcl_image *img, float *homega,
-                               double *omega_sum, const unsigned char *mask, cl_mem dM,
-                               int zero_copy, nbcl_render_timing *tm)
+                               size_t lsize, cl_mem dOut, cl_mem dOmega, nbcl_image *img,
+                               float *homega, double *omega_sum, const unsigned char *mask,
+                               cl_mem dM, int zero_copy, nbcl_render_timing *tm)
 {
-    const size_t lsize = 64;
     cl_int ifirst = (cl_int)first, icount = (cl_int)count;
     cl_int rc = CL_SUCCESS;
     cl_mem dTile = NULL;
@@ -173,6 +173,167 @@ static nbcl_status launch_tile(nbcl_engine *e, cl_kernel k, size_t first, size_t
     return NBCL_OK;
 }
 
+/* ------------------------------------------------------------ launch sizing by work
+ * A launch cannot be interrupted, and a signal is only acted on between launches. Launches are
+ * therefore sized by sub-paths (pixels inside the ROI x sub-paths per pixel), not by pixels, so
+ * that each takes about `seconds` of device time: the first from a prior rate per compute unit,
+ * the next ones from the measured rate of the one before. Boundaries stay on multiples of 16
+ * pixels (whole work-items of the vector kernel, 8 or 16 pixels: the same grouping, the same
+ * bytes, whatever the sizes). */
+#define NBCL_LAUNCH_SECONDS 0.25  /* target device time of one launch (NBCL_LAUNCH_SECONDS) */
+#define NBCL_PRIOR_RATE_CU 1e8     /* sub-paths/s per compute unit before anything is measured */
+#define NBCL_FAST_RATE_CU 1e9      /* above any device measured (a PoCL core 2e8 single, a GPU
+                                      SM < 1e9): up-front "at least" estimates */
+#define NBCL_LONG_RUN_S 1800.0     /* warn when a render is projected to take longer */
+#define NBCL_ALIGN 16              /* launch boundaries, in pixels: whole vector work-items */
+
+typedef struct launch_sizer {
+    int fpixels, roi[4];
+    double per_pixel;  /* sub-paths of one pixel inside the ROI */
+    double seconds;    /* target device time of one launch */
+    double budget;     /* sub-paths the next launch may take */
+    size_t min_count;  /* pixels of the smallest launch that still fills the device */
+    size_t max_count;  /* buffer capacity (a multiple of NBCL_ALIGN) */
+} launch_sizer;
+
+/* pixels of the ROI among raster indices [0, n) */
+static double roi_before(const launch_sizer *z, size_t n)
+{
+    const size_t fp = (size_t)z->fpixels;
+    const double w = (double)(z->roi[1] - z->roi[0] + 1);
+    if (w <= 0 || z->roi[3] < z->roi[2])
+        return 0.0;
+    const long y = (long)(n / fp), x = (long)(n % fp);
+    long full = (y < z->roi[3] + 1 ? y : z->roi[3] + 1) - z->roi[2]; /* whole rows of the ROI */
+    double r = full > 0 ? (double)full * w : 0.0;
+    if (y >= z->roi[2] && y <= z->roi[3]) {
+        long part = (x < z->roi[1] + 1 ? x : z->roi[1] + 1) - z->roi[0];
+        if (part > 0)
+            r += (double)part;
+    }
+    return r;
+}
+
+/* sub-paths of pixels [first, first + count); a pixel outside the ROI counts as one */
+static double range_work(const launch_sizer *z, size_t first, size_t count)
+{
+    return z->per_pixel * (roi_before(z, first + count) - roi_before(z, first)) + (double)count;
+}
+
+/* pixels of the next launch: the most (in NBCL_ALIGN steps) whose work fits the budget, at
+ * least min_count, at most max_count and what is left (all of it when that is little more) */
+static size_t next_count(const launch_sizer *z, size_t first, size_t npix)
+{
+    size_t lo = z->min_count / NBCL_ALIGN, hi = z->max_count / NBCL_ALIGN;
+    if (hi < 1)
+        hi = 1;
+    if (lo < 1)
+        lo = 1;
+    if (lo > hi)
+        lo = hi;
+    if (range_work(z, first, hi * NBCL_ALIGN) <= z->budget) {
+        lo = hi;
+    } else {
+        while (lo < hi) { /* largest k in [lo, hi) with work(k) <= budget, else lo */
+            size_t mid = lo + (hi - lo + 1) / 2;
+            if (range_work(z, first, mid * NBCL_ALIGN) <= z->budget)
+                lo = mid;
+            else
+                hi = mid - 1;
+        }
+    }
+    size_t count = lo * NBCL_ALIGN, left = npix - first;
+    /* a remainder of under a quarter of this launch joins it: one launch fewer, at most 25%
+     * longer */
+    if (count < left && left - count < count / 4 && left <= z->max_count)
+        count = left;
+    return count < left ? count : left;
+}
+
+/* a launch of `work` sub-paths took `seconds` of device time: size the next one */
+static void launch_measured(launch_sizer *z, double work, double seconds)
+{
+    if (seconds < 1e-3) /* below the resolution that matters: grow */
+        seconds = 1e-3;
+    double b = work / seconds * z->seconds;
+    z->budget = b < 8.0 * z->budget ? b : 8.0 * z->budget;
+}
+
+/* work-group size: 64 normally; on CPUs a launch of few work-items (heavy pixels) uses smaller
+ * groups so that every core gets some (PoCL runs one group per core at a time). GPUs keep 64. */
+static size_t local_size_for(size_t items, unsigned cus, int cpu)
+{
+    if (!cpu || items >= (size_t)256 * cus)
+        return 64;
+    return items >= (size_t)32 * cus ? 8 : 1;
+}
+
+/* NBCL_LAUNCH_SECONDS: seconds >= 0 (0: every launch as small as it can be) */
+static double launch_seconds(const nbcl_engine *e)
+{
+    const char *v = getenv("NBCL_LAUNCH_SECONDS");
+    if (!v || !*v)
+        return NBCL_LAUNCH_SECONDS;
+    char *end = NULL;
+    double t = strtod(v, &end);
+    if (end == v || *end != '\0' || !(t >= 0.0) || t > 86400.0) {
+        nbcl__log(e, NBCL_LOG_WARN,
+                  "NBCL_LAUNCH_SECONDS=\"%s\" is not a number of seconds from 0 to 86400: "
+                  "using %g", v, NBCL_LAUNCH_SECONDS);
+        return NBCL_LAUNCH_SECONDS;
+    }
+    return t;
+}
+
+/* "2.4 hours", "35 minutes", "40 seconds" */
+static void human_time(double s, char *out, size_t len)
+{
+    if (s >= 2 * 86400.0)
+        snprintf(out, len, "%.1f days", s / 86400.0);
+    else if (s >= 2 * 3600.0)
+        snprintf(out, len, "%.1f hours", s / 3600.0);
+    else if (s >= 120.0)
+        snprintf(out, len, "%.0f minutes", s / 60.0);
+    else
+        snprintf(out, len, "%.0f seconds", s);
+}
+
+/* warning for a render projected to take hours (rate: sub-paths/s of the device, measured, else
+ * an optimistic bound so that the estimate is a lower bound); says what the work is made of and
+ * how to bound it */
+static void warn_long_run(const nbcl_engine *e, const nbcl_scene *s, const launch_sizer *z,
+                          double total, double rate, int measured)
+{
+    char when[64];
+    human_time(total / rate, when, sizeof when);
+    nbcl__log(e, NBCL_LOG_WARN,
+              "this render is %.3g sub-paths (%.0f pixels x %.3g each: %d^2 sub-pixels, %d "
+              "source(s), %d mosaic domain(s), %d phi step(s), %d detector layer(s)) and will "
+              "take %s%s (%s %.3g sub-paths/s). Bound it with an explicit -oversample (the cost "
+              "grows with its square; the crystal's size suggests %d), fewer -mosaic_dom, "
+              "-phisteps or sources, or a smaller -roi or -detpixels",
+              total, roi_before(z, (size_t)s->fpixels * (size_t)s->spixels), z->per_pixel,
+              s->oversample, s->sources, s->mosaic_domains, s->phisteps,
+              s->thicksteps > 0 ? s->thicksteps : 1, measured ? "about " : "at least ", when,
+              measured ? "measured:" : "even at", rate, s->recommended_oversample);
+}
+
+/* one work-item runs on one core and a launch cannot be cut short: warn when one alone is long
+ * (rate: of the device, as for warn_long_run) */
+static void warn_long_item(const nbcl_engine *e, const launch_sizer *z, double rate, int measured,
+                           size_t item_pixels, unsigned cus)
+{
+    double item_s = z->per_pixel * (double)item_pixels / (rate / cus);
+    if (item_s > 2.0 && item_s > 4.0 * z->seconds) {
+        char one[64];
+        human_time(item_s, one, sizeof one);
+        nbcl__log(e, NBCL_LOG_WARN,
+                  "one work-item (%zu pixel(s)) alone is %s%s of work, and a launch cannot be "
+                  "cut short: a cancel request waits for the launch under way",
+                  item_pixels, measured ? "about " : "at least ", one);
+    }
+}
+
 nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_opts *opts,
                         nbcl_image *img, nbcl_render_timing *timing)
 {
@@ -229,22 +390,11 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
         goto done;
     }
 
-    /* tile size: bounded by the device's single-allocation limit and by work per launch so that
-     * one launch stays short (GPU watchdogs) and progress can be reported */
-    size_t work = (size_t)s->steps * (size_t)(s->thicksteps > 0 ? s->thicksteps : 1);
-    if (work < 1)
-        work = 1;
-    size_t tile = (opts && opts->max_tile_pixels) ? opts->max_tile_pixels : 0;
-    if (!tile) {
-        size_t target = (size_t)1 << 28; /* sub-path evaluations per launch */
-        tile = target / work;
-        if (tile < 16384)
-            tile = 16384;
-        if (tile > ((size_t)1 << 22))
-            tile = (size_t)1 << 22;
-    }
-    /* with interpolation, the first tiles stay small: the first pixel that leaves the HKL grid
-     * switches interpolation off, and the rest of its tile is rendered again */
+    /* buffer size (the largest launch): bounded by the device's single-allocation limit; the
+     * size of each launch then follows its work (launch_sizer) */
+    size_t tile = (opts && opts->max_tile_pixels) ? opts->max_tile_pixels : ((size_t)1 << 22);
+    /* with interpolation, launches stay small: the first pixel that leaves the HKL grid
+     * switches interpolation off, and the rest of its launch is rendered again */
     if (s->kiparams[NBCL_IP_INTERPOLATE] && tile > 65536)
         tile = 65536;
     size_t maxalloc = e->info.max_alloc_bytes ? (size_t)e->info.max_alloc_bytes : ((size_t)1 << 28);
@@ -252,8 +402,7 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
         tile = maxalloc / 2 / sizeof(float);
     if (tile > npix)
         tile = npix;
-    const size_t lsize = 64;
-    tile = (tile + lsize - 1) / lsize * lsize;
+    tile = (tile + NBCL_ALIGN - 1) / NBCL_ALIGN * NBCL_ALIGN;
 
     double t_up = nbcl__now();
     dP = make_buffer(e, CL_MEM_READ_ONLY, bP, hP, &rc);
@@ -322,17 +471,56 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
         goto done;
     }
 
-    for (size_t first = 0; first < npix; first += tile) {
+    const int cpu = strcmp(e->info.device_type, "CPU") == 0;
+    const unsigned cus = e->info.compute_units ? e->info.compute_units : 1;
+    launch_sizer z;
+    z.fpixels = s->fpixels;
+    memcpy(z.roi, s->roi, sizeof z.roi); /* the scene's may reach one past the last pixel */
+    if (z.roi[1] > s->fpixels - 1)
+        z.roi[1] = s->fpixels - 1;
+    if (z.roi[3] > s->spixels - 1)
+        z.roi[3] = s->spixels - 1;
+    z.per_pixel = (double)s->steps * (double)(s->thicksteps > 0 ? s->thicksteps : 1);
+    z.seconds = launch_seconds(e);
+    z.budget = NBCL_PRIOR_RATE_CU * cus * z.seconds;
+    z.max_count = tile;
+    /* the smallest launch that fills the device: one work-item per core on CPUs (groups of 1),
+     * one group of 64 per compute unit elsewhere */
+    z.min_count = cpu ? cus * vw : (size_t)cus * 64 * vw;
+    const double total = range_work(&z, 0, npix);
+    int warned = total / (NBCL_FAST_RATE_CU * cus) > NBCL_LONG_RUN_S;
+    if (warned)
+        warn_long_run(e, s, &z, total, NBCL_FAST_RATE_CU * cus, 0);
+    warn_long_item(e, &z, NBCL_FAST_RATE_CU * cus, 0, vw, cus);
+    double done_work = 0.0, done_s = 0.0;
+
+    for (size_t first = 0, count = 0; first < npix; first += count) {
         if (nbcl_cancel_requested()) {
             nbcl__set_error(e, "render interrupted");
             st = NBCL_INTERRUPTED;
             goto done;
         }
-        size_t count = npix - first < tile ? npix - first : tile;
-        st = launch_tile(e, k, first, count, vw, dOut, dOmega, img, homega, &omega_sum, s->mask,
-                         dM, zero_copy, &tm);
+        count = next_count(&z, first, npix);
+        /* small groups only where the work is heavy: a small light image keeps the one group
+         * size the driver has compiled for (PoCL compiles each size it meets) */
+        int heavy = (count < npix - first && count < z.max_count) ||
+                    range_work(&z, first, count) > 0.01 * NBCL_PRIOR_RATE_CU * cus;
+        size_t lsize = heavy ? local_size_for((count + vw - 1) / vw, cus, cpu) : 64;
+        double k0 = tm.kernel_s, w0 = nbcl__now();
+        st = launch_tile(e, k, first, count, vw, lsize, dOut, dOmega, img, homega, &omega_sum,
+                         s->mask, dM, zero_copy, &tm);
         if (st != NBCL_OK)
             goto done;
+        double kt = tm.kernel_s - k0 > 0 ? tm.kernel_s - k0 : nbcl__now() - w0;
+        double work = range_work(&z, first, count);
+        launch_measured(&z, work, kt);
+        done_work += work;
+        done_s += kt;
+        if (!warned && first + count < npix && done_s > 0 &&
+            done_s + (total - done_work) / (done_work / done_s) > NBCL_LONG_RUN_S) {
+            warn_long_run(e, s, &z, total, done_work / done_s, 1);
+            warned = 1;
+        }
         if (interp_on && !tm.interpolation_fallback) {
             /* spec-a-core: the first interpolation that leaves the HKL grid switches
              * interpolation off for the rest of the run. In raster order: that pixel keeps its
@@ -350,8 +538,8 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
                 rc = clSetKernelArg(k, 1, sizeof(cl_mem), &dIPnear);
                 size_t from = (size_t)flags0 + 1, end = first + count;
                 if (rc == CL_SUCCESS && from < end)
-                    st = launch_tile(e, k, from, end - from, vw, dOut, dOmega, img, NULL, NULL,
-                                     s->mask, dM, zero_copy, &tm);
+                    st = launch_tile(e, k, from, end - from, vw, lsize, dOut, dOmega, img, NULL,
+                                     NULL, s->mask, dM, zero_copy, &tm);
                 if (rc != CL_SUCCESS || st != NBCL_OK) {
                     if (st == NBCL_OK) {
                         nbcl__set_error(e, "clSetKernelArg: %s", nbcl__cl_error_name(rc));

@@ -67,6 +67,33 @@ static char *read_text(const char *dir, const char *file)
     return t;
 }
 
+/* throughput.png and throughput.svg: the same cairo drawing, PNG at twice the SVG's size */
+static void check_charts(const char *dir)
+{
+    size_t len = 0;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/throughput.png", dir);
+    unsigned char *png = (unsigned char *)nbcl_test_read_file(path, &len);
+    assert_non_null(png);
+    assert_true(len > 24 && !memcmp(png, "\x89PNG\r\n\x1a\n", 8) && !memcmp(png + 12, "IHDR", 4));
+    long pw = (long)png[16] << 24 | (long)png[17] << 16 | (long)png[18] << 8 | png[19];
+    long ph = (long)png[20] << 24 | (long)png[21] << 16 | (long)png[22] << 8 | png[23];
+    free(png);
+    char *svg = read_text(dir, "throughput.svg");
+    assert_non_null(strstr(svg, "<svg"));
+    const char *wp = strstr(svg, "width=\""), *hp = strstr(svg, "height=\"");
+    assert_non_null(wp);
+    assert_non_null(hp);
+    double sw = strtod(wp + 7, NULL), sh = strtod(hp + 8, NULL);
+    assert_true(sw >= 400 && sh >= 300);
+    assert_true(labs(pw - (long)ceil(2 * sw)) <= 1 && labs(ph - (long)ceil(2 * sh)) <= 1);
+    free(svg);
+    char *sums = read_text(dir, "sha256.txt");
+    assert_non_null(strstr(sums, "  throughput.png"));
+    assert_non_null(strstr(sums, "  throughput.svg"));
+    free(sums);
+}
+
 /* nbcl as its own reference: the row, its whole-process timing and the comparison */
 static void test_bundle_with_process_and_reference(void **state)
 {
@@ -131,6 +158,7 @@ static void test_bundle_with_process_and_reference(void **state)
     json_object *env = load_json(dir, "env.json");
     assert_true(json_object_array_length(get(env, "devices")) >= 1);
     json_object_put(env);
+    check_charts(dir);
 }
 
 /* --no-process: no whole-process runs, nulls in their place; no reference: no speed-ups.

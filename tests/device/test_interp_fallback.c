@@ -86,17 +86,20 @@ static void fallback_switches_to_nearest(void **state)
     assert_true(first > 22 * fp + 20); /* some pixels before it are interpolated */
 
     static const char *kernels[2] = {"scalar", "simd"};
-    for (int kz = 0; kz < 4; kz++) { /* both kernels, device buffer and zero copy */
-        int kk = kz / 2;
+    /* both kernels, device buffer and zero copy; then both kernels in the smallest launches
+     * (NBCL_LAUNCH_SECONDS=0: 16 to 32 pixels each on a CPU, the switch lands in one of them) */
+    for (int kz = 0; kz < 6; kz++) {
+        int small = kz >= 4, kk = small ? kz - 4 : kz / 2;
         setenv("NBCL_KERNEL", kernels[kk], 1);
         setenv("NBCL_ZERO_COPY", kz % 2 ? "1" : "0", 1);
+        setenv("NBCL_LAUNCH_SECONDS", small ? "0" : "0.25", 1);
         nbcl_engine *e = nbcl_test_engine(NBCL_PRECISION_F64);
         if (!e)
             skip();
         nbcl_image img;
         nbcl_render_timing tm;
         nbcl_render_opts ro = {0};
-        ro.max_tile_pixels = 256; /* the switch lands inside a tile, not at its start */
+        ro.max_tile_pixels = small ? 0 : 256; /* the switch lands inside a tile */
         assert_int_equal(nbcl_render(e, s, &ro, &img, &tm), NBCL_OK);
         assert_true(tm.interpolation_fallback);
         assert_int_equal(tm.zero_copy, kz % 2);
@@ -109,6 +112,7 @@ static void fallback_switches_to_nearest(void **state)
     }
     unsetenv("NBCL_KERNEL");
     unsetenv("NBCL_ZERO_COPY");
+    unsetenv("NBCL_LAUNCH_SECONDS");
     free(host);
     nbcl_scene_destroy(s);
 }

@@ -1,13 +1,21 @@
-/* on-disk program-binary cache: miss -> hit -> corrupt -> rebuilt -> hit; build failures */
+/* on-disk program-binary cache: miss -> hit -> corrupt -> rebuilt -> hit; build failures;
+ * damaged entries (issue 14, class 5): truncated, corrupted or extended at many offsets, a FIFO
+ * under the entry's name. Each is detected by its header (size, SHA-256, key) before the driver
+ * sees it, dropped with a warning and rewritten valid; renders stay right. */
 #include "nbcl_test.h"
 #include "nbcl_embedded.h"
 #include "nbcl_kcache.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 static char g_kdir[4096];   /* trivial kernels */
 static char g_log[65536];
@@ -91,10 +99,11 @@ static int group_setup(void **state)
     return write_trivial_kernels(g_kdir);
 }
 
-/* create + destroy an engine; returns the status, copies cache_state */
-static nbcl_status make(const char *kdir, const char *cache_dir, nbcl_cache_mode mode,
-                        const char *build_options, char *state, size_t statelen, char *err,
-                        size_t errlen)
+/* create an engine (kept in *keep when given, else destroyed); returns the status, copies
+ * cache_state */
+static nbcl_status make_kept(const char *kdir, const char *cache_dir, nbcl_cache_mode mode,
+                             const char *build_options, char *state, size_t statelen, char *err,
+                             size_t errlen, nbcl_engine **keep)
 {
     nbcl_engine_opts o;
     nbcl_engine_opts_init(&o);
@@ -110,12 +119,22 @@ static nbcl_status make(const char *kdir, const char *cache_dir, nbcl_cache_mode
     nbcl_status st = nbcl_engine_create(&o, &e, err, errlen);
     if (st == NBCL_OK) {
         snprintf(state, statelen, "%s", nbcl_engine_build_facts(e)->cache_state);
-        nbcl_engine_destroy(e);
+        if (keep)
+            *keep = e;
+        else
+            nbcl_engine_destroy(e);
     } else {
         assert_null(e);
         state[0] = '\0';
     }
     return st;
+}
+
+static nbcl_status make(const char *kdir, const char *cache_dir, nbcl_cache_mode mode,
+                        const char *build_options, char *state, size_t statelen, char *err,
+                        size_t errlen)
+{
+    return make_kept(kdir, cache_dir, mode, build_options, state, statelen, err, errlen, NULL);
 }
 
 static void run_cycle(const char *kdir, const char *cache_dir)
@@ -315,6 +334,303 @@ static void test_build_failure(void **state)
     assert_int_equal(count_bins(cache_dir, NULL, 0), 0);            /* nothing cached */
 }
 
+/* ---- damaged entries */
+
+static int write_bytes(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    if (len && fwrite(data, 1, len, f) != len) {
+        fclose(f);
+        return -1;
+    }
+    return fclose(f);
+}
+
+/* the key of an entry: its file name without ".bin" */
+static void key_of(const char *bin, char key[65])
+{
+    const char *slash = strrchr(bin, '/');
+    const char *name = slash ? slash + 1 : bin;
+    assert_true(strlen(name) == 64 + 4);
+    memcpy(key, name, 64);
+    key[64] = '\0';
+}
+
+/* the entry at `bin` exists and verifies against its key */
+static void assert_entry_valid(const char *bin)
+{
+    char key[65];
+    key_of(bin, key);
+    size_t len = 0, plen = 0;
+    unsigned char *entry = nbcl_test_read_file(bin, &len);
+    if (!entry)
+        fail_msg("cache entry %s is missing", bin);
+    const char *why = nbcl__kcache_verify(key, entry, len, &plen);
+    if (why)
+        fail_msg("cache entry %s is not valid: %s", bin, why);
+    assert_int_equal(plen + NBCL_KCACHE_HEADER, len);
+    free(entry);
+}
+
+typedef struct damage {
+    const char *name;
+    long trunc;    /* >= 0: keep this many bytes; < 0: keep len + trunc; KEEP_ALL */
+    long flip;     /* >= 0: xor the byte at this offset; < 0: at len + flip; MIDDLE; NO_FLIP */
+    size_t append; /* garbage bytes added at the end */
+} damage;
+
+#define KEEP_ALL LONG_MAX
+#define NO_FLIP LONG_MAX
+#define MIDDLE LONG_MIN
+
+/* a damaged copy of entry (len bytes); returns its length */
+static size_t apply_damage(const damage *d, const unsigned char *entry, size_t len,
+                           unsigned char *out)
+{
+    memcpy(out, entry, len);
+    size_t n = len;
+    if (d->trunc != KEEP_ALL)
+        n = d->trunc >= 0 ? (size_t)d->trunc : len - (size_t)(-d->trunc);
+    if (d->flip != NO_FLIP) {
+        size_t at = d->flip == MIDDLE ? len / 2
+                    : d->flip >= 0    ? (size_t)d->flip
+                                      : len - (size_t)(-d->flip);
+        out[at] ^= 0x5a;
+    }
+    for (size_t i = 0; i < d->append; i++)
+        out[n + i] = (unsigned char)(i * 37 + 11);
+    return n + d->append;
+}
+
+/* the pure check: every header byte, truncation at every header length and many body lengths,
+ * body corruption at many offsets, appended garbage, another key */
+static void test_verify_damage(void **state)
+{
+    (void)state;
+    size_t plen = 5000;
+    unsigned char *payload = malloc(plen);
+    assert_non_null(payload);
+    for (size_t i = 0; i < plen; i++)
+        payload[i] = (unsigned char)(i * 131 + (i >> 7));
+    char key[65], other[65];
+    nbcl__sha256_hex("some key", 8, key);
+    nbcl__sha256_hex("other key", 9, other);
+    size_t len = NBCL_KCACHE_HEADER + plen;
+    unsigned char *entry = malloc(len + 8192), *bad = malloc(len + 8192);
+    assert_non_null(entry);
+    assert_non_null(bad);
+    assert_int_equal(nbcl__kcache_header(key, payload, plen, entry), 1);
+    memcpy(entry + NBCL_KCACHE_HEADER, payload, plen);
+    size_t got = 0;
+    assert_null(nbcl__kcache_verify(key, entry, len, &got));
+    assert_int_equal(got, plen);
+    assert_non_null(nbcl__kcache_verify(other, entry, len, &got));
+
+    int checked = 0;
+    for (size_t at = 0; at < NBCL_KCACHE_HEADER; at++) /* every header byte, two ways */
+        for (int v = 0; v < 2; v++) {
+            memcpy(bad, entry, len);
+            bad[at] ^= v ? 0xff : 0x01;
+            if (!nbcl__kcache_verify(key, bad, len, &got))
+                fail_msg("header byte %zu ^ %#x not detected", at, v ? 0xff : 0x01);
+            checked++;
+        }
+    for (size_t at = NBCL_KCACHE_HEADER; at < len; at += 47) { /* body, sampled, and its end */
+        memcpy(bad, entry, len);
+        bad[at] ^= 0x10;
+        if (!nbcl__kcache_verify(key, bad, len, &got))
+            fail_msg("body byte %zu changed: not detected", at);
+        checked++;
+    }
+    memcpy(bad, entry, len);
+    bad[len - 1] ^= 0x80;
+    assert_non_null(nbcl__kcache_verify(key, bad, len, &got));
+    for (size_t n = 0; n < len; n += (n <= NBCL_KCACHE_HEADER ? 1 : 61)) { /* truncations */
+        if (!nbcl__kcache_verify(key, entry, n, &got))
+            fail_msg("truncation to %zu of %zu bytes not detected", n, len);
+        checked++;
+    }
+    assert_non_null(nbcl__kcache_verify(key, entry, len - 1, &got));
+    const size_t extra[] = {1, 7, 88, 4096};
+    for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++) { /* appended garbage */
+        memcpy(bad, entry, len);
+        memset(bad + len, 0, extra[i]);
+        assert_non_null(nbcl__kcache_verify(key, bad, len + extra[i], &got));
+        checked++;
+    }
+    /* a header whose stated size matches a truncated body is still caught by the checksum */
+    memcpy(bad, entry, len);
+    bad[16] = (unsigned char)((plen - 100) & 0xff);
+    bad[17] = (unsigned char)((plen - 100) >> 8);
+    assert_non_null(nbcl__kcache_verify(key, bad, len - 100, &got));
+    assert_true(checked > 400);
+    free(payload);
+    free(entry);
+    free(bad);
+}
+
+/* every damage kind on a real entry: the next engine drops it with a warning, rebuilds, and
+ * leaves a valid entry that the run after hits */
+static void test_damage_cycle(void **state)
+{
+    (void)state;
+    char cache_dir[4200], bin[4400], st_[16], err[16384];
+    snprintf(cache_dir, sizeof cache_dir, "%s/kc_damage", nbcl_test_tmpdir());
+    nbcl_status st = make(g_kdir, cache_dir, NBCL_CACHE_ON, "-DNBCL_DAMAGE=1", st_, sizeof st_,
+                          err, sizeof err);
+    if (st != NBCL_OK)
+        fail_msg("create: %s: %s", nbcl_status_name(st), err);
+    assert_string_equal(st_, "miss");
+    assert_int_equal(count_bins(cache_dir, bin, sizeof bin), 1);
+    assert_entry_valid(bin);
+    size_t len = 0;
+    unsigned char *good = nbcl_test_read_file(bin, &len);
+    assert_non_null(good);
+    assert_true(len > NBCL_KCACHE_HEADER + 16);
+    const damage kinds[] = {
+        {"zero length", 0, NO_FLIP, 0},
+        {"one byte", 1, NO_FLIP, 0},
+        {"inside the magic", 5, NO_FLIP, 0},
+        {"inside the sizes", 20, NO_FLIP, 0},
+        {"inside the checksum", 40, NO_FLIP, 0},
+        {"header only", NBCL_KCACHE_HEADER, NO_FLIP, 0},
+        {"one body byte", NBCL_KCACHE_HEADER + 1, NO_FLIP, 0},
+        {"half", (long)(len / 2), NO_FLIP, 0},
+        {"last byte missing", -1, NO_FLIP, 0},
+        {"magic byte", KEEP_ALL, 0, 0},
+        {"version byte", KEEP_ALL, 8, 0},
+        {"header size byte", KEEP_ALL, 12, 0},
+        {"size byte", KEEP_ALL, 16, 0},
+        {"checksum byte", KEEP_ALL, 30, 0},
+        {"key byte", KEEP_ALL, 87, 0},
+        {"first body byte", KEEP_ALL, NBCL_KCACHE_HEADER, 0},
+        {"middle body byte", KEEP_ALL, MIDDLE, 0},
+        {"last body byte", KEEP_ALL, -1, 0},
+        {"one byte appended", KEEP_ALL, NO_FLIP, 1},
+        {"4 KiB appended", KEEP_ALL, NO_FLIP, 4096},
+    };
+    unsigned char *bad = malloc(len + 4096);
+    assert_non_null(bad);
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        size_t n = apply_damage(&kinds[i], good, len, bad);
+        assert_int_equal(write_bytes(bin, bad, n), 0);
+        st = make(g_kdir, cache_dir, NBCL_CACHE_ON, "-DNBCL_DAMAGE=1", st_, sizeof st_, err,
+                  sizeof err);
+        if (st != NBCL_OK)
+            fail_msg("%s: create: %s: %s", kinds[i].name, nbcl_status_name(st), err);
+        if (strcmp(st_, "miss") != 0 || !strstr(g_log, "[2] kernel cache: discarding"))
+            fail_msg("%s: state %s, log:\n%s", kinds[i].name, st_, g_log);
+        assert_entry_valid(bin);
+        assert_int_equal(count_entries(cache_dir), 1); /* no temp file left */
+    }
+    st = make(g_kdir, cache_dir, NBCL_CACHE_ON, "-DNBCL_DAMAGE=1", st_, sizeof st_, err,
+              sizeof err);
+    assert_int_equal(st, NBCL_OK);
+    assert_string_equal(st_, "hit");
+
+    /* temporaries of a store that never finished: an old one is removed, a recent one (a
+     * store under way in another process) is left alone */
+    char old_tmp[4600], new_tmp[4600], key[65];
+    key_of(bin, key);
+    snprintf(old_tmp, sizeof old_tmp, "%s/.%s.AbC123", cache_dir, key);
+    snprintf(new_tmp, sizeof new_tmp, "%s/.%s.XyZ789", cache_dir, key);
+    assert_int_equal(write_bytes(old_tmp, "partial", 7), 0);
+    assert_int_equal(write_bytes(new_tmp, "partial", 7), 0);
+    struct timespec times[2] = {{time(NULL) - 7200, 0}, {time(NULL) - 7200, 0}};
+    assert_int_equal(utimensat(AT_FDCWD, old_tmp, times, 0), 0);
+    st = make(g_kdir, cache_dir, NBCL_CACHE_ON, "-DNBCL_DAMAGE=1", st_, sizeof st_, err,
+              sizeof err);
+    assert_int_equal(st, NBCL_OK);
+    assert_string_equal(st_, "hit");
+    assert_int_equal(access(old_tmp, F_OK), -1);
+    assert_int_equal(access(new_tmp, F_OK), 0);
+    assert_int_equal(unlink(new_tmp), 0);
+
+    /* a FIFO under the entry's name is refused at once (never waited on) and replaced */
+    assert_int_equal(unlink(bin), 0);
+    assert_int_equal(mkfifo(bin, 0644), 0);
+    st = make(g_kdir, cache_dir, NBCL_CACHE_ON, "-DNBCL_DAMAGE=1", st_, sizeof st_, err,
+              sizeof err);
+    assert_int_equal(st, NBCL_OK);
+    assert_string_equal(st_, "miss");
+    assert_non_null(strstr(g_log, "not a regular file"));
+    assert_entry_valid(bin);
+    free(bad);
+    free(good);
+}
+
+/* the real kernels: a damaged entry still gives the right image (the same bytes as a run
+ * without the cache), and the entry is rewritten valid */
+static float *render_with(const char *cache_dir, nbcl_cache_mode mode, const nbcl_scene *s,
+                          char *state, size_t statelen)
+{
+    nbcl_engine *e = NULL;
+    char err[16384];
+    nbcl_status st = make_kept(NULL, cache_dir, mode, NULL, state, statelen, err, sizeof err, &e);
+    if (st != NBCL_OK)
+        fail_msg("create: %s: %s", nbcl_status_name(st), err);
+    nbcl_image img = {0};
+    st = nbcl_render(e, s, NULL, &img, NULL);
+    if (st != NBCL_OK)
+        fail_msg("render: %s: %s", nbcl_status_name(st), nbcl_engine_last_error(e));
+    size_t n = (size_t)img.fpixels * (size_t)img.spixels;
+    float *copy = malloc(n * sizeof *copy);
+    assert_non_null(copy);
+    memcpy(copy, img.data, n * sizeof *copy);
+    nbcl_image_free(&img);
+    nbcl_engine_destroy(e);
+    return copy;
+}
+
+static void test_damage_render(void **state)
+{
+    (void)state;
+    char cache_dir[4200], bin[4400], st_[16];
+    snprintf(cache_dir, sizeof cache_dir, "%s/kc_damage_real", nbcl_test_tmpdir());
+    nbcl_scene *s = nbcl_test_cubic_scene(48, 48, 5, 2);
+    size_t npix = 48 * 48;
+    float *ref = render_with(cache_dir, NBCL_CACHE_OFF, s, st_, sizeof st_);
+    double sum = 0;
+    for (size_t i = 0; i < npix; i++)
+        sum += ref[i];
+    assert_true(sum > 0 && isfinite(sum));
+    float *img = render_with(cache_dir, NBCL_CACHE_ON, s, st_, sizeof st_);
+    assert_string_equal(st_, "miss");
+    assert_memory_equal(img, ref, npix * sizeof *ref);
+    free(img);
+    assert_int_equal(count_bins(cache_dir, bin, sizeof bin), 1);
+    size_t len = 0;
+    unsigned char *good = nbcl_test_read_file(bin, &len);
+    assert_non_null(good);
+    unsigned char *bad = malloc(len + 64);
+    assert_non_null(bad);
+    const damage kinds[] = {
+        {"truncated in the middle", (long)(len / 2), NO_FLIP, 0},
+        {"a body byte changed", KEEP_ALL, MIDDLE, 0},
+        {"garbage appended", KEEP_ALL, NO_FLIP, 64},
+    };
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        size_t n = apply_damage(&kinds[i], good, len, bad);
+        assert_int_equal(write_bytes(bin, bad, n), 0);
+        img = render_with(cache_dir, NBCL_CACHE_ON, s, st_, sizeof st_);
+        if (strcmp(st_, "miss") != 0 || !strstr(g_log, "[2] kernel cache: discarding"))
+            fail_msg("%s: state %s, log:\n%s", kinds[i].name, st_, g_log);
+        assert_memory_equal(img, ref, npix * sizeof *ref);
+        free(img);
+        assert_entry_valid(bin);
+    }
+    img = render_with(cache_dir, NBCL_CACHE_ON, s, st_, sizeof st_);
+    assert_string_equal(st_, "hit");
+    assert_memory_equal(img, ref, npix * sizeof *ref);
+    free(img);
+    free(bad);
+    free(good);
+    free(ref);
+    nbcl_scene_destroy(s);
+}
+
 /* ---- pure helpers */
 
 static void test_mode_rules(void **state)
@@ -389,6 +705,7 @@ int main(void)
         cmocka_unit_test(test_mode_rules),
         cmocka_unit_test(test_dir_rules),
         cmocka_unit_test(test_key),
+        cmocka_unit_test(test_verify_damage),
     };
     int fails = cmocka_run_group_tests_name("kcache_pure", pure, NULL, NULL);
     if (fails)
@@ -404,6 +721,8 @@ int main(void)
         cmocka_unit_test(test_cache_dir_env),
         cmocka_unit_test(test_build_failure),
         cmocka_unit_test(test_cycle_real),
+        cmocka_unit_test(test_damage_cycle),
+        cmocka_unit_test(test_damage_render),
     };
     return cmocka_run_group_tests_name("kcache", tests, group_setup, NULL);
 }

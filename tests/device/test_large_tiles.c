@@ -53,6 +53,8 @@ typedef struct progress_log {
     size_t calls, last_done, total;
     int monotonic;
     size_t stop_after; /* return 1 at this call (0: never) */
+    size_t max_step;   /* the largest launch, in pixels */
+    size_t unaligned;  /* launch ends (before the last) not on a multiple of 16 pixels */
 } progress_log;
 
 static int on_progress(void *user, size_t done, size_t total)
@@ -61,6 +63,10 @@ static int on_progress(void *user, size_t done, size_t total)
     p->calls++;
     if (done <= p->last_done || done > total)
         p->monotonic = 0;
+    if (done > p->last_done && done - p->last_done > p->max_step)
+        p->max_step = done - p->last_done;
+    if (done < total && done % 16 != 0)
+        p->unaligned++;
     p->last_done = done;
     p->total = total;
     return p->stop_after && p->calls >= p->stop_after;
@@ -194,6 +200,81 @@ static void test_cancel(void **state)
     nbcl_scene_destroy(s);
 }
 
+/* launches sized by work (issue 14, class 6): NBCL_LAUNCH_SECONDS=0 makes every launch as
+ * small as the device allows (so a signal is acted on soonest); the image and the solid angle
+ * are the same bytes as in one launch, for both kernels and precisions, with an ROI, and every
+ * launch boundary is a whole number of vector work-items (16 pixels) */
+static void launch_by_work(nbcl_precision prec, const char *kernel)
+{
+    nbcl_engine *e = nbcl_test_engine(prec);
+    if (!e) {
+        fprintf(stderr, "no engine for precision %d: skipped\n", (int)prec);
+        skip();
+    }
+    setenv("NBCL_KERNEL", kernel, 1);
+    const int roi[4] = {7, 90, 2, 61};
+    nbcl_scene *s = make_scene(96, 80, 5, 3, 2, roi);
+    size_t npix = 96 * 80;
+    nbcl_image ref = {0}, img = {0};
+    nbcl_render_timing tm;
+    progress_log pl;
+    setenv("NBCL_LAUNCH_SECONDS", "1e6", 1);
+    render_tiles(e, s, 0, &ref, &tm, &pl);
+    assert_int_equal(tm.tiles, 1);
+    const char *ran = tm.kernel_name;
+    setenv("NBCL_LAUNCH_SECONDS", "0", 1);
+    render_tiles(e, s, 0, &img, &tm, &pl);
+    assert_string_equal(tm.kernel_name, ran);
+    const nbcl_device_info *di = nbcl_engine_device(e);
+    int simd = strcmp(ran, "nbcl_k_pixel_simd") == 0;
+    size_t vw = simd ? (nbcl_engine_precision(e) == NBCL_PRECISION_F64 ? 8 : 16) : 1;
+    size_t cus = di->compute_units ? di->compute_units : 1;
+    size_t smallest = strcmp(di->device_type, "CPU") == 0 ? cus * vw : cus * 64 * vw;
+    smallest = smallest < 16 ? 16 : (smallest + 15) / 16 * 16;
+    fprintf(stderr, "%s: %zu launches, largest %zu pixels (bound %zu)\n", ran, tm.tiles,
+            pl.max_step, smallest);
+    assert_true(tm.tiles >= (npix + smallest - 1) / smallest);
+    assert_true(pl.max_step <= smallest);
+    assert_int_equal(pl.unaligned, 0);
+    assert_int_equal(pl.calls, tm.tiles);
+    assert_int_equal(pl.last_done, npix);
+    if (memcmp(img.data, ref.data, npix * sizeof(float)) != 0) {
+        size_t i = 0;
+        while (img.data[i] == ref.data[i])
+            i++;
+        fail_msg("%s: pixel %zu differs: %.9g in small launches, %.9g in one", ran, i,
+                 img.data[i], ref.data[i]);
+    }
+    assert_true(img.omega_sum == ref.omega_sum);
+    double sum = 0;
+    for (size_t i = 0; i < npix; i++)
+        sum += ref.data[i];
+    assert_true(sum > 0 && isfinite(sum));
+    unsetenv("NBCL_LAUNCH_SECONDS");
+    unsetenv("NBCL_KERNEL");
+    nbcl_image_free(&img);
+    nbcl_image_free(&ref);
+    nbcl_scene_destroy(s);
+}
+
+static void test_launch_work_f64_simd(void **state)
+{
+    (void)state;
+    launch_by_work(NBCL_PRECISION_F64, "simd");
+}
+
+static void test_launch_work_f32_simd(void **state)
+{
+    (void)state;
+    launch_by_work(NBCL_PRECISION_F32, "simd");
+}
+
+static void test_launch_work_scalar(void **state)
+{
+    (void)state;
+    launch_by_work(NBCL_PRECISION_AUTO, "scalar");
+}
+
 /* a detector larger than one device buffer */
 static void test_image_exceeds_max_alloc(void **state)
 {
@@ -255,6 +336,9 @@ int main(void)
         cmocka_unit_test(test_tiles_f32),
         cmocka_unit_test(test_tiles_roi),
         cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_launch_work_f64_simd),
+        cmocka_unit_test(test_launch_work_f32_simd),
+        cmocka_unit_test(test_launch_work_scalar),
         cmocka_unit_test(test_image_exceeds_max_alloc),
     };
     int rc = cmocka_run_group_tests_name("large_tiles", tests, NULL, NULL);

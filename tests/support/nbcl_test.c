@@ -120,3 +120,23 @@ const char *nbcl_test_bin(const char *name)
     snprintf(p, 4096, "%s/%s", (dir && *dir) ? dir : ".", name);
     return p;
 }
+
+nbcl_scene *nbcl_test_cubic_scene(int fpixels, int spixels, int N, int oversample)
+{
+    nbcl_config c;
+    nbcl_config_init(&c);
+    c.user_cell = 1;
+    c.cell[0] = c.cell[1] = c.cell[2] = 100.0;
+    c.cell[3] = c.cell[4] = c.cell[5] = 1.5707963267948966; /* 90 degrees */
+    c.default_F = 100.0;
+    c.read_dump = c.write_dump = 0;
+    c.Na = c.Nb = c.Nc = N;
+    c.fpixels = fpixels;
+    c.spixels = spixels;
+    c.oversample = oversample;
+    nbcl_scene *s = NULL;
+    char err[2048];
+    if (nbcl_scene_build(&c, &s, err, sizeof err) != NBCL_OK)
+        fail_msg("scene: %s", err);
+    return s;
+}

@@ -36,5 +36,8 @@ const char *nbcl_test_tmpdir(void);
 int nbcl_test_run(const char *cmdline);
 /* Path of an executable in the build's bin directory (env NBCL_BIN_DIR). */
 const char *nbcl_test_bin(const char *name);
+/* A 100 A cubic crystal, default_F 100, N^3 cells, no Fdump: fpixels x spixels detector with
+ * the given oversampling (fails the test when the scene cannot be built). */
+nbcl_scene *nbcl_test_cubic_scene(int fpixels, int spixels, int N, int oversample);
 
 #endif

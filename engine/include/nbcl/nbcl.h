@@ -10,12 +10,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nbcl/nbcl_export.h"
+#include "nbcl/nbcl_version.h" /* generated from project(VERSION) */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define NBCL_VERSION_MAJOR 0
-#define NBCL_VERSION_MINOR 1
 
 /* ---------------------------------------------------------------- status codes */
 #define NBCL_STATUS_MAP(X)                                              \
@@ -39,13 +39,13 @@ typedef enum nbcl_status {
 } nbcl_status;
 
 /* Static string, never NULL. */
-const char *nbcl_status_str(nbcl_status s);
+NBCL_API const char *nbcl_status_str(nbcl_status s);
 /* "NBCL_OK", "NBCL_IO", ... */
-const char *nbcl_status_name(nbcl_status s);
+NBCL_API const char *nbcl_status_name(nbcl_status s);
 
 /* Library version "x.y.z" and git SHA it was built from. */
-const char *nbcl_version(void);
-const char *nbcl_git_sha(void);
+NBCL_API const char *nbcl_version(void);
+NBCL_API const char *nbcl_git_sha(void);
 
 /* ---------------------------------------------------------------- logging */
 typedef enum nbcl_log_level {
@@ -89,11 +89,11 @@ typedef struct nbcl_device_info {
 
 /* Enumerate every device on every platform. Writes up to `cap` entries, sets *count to the
  * total. Zero devices (or no ICD) is NBCL_OK with *count == 0. */
-nbcl_status nbcl_device_list(nbcl_device_info *out, size_t cap, size_t *count);
+NBCL_API nbcl_status nbcl_device_list(nbcl_device_info *out, size_t cap, size_t *count);
 
 /* Resolve a device spec: NULL/"" (env NBCL_DEVICE, else first GPU, else first CPU), "cpu",
  * "gpu", "P:D" indices, or a case-insensitive substring of the device or platform name. */
-nbcl_status nbcl_device_find(const char *spec, nbcl_device_info *out, char *err, size_t errlen);
+NBCL_API nbcl_status nbcl_device_find(const char *spec, nbcl_device_info *out, char *err, size_t errlen);
 
 /* ---------------------------------------------------------------- engine */
 typedef enum nbcl_cache_mode {
@@ -116,14 +116,14 @@ typedef struct nbcl_engine_opts {
 
 typedef struct nbcl_engine nbcl_engine;
 
-void nbcl_engine_opts_init(nbcl_engine_opts *opts);
+NBCL_API void nbcl_engine_opts_init(nbcl_engine_opts *opts);
 /* *out is NULL on failure; the message (build log included) goes to `err`. */
-nbcl_status nbcl_engine_create(const nbcl_engine_opts *opts, nbcl_engine **out, char *err,
-                               size_t errlen);
-void nbcl_engine_destroy(nbcl_engine *e);
-const char *nbcl_engine_last_error(const nbcl_engine *e);
-const nbcl_device_info *nbcl_engine_device(const nbcl_engine *e);
-nbcl_precision nbcl_engine_precision(const nbcl_engine *e);
+NBCL_API nbcl_status nbcl_engine_create(const nbcl_engine_opts *opts, nbcl_engine **out, char *err,
+                                        size_t errlen);
+NBCL_API void nbcl_engine_destroy(nbcl_engine *e);
+NBCL_API const char *nbcl_engine_last_error(const nbcl_engine *e);
+NBCL_API const nbcl_device_info *nbcl_engine_device(const nbcl_engine *e);
+NBCL_API nbcl_precision nbcl_engine_precision(const nbcl_engine *e);
 /* Facts about how the program was obtained, for env.json. */
 typedef struct nbcl_build_facts {
     char source_origin[512];   /* "embedded" or the kernel directory */
@@ -132,12 +132,12 @@ typedef struct nbcl_build_facts {
     char cache_state[16];      /* "hit", "miss", "off" */
     double build_seconds;      /* program build (or cache load) wall time */
 } nbcl_build_facts;
-const nbcl_build_facts *nbcl_engine_build_facts(const nbcl_engine *e);
+NBCL_API const nbcl_build_facts *nbcl_engine_build_facts(const nbcl_engine *e);
 
 /* Cooperative cancel: set from a signal handler; the render stops at the next tile. */
-void nbcl_request_cancel(void);
-void nbcl_clear_cancel(void);
-int nbcl_cancel_requested(void);
+NBCL_API void nbcl_request_cancel(void);
+NBCL_API void nbcl_clear_cancel(void);
+NBCL_API int nbcl_cancel_requested(void);
 
 #ifdef __cplusplus
 }

@@ -5,6 +5,7 @@
 #define NBCL_CONFIG_H
 
 #include <stddef.h>
+#include "nbcl/nbcl_export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -115,7 +116,7 @@ typedef struct nbcl_config {
     int printout_fpixel, printout_spixel;
 } nbcl_config;
 
-void nbcl_config_init(nbcl_config *cfg);
+NBCL_API void nbcl_config_init(nbcl_config *cfg);
 
 #ifdef __cplusplus
 }

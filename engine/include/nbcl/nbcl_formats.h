@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "nbcl/nbcl_export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -54,7 +55,7 @@ typedef struct nbcl_frame_meta {
 
 /* The description of the scene's (single) frame. Pointers borrow from the scene, which must
  * outlive the description. */
-nbcl_status nbcl_frame_meta_from_scene(const nbcl_scene *s, nbcl_frame_meta *m);
+NBCL_API nbcl_status nbcl_frame_meta_from_scene(const nbcl_scene *s, nbcl_frame_meta *m);
 
 /* ---- noise, split in two so that the deviates are drawn once for every output that needs
  * them: the Poisson deviates of the reference's noise image (same seed, same sequence: raster
@@ -62,10 +63,10 @@ nbcl_status nbcl_frame_meta_from_scene(const nbcl_scene *s, nbcl_frame_meta *m);
  * SMV noise image from them (deviate + ADC offset, clipped at 65535 and counted as overloads,
  * truncated to 16 bits): nbcl_noise_from_poisson(nbcl_noise_poisson(...)) is the reference's
  * noise image bit for bit. */
-double nbcl_noise_poisson(const float *img, int fpixels, int spixels, const int roi[4], long seed,
-                          float *dev);
-void nbcl_noise_from_poisson(const float *dev, int fpixels, int spixels, const int roi[4],
-                             double adc_offset, uint16_t *out, int *overloads);
+NBCL_API double nbcl_noise_poisson(const float *img, int fpixels, int spixels, const int roi[4],
+                                   long seed, float *dev);
+NBCL_API void nbcl_noise_from_poisson(const float *dev, int fpixels, int spixels, const int roi[4],
+                                      double adc_offset, uint16_t *out, int *overloads);
 
 /* ---- photon counts (int32, fast-major) as a photon-counting detector records them:
  * with `poisson` (the deviates of nbcl_noise_poisson, i.e. the noise image less its ADC offset):
@@ -76,13 +77,14 @@ typedef struct nbcl_counts_info {
     size_t overloads, masked;
     double total;                     /* sum of the unclipped counts */
 } nbcl_counts_info;
-nbcl_status nbcl_frame_counts(const nbcl_frame_meta *m, const float *image, const float *poisson,
-                              int32_t *counts, nbcl_counts_info *info);
+NBCL_API nbcl_status nbcl_frame_counts(const nbcl_frame_meta *m, const float *image,
+                                       const float *poisson, int32_t *counts,
+                                       nbcl_counts_info *info);
 
 /* ---- miniCBF: "PILATUS_1.2" header convention (when the image size is a Pilatus module
  * layout; else dxtbx's "GENERIC_MINI", see docs/formats.md), int32 byte-offset pixels. */
-nbcl_status nbcl_write_cbf(const char *path, const nbcl_frame_meta *m, const int32_t *counts,
-                           char *err, size_t errlen);
+NBCL_API nbcl_status nbcl_write_cbf(const char *path, const nbcl_frame_meta *m,
+                                    const int32_t *counts, char *err, size_t errlen);
 
 /* ---- NeXus/NXmx series writer: one file, frames written as they complete (any order),
  * data (nframes, slow, fast) int32, one frame per chunk. Debian's HDF5 is the serial build, not
@@ -101,31 +103,33 @@ typedef struct nbcl_nexus_opts {
 } nbcl_nexus_opts;
 typedef struct nbcl_nexus nbcl_nexus;
 /* `m` describes the series (frame 0's meta; per-frame angles come with each frame). */
-nbcl_status nbcl_nexus_open(const char *path, const nbcl_frame_meta *m, const nbcl_nexus_opts *o,
-                            nbcl_nexus **out, char *err, size_t errlen);
+NBCL_API nbcl_status nbcl_nexus_open(const char *path, const nbcl_frame_meta *m,
+                                     const nbcl_nexus_opts *o, nbcl_nexus **out, char *err,
+                                     size_t errlen);
 /* frame k (0-based) with its own meta (phi_start, osc); the geometry must equal the series'. */
-nbcl_status nbcl_nexus_write_frame(nbcl_nexus *w, int k, const int32_t *counts,
-                                   const nbcl_frame_meta *m, char *err, size_t errlen);
+NBCL_API nbcl_status nbcl_nexus_write_frame(nbcl_nexus *w, int k, const int32_t *counts,
+                                            const nbcl_frame_meta *m, char *err, size_t errlen);
 /* Every frame must have been written; then the file is completed and committed (renamed into
  * place, or pending in an nbcl_outfile_defer_begin set). Always consumes w. */
-nbcl_status nbcl_nexus_close(nbcl_nexus *w, char *err, size_t errlen);
-void nbcl_nexus_abort(nbcl_nexus *w);         /* removes the temporary file; NULL ok */
+NBCL_API nbcl_status nbcl_nexus_close(nbcl_nexus *w, char *err, size_t errlen);
+NBCL_API void nbcl_nexus_abort(nbcl_nexus *w);         /* removes the temporary file; NULL ok */
 /* Whether an HDF5 filter (32008 bitshuffle, 32004 LZ4) can be used here. */
-int nbcl_nexus_filter_available(nbcl_nexus_compression c);
+NBCL_API int nbcl_nexus_filter_available(nbcl_nexus_compression c);
 /* One frame in one file: open, write, close. */
-nbcl_status nbcl_write_nexus(const char *path, const nbcl_frame_meta *m, const int32_t *counts,
-                             const nbcl_nexus_opts *o, char *err, size_t errlen);
+NBCL_API nbcl_status nbcl_write_nexus(const char *path, const nbcl_frame_meta *m,
+                                      const int32_t *counts, const nbcl_nexus_opts *o, char *err,
+                                      size_t errlen);
 
 /* The CBF and/or NXmx file (either path may be NULL) of a rendered single frame: its
  * description from the scene, its counts (from `poisson` when not NULL), the files. */
-nbcl_status nbcl_write_counts_files(const nbcl_scene *s, const nbcl_image *img,
-                                    const float *poisson, const char *cbf_path,
-                                    const char *nexus_path, const nbcl_nexus_opts *o,
-                                    nbcl_counts_info *info, char *err, size_t errlen);
+NBCL_API nbcl_status nbcl_write_counts_files(const nbcl_scene *s, const nbcl_image *img,
+                                             const float *poisson, const char *cbf_path,
+                                             const char *nexus_path, const nbcl_nexus_opts *o,
+                                             nbcl_counts_info *info, char *err, size_t errlen);
 
 /* ---- PNG preview: 8-bit greyscale of the PGM's pixels (nbcl_image_to_u8), the scale in a
  * tEXt comment. */
-nbcl_status nbcl_write_png(const char *path, int fpixels, int spixels, const uint8_t *pix,
+NBCL_API nbcl_status nbcl_write_png(const char *path, int fpixels, int spixels, const uint8_t *pix,
                            double scale, char *err, size_t errlen);
 
 /* ---- readers (nbcl-compare, tests) */
@@ -136,15 +140,16 @@ typedef enum nbcl_image_format {
     NBCL_FORMAT_HDF5
 } nbcl_image_format;
 /* From the file's first bytes ("{\nHEADER_BYTES=", "###CBF: VERSION", the HDF5 signature). */
-nbcl_image_format nbcl_detect_format(const char *path);
+NBCL_API nbcl_image_format nbcl_detect_format(const char *path);
 typedef struct nbcl_counts_image {
     int fpixels, spixels;
     int nframes;                      /* frames in the file (1 for CBF) */
     int32_t *counts;                  /* fpixels*spixels of the frame read; free() it */
 } nbcl_counts_image;
-nbcl_status nbcl_read_cbf(const char *path, nbcl_counts_image *out, char *err, size_t errlen);
+NBCL_API nbcl_status nbcl_read_cbf(const char *path, nbcl_counts_image *out, char *err,
+                                   size_t errlen);
 /* Frame `frame` (0-based) of the NXdata signal of the file's first NXmx entry (/entry/data). */
-nbcl_status nbcl_read_nexus(const char *path, int frame, nbcl_counts_image *out, char *err,
+NBCL_API nbcl_status nbcl_read_nexus(const char *path, int frame, nbcl_counts_image *out, char *err,
                             size_t errlen);
 
 #ifdef __cplusplus

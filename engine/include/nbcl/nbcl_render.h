@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "nbcl/nbcl_export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -39,16 +40,16 @@ typedef struct nbcl_render_opts {
     size_t max_tile_pixels;   /* 0: chosen from device limits */
 } nbcl_render_opts;
 
-nbcl_status nbcl_image_alloc(nbcl_image *img, int fpixels, int spixels);
+NBCL_API nbcl_status nbcl_image_alloc(nbcl_image *img, int fpixels, int spixels);
 /* Uninitialised host memory for a large image-sized buffer: page-aligned, and on 2 MiB
  * boundaries with a transparent-huge-page hint when it is 4 MiB or more (fewer page faults).
  * Release with free(). NULL when out of memory. */
-void *nbcl_alloc_large(size_t bytes);
-void nbcl_image_free(nbcl_image *img);
+NBCL_API void *nbcl_alloc_large(size_t bytes);
+NBCL_API void nbcl_image_free(nbcl_image *img);
 
 /* Render the whole detector of `s` into img (allocated by the call). */
-nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_opts *opts,
-                        nbcl_image *img, nbcl_render_timing *timing);
+NBCL_API nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_opts *opts,
+                                 nbcl_image *img, nbcl_render_timing *timing);
 
 /* Image statistics as the reference prints them (over the ROI; mask honoured like the
  * reference: the mean/RMS skip masked pixels, the RMSD pass does not). */
@@ -60,23 +61,23 @@ typedef struct nbcl_stats {
 } nbcl_stats;
 
 /* Computed on the engine's device (CLBlast), in double accumulation. */
-nbcl_status nbcl_image_stats(nbcl_engine *e, const nbcl_scene *s, const nbcl_image *img,
-                             nbcl_stats *out);
+NBCL_API nbcl_status nbcl_image_stats(nbcl_engine *e, const nbcl_scene *s, const nbcl_image *img,
+                                      nbcl_stats *out);
 /* Same statistics on the host, on all host CPUs (NBCL_HOST_THREADS overrides); the result does
  * not depend on the number of threads. */
-void nbcl_image_stats_host(const nbcl_scene *s, const nbcl_image *img, nbcl_stats *out);
+NBCL_API void nbcl_image_stats_host(const nbcl_scene *s, const nbcl_image *img, nbcl_stats *out);
 
 /* The integer images of the reference, every pixel written (0 outside the ROI, given as
  * {xmin, xmax, ymin, ymax} inclusive), on all host CPUs:
  * SMV: floor(min(max(v*scale + offset, 0), 65535) + 0.5); PGM: (uint8)min(max(v*scale, 0), 255). */
-void nbcl_image_to_u16(const nbcl_image *img, const int roi[4], double scale, double offset,
-                       uint16_t *out);
-void nbcl_image_to_u8(const nbcl_image *img, const int roi[4], double scale, uint8_t *out);
+NBCL_API void nbcl_image_to_u16(const nbcl_image *img, const int roi[4], double scale, double offset,
+                                uint16_t *out);
+NBCL_API void nbcl_image_to_u8(const nbcl_image *img, const int roi[4], double scale, uint8_t *out);
 
 /* The device's sustained multiply-add throughput in the engine's precision, flops per second
  * (2 per FMA lane), measured with a pure-FMA kernel (cl/nbcl_peak.cl) in launches of >= 50 ms:
  * the "measured peak" nbcl-bench --peak sets the pixel kernels against. */
-nbcl_status nbcl_measure_peak(nbcl_engine *e, double *flops_per_s);
+NBCL_API nbcl_status nbcl_measure_peak(nbcl_engine *e, double *flops_per_s);
 
 /* Comparison of two float images (nbcl-compare, golden tests). */
 typedef struct nbcl_compare_result {
@@ -86,9 +87,9 @@ typedef struct nbcl_compare_result {
     double mse, rmse, max_abs, max_rel;
     size_t worst_index;
 } nbcl_compare_result;
-void nbcl_compare_host(const float *a, const float *b, size_t n, nbcl_compare_result *r);
-nbcl_status nbcl_compare_device(nbcl_engine *e, const float *a, const float *b, size_t n,
-                                nbcl_compare_result *r);
+NBCL_API void nbcl_compare_host(const float *a, const float *b, size_t n, nbcl_compare_result *r);
+NBCL_API nbcl_status nbcl_compare_device(nbcl_engine *e, const float *a, const float *b, size_t n,
+                                         nbcl_compare_result *r);
 
 #ifdef __cplusplus
 }

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include "nbcl/nbcl_config.h"
+#include "nbcl/nbcl_export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -98,12 +99,12 @@ typedef struct nbcl_scene {
 
 /* Build a scene from a configuration. Reads every input file the configuration names.
  * On failure returns a status and writes a one-line message to err. *out is NULL on failure. */
-nbcl_status nbcl_scene_build(const nbcl_config *cfg, nbcl_scene **out, char *err, size_t errlen);
-void nbcl_scene_destroy(nbcl_scene *s);
+NBCL_API nbcl_status nbcl_scene_build(const nbcl_config *cfg, nbcl_scene **out, char *err, size_t errlen);
+NBCL_API void nbcl_scene_destroy(nbcl_scene *s);
 
 /* Evaluate one pixel on the host in double precision with the same per-pixel function the
  * device runs (slow; for differential tests and -printout). Returns the float-image value. */
-double nbcl_scene_pixel_host(const nbcl_scene *s, int fpixel, int spixel);
+NBCL_API double nbcl_scene_pixel_host(const nbcl_scene *s, int fpixel, int spixel);
 
 #ifdef __cplusplus
 }

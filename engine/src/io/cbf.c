@@ -41,7 +41,8 @@ static int cbf_header(char *buf, size_t cap, const nbcl_frame_meta *m, int pilat
         "# Detector_2theta 0.0000 deg.\n"
         "# Phi %.10g deg.\n",
         pilatus ? "PILATUS (simulated by nbcl)" : "nbcl simulated photon-counting detector",
-        m->pixel_size * 1e6, m->pixel_size * 1e6, nbcl__sensor_thickness(m), m->exposure, m->exposure,
+        m->pixel_size * 1e6, m->pixel_size * 1e6, nbcl__sensor_thickness(m), m->exposure,
+        m->exposure,
         (long)m->saturation, lambda_A > 0 ? 0.5 * 12398.42 / lambda_A : 0.0, lambda_A,
         m->beam_distance, m->beam_fast_px, m->beam_slow_px, m->phi_start, m->osc, m->phi_start);
 }

@@ -3,13 +3,16 @@
 #include "io_util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <locale.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "nbcl_internal.h"
 
@@ -71,73 +74,99 @@ int nbcl__snprintf_c(char *buf, size_t n, const char *fmt, ...)
 }
 
 /* ---------------------------------------------------------------- whole file */
+/* Every input file of a run is read here. It is opened without blocking: open() of a FIFO with no
+ * writer yet would wait in the kernel, restarted after every signal, so a run given a FIFO could
+ * not be stopped. Regular files are then read as usual; anything else (FIFO, character device,
+ * terminal) is read as data arrives, waiting in poll() slices that check the cancel flag, so one
+ * SIGINT/SIGTERM ends the wait. Reading from a FIFO stays legitimate (a piped HKL file). */
+#define NBCL_READ_LIMIT ((size_t)1 << 30) /* text inputs larger than 1 GiB are not plausible */
+#define NBCL_POLL_SLICE_MS 100
+
+/* wait until fd has data or end of file; NBCL_INTERRUPTED once a cancel is requested */
+static nbcl_status wait_readable(int fd)
+{
+    for (;;) {
+        if (nbcl_cancel_requested())
+            return NBCL_INTERRUPTED;
+        struct pollfd p = {fd, POLLIN, 0};
+        int r = poll(&p, 1, NBCL_POLL_SLICE_MS);
+        if (r > 0 || (r < 0 && errno != EINTR))
+            return NBCL_OK; /* ready, hung up or failed: read() says which */
+    }
+}
+
 nbcl_status nbcl__read_file(const char *path, char **data, size_t *len, char *err, size_t errlen)
 {
     *data = NULL;
     *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
         nbcl__errf(err, errlen, "%s: %s", path, strerror(errno));
         return NBCL_IO;
     }
     struct stat st;
-    if (fstat(fileno(f), &st) != 0) {
+    if (fstat(fd, &st) != 0) {
         nbcl__errf(err, errlen, "%s: %s", path, strerror(errno));
-        fclose(f);
+        close(fd);
         return NBCL_IO;
     }
     if (S_ISDIR(st.st_mode)) {
         nbcl__errf(err, errlen, "%s: is a directory", path);
-        fclose(f);
+        close(fd);
         return NBCL_IO;
     }
-    /* Regular files: read the stated size. Others (pipes): grow as needed. */
-    if (S_ISREG(st.st_mode) && st.st_size > ((off_t)1 << 30)) {
+    const int regular = S_ISREG(st.st_mode);
+    /* Regular files: read the stated size. Others (pipes, devices): grow as needed. */
+    if (regular && (uintmax_t)st.st_size > NBCL_READ_LIMIT) {
         nbcl__errf(err, errlen, "%s: larger than 1 GiB: not an input file", path);
-        fclose(f);
+        close(fd);
         return NBCL_PARSE;
     }
-    size_t cap = (S_ISREG(st.st_mode) && st.st_size > 0) ? (size_t)st.st_size + 1 : 65536;
+    size_t cap = (regular && st.st_size > 0) ? (size_t)st.st_size + 1 : 65536;
     char *buf = malloc(cap);
+    nbcl_status rc = NBCL_OK;
+    size_t n = 0;
     if (!buf) {
         nbcl__errf(err, errlen, "%s: out of memory for %zu bytes", path, cap);
-        fclose(f);
-        return NBCL_OUT_OF_MEMORY;
+        rc = NBCL_OUT_OF_MEMORY;
     }
-    size_t n = 0;
-    for (;;) {
+    while (rc == NBCL_OK) {
         if (n + 1 >= cap) {
-            /* text inputs larger than 1 GiB are not plausible (and /dev/zero never ends) */
-            if (cap > ((size_t)1 << 30)) {
+            if (cap > NBCL_READ_LIMIT) { /* /dev/zero never ends */
                 nbcl__errf(err, errlen, "%s: larger than 1 GiB: not an input file", path);
-                free(buf);
-                fclose(f);
-                return NBCL_PARSE;
+                rc = NBCL_PARSE;
+                break;
             }
-            size_t ncap = cap * 2;
-            char *nb = realloc(buf, ncap);
+            char *nb = realloc(buf, cap * 2);
             if (!nb) {
-                nbcl__errf(err, errlen, "%s: out of memory for %zu bytes", path, ncap);
-                free(buf);
-                fclose(f);
-                return NBCL_OUT_OF_MEMORY;
+                nbcl__errf(err, errlen, "%s: out of memory for %zu bytes", path, cap * 2);
+                rc = NBCL_OUT_OF_MEMORY;
+                break;
             }
             buf = nb;
-            cap = ncap;
+            cap *= 2;
         }
-        size_t got = fread(buf + n, 1, cap - 1 - n, f);
-        n += got;
-        if (got == 0) {
-            if (ferror(f)) {
-                nbcl__errf(err, errlen, "%s: read error: %s", path, strerror(errno));
-                free(buf);
-                fclose(f);
-                return NBCL_IO;
-            }
+        /* a FIFO reads as empty until its first writer comes: wait for data or its hang-up */
+        if (!regular && wait_readable(fd) != NBCL_OK) {
+            nbcl__errf(err, errlen, "%s: interrupted while waiting for input", path);
+            rc = NBCL_INTERRUPTED;
             break;
         }
+        ssize_t got = read(fd, buf + n, cap - 1 - n);
+        if (got > 0) {
+            n += (size_t)got;
+        } else if (got == 0) {
+            break;
+        } else if (errno != EINTR && errno != EAGAIN) {
+            nbcl__errf(err, errlen, "%s: read error: %s", path, strerror(errno));
+            rc = NBCL_IO;
+        }
     }
-    fclose(f);
+    close(fd);
+    if (rc != NBCL_OK) {
+        free(buf);
+        return rc;
+    }
     buf[n] = '\0';
     *data = buf;
     *len = n;

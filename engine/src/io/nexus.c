@@ -389,7 +389,8 @@ nbcl_status nbcl_nexus_open(const char *path, const nbcl_frame_meta *m, const nb
         bad = data < 0 || attr_str(data, "signal", "data") || H5Pset_chunk(dcpl, 3, chunk) < 0;
         if (!bad && comp == NBCL_NEXUS_DEFLATE) {
             int level = o && o->deflate_level > 0 ? o->deflate_level : 1;
-            bad = H5Pset_shuffle(dcpl) < 0 || H5Pset_deflate(dcpl, (unsigned)(level > 9 ? 9 : level)) < 0;
+            bad = H5Pset_shuffle(dcpl) < 0 ||
+                  H5Pset_deflate(dcpl, (unsigned)(level > 9 ? 9 : level)) < 0;
         } else if (!bad) {
             unsigned cd[2] = {0, 2};
             bad = H5Pset_filter(dcpl, comp == NBCL_NEXUS_BSLZ4 ? FILTER_BSLZ4 : FILTER_LZ4,
@@ -556,8 +557,9 @@ nbcl_status nbcl_read_nexus(const char *path, int frame, nbcl_counts_image *out,
     H5Sget_simple_extent_dims(sp, dims, NULL);
     if (frame < 0 || (hsize_t)frame >= dims[0] || dims[1] == 0 || dims[2] == 0 ||
         dims[1] > (1u << 20) || dims[2] > (1u << 20)) {
-        nbcl__errf(err, errlen, "%s: no frame %d: the file holds %llu frame(s) of %llu x %llu pixels",
-                   path, frame + 1, (unsigned long long)dims[0], (unsigned long long)dims[2],
+        nbcl__errf(err, errlen,
+                   "%s: no frame %d: the file holds %llu frame(s) of %llu x %llu pixels", path,
+                   frame + 1, (unsigned long long)dims[0], (unsigned long long)dims[2],
                    (unsigned long long)dims[1]);
         st = NBCL_INVALID_ARGUMENT;
         goto out;
