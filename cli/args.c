@@ -625,21 +625,6 @@ int nbcl_cli_parse(int argc, char **argv, nbcl_cli *cli, char *err, size_t errle
         c->pivot = c->convention == NBCL_CONV_CUSTOM ? pval_tt : pval;
         c->pivot_given = 1;
     }
-    {
-        const char *outs[7] = {cli->write_float ? cli->floatfile : NULL,
-                               cli->write_int ? cli->intfile : NULL,
-                               cli->write_pgm ? cli->pgmfile : NULL,
-                               cli->write_noise ? cli->noisefile : NULL,
-                               cli->cbffile, cli->nexusfile, cli->pngfile};
-        static const char *names[7] = {"-floatfile", "-intfile", "-pgmfile", "-noisefile",
-                                       "-cbffile", "-nexusfile", "-pngfile"};
-        for (int i = 0; i < 7; i++)
-            for (int j = i + 1; j < 7; j++)
-                if (outs[i] && outs[j] && strcmp(outs[i], outs[j]) == 0) {
-                    snprintf(err, errlen, "%s and %s both name '%s'", names[i], names[j], outs[i]);
-                    return NBCL_EXIT_USAGE;
-                }
-    }
     if (c->user_cell && c->matfile) {
         snprintf(err, errlen, "-cell and -mat both give the crystal: use one of them");
         return NBCL_EXIT_USAGE;
@@ -649,4 +634,32 @@ int nbcl_cli_parse(int argc, char **argv, nbcl_cli *cli, char *err, size_t errle
         c->misset_seed_set = 1;
     }
     return 0;
+}
+
+size_t nbcl_cli_files(const nbcl_cli *cli, nbcl_file_ref *out, size_t max)
+{
+    const nbcl_config *c = &cli->cfg;
+    const int cache_out = c->hklfile && c->write_dump; /* written after a good run */
+    const int cache_in = !c->hklfile && c->read_dump;  /* read when it exists */
+    const nbcl_file_ref all[] = {
+        {"-floatfile", cli->write_float ? cli->floatfile : NULL, 1},
+        {"-intfile", cli->write_int ? cli->intfile : NULL, 1},
+        {"-pgmfile", cli->write_pgm ? cli->pgmfile : NULL, 1},
+        {"-noisefile", cli->write_noise ? cli->noisefile : NULL, 1},
+        {"-cbffile", cli->cbffile, 1},
+        {"-nexusfile", cli->nexusfile, 1},
+        {"-pngfile", cli->pngfile, 1},
+        {"-dumpfile (the structure-factor cache)", cache_out ? c->dumpfile : NULL, 1},
+        {"-dumpfile (the structure-factor cache)", cache_in ? c->dumpfile : NULL, 0},
+        {"-hkl", c->hklfile, 0},
+        {"-mat", c->matfile, 0},
+        {"-sourcefile", c->sourcefile, 0},
+        {"-img", c->imgfile, 0},
+        {"-mask", c->maskfile, 0},
+    };
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (all[i].path && all[i].path[0] && n < max)
+            out[n++] = all[i];
+    return n;
 }

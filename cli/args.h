@@ -37,6 +37,11 @@ typedef struct nbcl_cli {
 /* Parse argv into cli. On error writes a one-line message into err and returns an exit code
  * (NBCL_EXIT_USAGE or NBCL_EXIT_INPUT); 0 on success. */
 int nbcl_cli_parse(int argc, char **argv, nbcl_cli *cli, char *err, size_t errlen);
+/* Every file the run reads or writes, with the flag that names it (the Fdump.bin cache as an
+ * output after -hkl, as an input without), for nbcl_files_check_distinct before any work.
+ * Returns how many were stored (at most max; NBCL_CLI_MAX_FILES holds them all). */
+#define NBCL_CLI_MAX_FILES 16
+size_t nbcl_cli_files(const nbcl_cli *cli, nbcl_file_ref *out, size_t max);
 /* Usage text naming every flag with units and defaults. */
 void nbcl_cli_usage(FILE *out);
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -245,33 +246,30 @@ int main(int argc, char **argv)
         return NBCL_EXIT_MISSING;
     }
 
-    /* every output's directory must exist and be writable before any work is done */
+    /* before any work: no file named twice (two outputs, or an output over an input), and
+     * every output writable: its directory exists, it is not a directory (docs/reliability.md) */
     {
-        const char *outs[7] = {cli.write_float ? cli.floatfile : NULL,
-                               cli.write_int ? cli.intfile : NULL,
-                               cli.write_pgm ? cli.pgmfile : NULL,
-                               cli.write_noise ? cli.noisefile : NULL,
-                               cli.cbffile, cli.nexusfile, cli.pngfile};
-        for (int i = 0; i < 7; i++) {
-            if (!outs[i])
-                continue;
-            char dir[4096];
-            snprintf(dir, sizeof dir, "%s", outs[i]);
-            char *slash = strrchr(dir, '/');
-            if (!slash)
-                snprintf(dir, sizeof dir, ".");
-            else if (slash == dir)
-                dir[1] = 0;
-            else
-                *slash = 0;
-            if (access(dir, W_OK | X_OK) != 0) {
-                fprintf(stderr, "nbcl: cannot write %s: directory '%s' %s\n", outs[i], dir,
-                        access(dir, F_OK) ? "does not exist" : "is not writable");
+        nbcl_file_ref files[NBCL_CLI_MAX_FILES];
+        size_t nf = nbcl_cli_files(&cli, files, NBCL_CLI_MAX_FILES);
+        if (nbcl_files_check_distinct(files, nf, err, sizeof err) != NBCL_OK) {
+            fprintf(stderr, "nbcl: %s\n", err);
+            return NBCL_EXIT_USAGE;
+        }
+        for (size_t i = 0; i < nf; i++) {
+            if (files[i].is_output && files[i].path != cli.cfg.dumpfile && /* cache: best effort */
+                nbcl_outfile_check(files[i].path, err, sizeof err) != NBCL_OK) {
+                fprintf(stderr, "nbcl: %s %s\n", files[i].role, err);
                 return NBCL_EXIT_OUTPUT;
             }
         }
     }
 
+    struct stat nxst; /* HDF5 seeks: an NXmx file cannot be a device or FIFO written in place */
+    if (cli.nexusfile && stat(cli.nexusfile, &nxst) == 0 && !S_ISREG(nxst.st_mode)) {
+        fprintf(stderr, "nbcl: -nexusfile %s: an NXmx file must be a regular file\n",
+                cli.nexusfile);
+        return NBCL_EXIT_OUTPUT;
+    }
     if (cli.nexusfile && !nbcl_nexus_filter_available(cli.nexus_compression)) {
         fprintf(stderr, "nbcl: -nexus_compression: the HDF5 filter plugin is not available here "
                         "(Debian: hdf5-filter-plugin for lz4); use deflate\n");
@@ -511,13 +509,6 @@ int main(int argc, char **argv)
                cli.cbffile ? cli.cbffile : "", cli.nexusfile ? " NXmx " : "",
                cli.nexusfile ? cli.nexusfile : "");
     }
-    if (cli.cfg.hklfile && cli.cfg.write_dump && cli.cfg.dumpfile && !nbcl_cancel_requested()) {
-        /* cache of the structure factors for the next run, written only after a good run */
-        if (nbcl_write_fdump(cli.cfg.dumpfile, &scene->hkl, err, sizeof err) != NBCL_OK)
-            fprintf(stderr, "nbcl: warning: %s\n", err);
-        else
-            printf("writing dump file for next time: %s\n", cli.cfg.dumpfile);
-    }
 out:
     if (exit_code == 0 && nbcl_cancel_requested()) {
         fprintf(stderr, "nbcl: interrupted: no output written\n");
@@ -534,6 +525,15 @@ out:
         nbcl_outfile_defer_abort();
     }
     free(poisson);
+    if (exit_code == 0 && cli.cfg.hklfile && cli.cfg.write_dump && cli.cfg.dumpfile &&
+        !nbcl_cancel_requested()) {
+        /* cache of the structure factors for the next run: written on its own once the outputs
+         * are in place, best effort (a failure is a warning, the run still succeeded) */
+        if (nbcl_write_fdump(cli.cfg.dumpfile, &scene->hkl, err, sizeof err) != NBCL_OK)
+            fprintf(stderr, "nbcl: warning: %s\n", err);
+        else
+            printf("writing dump file for next time: %s\n", cli.cfg.dumpfile);
+    }
     nbcl_image_free(&img);
     nbcl_engine_destroy(eng);
     nbcl_scene_destroy(scene);

@@ -284,9 +284,20 @@ if [ -f "$KIT/sha256.txt" ]; then
     echo "== sha256" >>"$SYS"
     (cd "$KIT" && sha256sum -c --quiet sha256.txt) >>"$SYS" 2>&1 || sha_ok=0
 fi
+# glibc: the kit's libraries need at least the version they were built against (kit.json)
+glibc_have=$(getconf GNU_LIBC_VERSION 2>/dev/null | awk '{print $2}')
+glibc_need=$(sed -n 's/^ *"glibc_needed": *"\([0-9.]*\)".*/\1/p' "$KIT/kit.json" 2>/dev/null)
+glibc_old=0
+if [ -n "$glibc_have" ] && [ -n "$glibc_need" ] &&
+    [ "$(printf '%s\n%s\n' "$glibc_need" "$glibc_have" | sort -V | head -1)" != "$glibc_need" ]; then
+    glibc_old=1
+    echo "== glibc $glibc_have is older than the $glibc_need the kit needs" >>"$SYS"
+fi
 missing=$(grep -c 'not found' "$SYS")
 say "system: $(sed -n 's/^PRETTY_NAME=//p' /etc/os-release 2>/dev/null | tr -d '"'), $(getconf GNU_LIBC_VERSION 2>/dev/null), $NPROC CPUs; $icd_note"
-if [ "$missing" -gt 0 ]; then
+if [ $glibc_old = 1 ]; then
+    record system error 1 "$(elapsed "$t")" "glibc $glibc_have is older than the $glibc_need the kit needs: make the kit on an older distribution ($missing unresolved in system.txt)"
+elif [ "$missing" -gt 0 ]; then
     record system error 1 "$(elapsed "$t")" "$missing libraries not found (system.txt)"
 elif [ $sha_ok = 0 ]; then
     record system error 1 "$(elapsed "$t")" "kit files differ from its sha256.txt (system.txt)"

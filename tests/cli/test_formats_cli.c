@@ -1,6 +1,7 @@
 /* nbcl -cbffile/-nexusfile/-pngfile (docs/formats.md): the files hold the noise image less its
  * ADC offset (or the rounded float image with -nonoise), masked pixels marked, the PNG holds the
  * PGM's pixels; nbcl-compare reads CBF and NXmx. Needs an OpenCL device (PoCL in CI). */
+#define _DEFAULT_SOURCE /* mknod, makedev */
 #include "nbcl_test.h"
 
 #include <png.h>
@@ -8,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
 #define W 40
 #define H 24
@@ -185,12 +188,36 @@ static void test_compare_reads_cbf_and_nexus(void **state)
     free(j);
 }
 
+/* an NXmx file cannot be a character device or FIFO (HDF5 seeks): refused before any work */
+static void test_nexus_not_to_a_device(void **state)
+{
+    (void)state;
+    if (!nbcl_test_have_device())
+        skip();
+    char dev[1200];
+    snprintf(dev, sizeof dev, "%s/nulldev", g_dir);
+    unlink(dev);
+    if (mknod(dev, S_IFCHR | 0666, makedev(1, 3)) != 0)
+        skip(); /* not root: no device node to test with */
+    nbcl_in_dir("-nonoise -nopgm -floatfile f2.bin -intfile i2.img -nexusfile nulldev", 6);
+    char *e = nbcl_test_read_file(in_dir("err.txt"), NULL);
+    assert_non_null(strstr(e, "must be a regular file"));
+    free(e);
+    struct stat st;
+    assert_int_equal(lstat(dev, &st), 0);
+    assert_true(S_ISCHR(st.st_mode));
+    struct stat none;
+    assert_int_equal(stat(in_dir("f2.bin"), &none), -1); /* nothing written */
+    unlink(dev);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_noise_counts_and_png),
         cmocka_unit_test(test_rounded_and_masked),
         cmocka_unit_test(test_compare_reads_cbf_and_nexus),
+        cmocka_unit_test(test_nexus_not_to_a_device),
     };
     return cmocka_run_group_tests_name("formats_cli", tests, group_setup, NULL);
 }

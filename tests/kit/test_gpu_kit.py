@@ -180,14 +180,18 @@ def main():
         # by its full path in a generated nvidia.icd, its folder added to LD_LIBRARY_PATH
         pocl_path = library_path(pocl)
         check(pocl_path and os.path.isfile(pocl_path), "PoCL library %r not found" % pocl)
-        nvdir = os.path.join(tmp, "driver")
+        # A relocatable PoCL finds its device plugins (pocl/) and its compiler headers
+        # (../../share/pocl) relative to the name it was loaded by: mirror both around the link
+        real_dir = os.path.realpath(os.path.dirname(pocl_path))
+        nvdir = os.path.join(tmp, "driver", "lib", "nv")
         os.makedirs(nvdir)
         fake_nv = os.path.join(nvdir, "libnvidia-opencl.so.1")
         os.symlink(pocl_path, fake_nv)
-        # PoCL finds its device plugins in pocl/ beside the name it was loaded by
-        plugins = os.path.join(os.path.dirname(pocl_path), "pocl")
-        if os.path.isdir(plugins):
-            os.symlink(plugins, os.path.join(nvdir, "pocl"))
+        if os.path.isdir(os.path.join(real_dir, "pocl")):
+            os.symlink(os.path.join(real_dir, "pocl"), os.path.join(nvdir, "pocl"))
+        share = os.path.realpath(os.path.join(real_dir, "..", "..", "share"))
+        if os.path.isdir(share):
+            os.symlink(share, os.path.join(tmp, "driver", "share"))
         env = {k: v for k, v in os.environ.items()
                if k not in ("OCL_ICD_VENDORS", "LD_LIBRARY_PATH", "NBCL_DEVICE", "NB_C_BIN")}
         env.update({"NBCL_KIT_DEVICE": "cpu", "NBCL_KIT_ICD_SEARCH": "/nonexistent:" + nvdir,

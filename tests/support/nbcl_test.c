@@ -1,8 +1,11 @@
+#define _DEFAULT_SOURCE /* mknod, makedev */
 #include "nbcl_test.h"
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -119,6 +122,19 @@ const char *nbcl_test_bin(const char *name)
     char *p = path[slot++ & 7];
     snprintf(p, 4096, "%s/%s", (dir && *dir) ? dir : ".", name);
     return p;
+}
+
+int nbcl_test_make_null_device(const char *path)
+{
+    if (geteuid() != 0 || mknod(path, S_IFCHR | 0666, makedev(1, 3)) != 0)
+        return 0;
+    int fd = open(path, O_WRONLY);
+    if (fd < 0) {
+        unlink(path);
+        return 0;
+    }
+    close(fd);
+    return 1;
 }
 
 nbcl_scene *nbcl_test_cubic_scene(int fpixels, int spixels, int N, int oversample)

@@ -34,6 +34,9 @@ void *nbcl_test_read_file(const char *path, size_t *len);
 const char *nbcl_test_tmpdir(void);
 /* Run a command line through /bin/sh, returning the exit status (or -1); output to files. */
 int nbcl_test_run(const char *cmdline);
+/* Make a null character device (1,3) at path, never touching the system's /dev/null: 1 when it
+ * exists and opens for writing, 0 when that cannot be done here (not root, a nodev mount). */
+int nbcl_test_make_null_device(const char *path);
 /* Path of an executable in the build's bin directory (env NBCL_BIN_DIR). */
 const char *nbcl_test_bin(const char *name);
 /* A 100 A cubic crystal, default_F 100, N^3 cells, no Fdump: fpixels x spixels detector with

@@ -15,20 +15,80 @@ extern "C" {
 
 /* ---- atomic output: write to "<dir>/.<name>.tmp.XXXXXX" (mkstemp) then fsync + rename over
  * "<dir>/<name>"; final mode 0644 & ~umask. A failed write makes commit refuse. commit always
- * consumes f (on failure the temporary file is removed). */
+ * consumes f (on failure the temporary file is removed).
+ * What the path names decides how it is written (docs/reliability.md, "Round two"):
+ *   - nothing, or a regular file: temporary file + rename, as above (a hard-linked file gets a new
+ *     inode: its other names keep the old content);
+ *   - a symbolic link: its final target is written that way (temporary file in the TARGET's
+ *     directory); the link stays a link; a dangling link creates its target;
+ *   - a character device or a FIFO: the bytes go to it directly, it is never replaced (a FIFO
+ *     without a reader is refused at open, NBCL_IO; a write waiting for a slow reader ends with
+ *     NBCL_INTERRUPTED once nbcl_request_cancel() is called);
+ *   - a directory, block device or socket: refused at open (NBCL_IO). */
 typedef struct nbcl_outfile nbcl_outfile;
 NBCL_API nbcl_status nbcl_outfile_open(const char *path, nbcl_outfile **out, char *err, size_t errlen);
 NBCL_API nbcl_status nbcl_outfile_write(nbcl_outfile *f, const void *data, size_t len, char *err, size_t errlen);
-NBCL_API nbcl_status nbcl_outfile_commit(nbcl_outfile *f, char *err, size_t errlen);  /* fsync+rename+free */
+/* fsync+rename+free; while the calling thread has a current commit set, adds f to it instead */
+NBCL_API nbcl_status nbcl_outfile_commit(nbcl_outfile *f, char *err, size_t errlen);
 NBCL_API void nbcl_outfile_abort(nbcl_outfile *f);                                     /* unlink+free; NULL ok */
-/* Several outputs as one unit: after defer_begin, commits complete and close the temporary files
- * but rename nothing; defer_commit renames them all (NBCL_INTERRUPTED if a signal removed one:
- * then none is renamed); defer_abort removes them all. */
+/* Before any work: can path be written as above? NBCL_IO with "path: reason" when it names a
+ * directory, block device or socket, its directory is missing or not writable, or a device or
+ * FIFO is not writable; opens nothing (a FIFO's reader is only checked at open). */
+NBCL_API nbcl_status nbcl_outfile_check(const char *path, char *err, size_t errlen);
+
+/* ---- commit sets: several outputs as one unit, all renamed into place or none.
+ * While a set is the calling thread's current set (nbcl_commit_set_use), nbcl_outfile_commit -
+ * and so every nbcl_write_* function - completes a file (starts its write-back) and adds it to
+ * the set without renaming it. nbcl_commit_set_commit then: (1) waits until every file is on disk
+ * (fdatasync, concurrently) and closed, and checks every target again; a failure here renames
+ * nothing; (2) renames the files one by one, keeping a hard link to each previous target until
+ * the last rename succeeded: if a rename fails (or a signal removed a temporary file), the
+ * renames already done are undone (the previous files come back, new names are removed). What is
+ * left at risk: a crash (SIGKILL, power loss) between the first and the last rename, and a
+ * target on a file system without hard links, which cannot be restored. Devices and FIFOs got
+ * their bytes when they were written and cannot take them back. A set is used by one thread at a
+ * time; nbcl_outfile_abort_all_signal_safe() covers the files of every live set. At most 256
+ * temporary files can be open at once, over all sets. */
+typedef struct nbcl_commit_set nbcl_commit_set;
+NBCL_API nbcl_status nbcl_commit_set_create(nbcl_commit_set **out, char *err, size_t errlen);
+/* Make set (NULL: none) the calling thread's current set; returns the previous one. */
+NBCL_API nbcl_commit_set *nbcl_commit_set_use(nbcl_commit_set *set);
+/* Add a written file explicitly (consumes f; on failure f is aborted). */
+NBCL_API nbcl_status nbcl_commit_set_add(nbcl_commit_set *set, nbcl_outfile *f, char *err, size_t errlen);
+NBCL_API size_t nbcl_commit_set_size(const nbcl_commit_set *set);
+/* Step (1) for several sets at once: every file of every set synced concurrently, so a series
+ * pays one wait for many frames. On failure the set holding the bad file is aborted (its files
+ * removed) and the error returned; the other sets stay pending. */
+NBCL_API nbcl_status nbcl_commit_sets_prepare(nbcl_commit_set *const *sets, size_t n, char *err,
+                                              size_t errlen);
+/* Steps (1) and (2); the set is empty afterwards, and reusable, whatever the result.
+ * NBCL_INTERRUPTED if a signal removed one of its temporary files: then nothing is renamed. */
+NBCL_API nbcl_status nbcl_commit_set_commit(nbcl_commit_set *set, char *err, size_t errlen);
+NBCL_API void nbcl_commit_set_abort(nbcl_commit_set *set);    /* removes every pending file; NULL ok */
+NBCL_API void nbcl_commit_set_destroy(nbcl_commit_set *set);  /* aborts what is pending, frees; NULL ok */
+/* The former process-wide form, kept for existing callers: after defer_begin, commits on any
+ * thread without a current set of its own go to a default set (one thread at a time);
+ * defer_commit commits it, defer_abort aborts it. */
 NBCL_API void nbcl_outfile_defer_begin(void);
 NBCL_API nbcl_status nbcl_outfile_defer_commit(char *err, size_t errlen);
 NBCL_API void nbcl_outfile_defer_abort(void);
 /* Remove every temporary file still open (for SIGINT/SIGTERM handlers: async-signal-safe). */
 NBCL_API void nbcl_outfile_abort_all_signal_safe(void);
+
+/* ---- two names, one file: the files a run reads and writes, each with the flag that named it */
+typedef struct nbcl_file_ref {
+    const char *role;  /* how the user named it, for the message: "-floatfile", "-hkl", ... */
+    const char *path;  /* NULL or "": not used in this run */
+    int is_output;
+} nbcl_file_ref;
+/* NBCL_INVALID_ARGUMENT with a message naming both roles when two outputs, or an output and an
+ * input, are one file: compared by identity (device and inode of what exists, following symbolic
+ * links; the real directory plus the name of what does not exist yet), never by spelling, so
+ * "x", "./x", "sub/../x", a hard link and a symbolic link to x all match. One character device may
+ * serve several outputs (a null device discards them all). Inputs may share a file; an input
+ * that does not exist matches nothing (its reader reports it). */
+NBCL_API nbcl_status nbcl_files_check_distinct(const nbcl_file_ref *files, size_t n, char *err,
+                                               size_t errlen);
 
 /* ---- float image: raw little-endian float32, fast-major */
 NBCL_API nbcl_status nbcl_write_float(const char *path, const float *data, size_t n, char *err, size_t errlen);

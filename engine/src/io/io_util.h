@@ -41,6 +41,16 @@ const char *nbcl__outfile_temp_path(const nbcl_outfile *f);
 /* The sensor thickness a format states: dxtbx needs one > 0 (NBCL_DEFAULT_SENSOR_THICKNESS_M
  * when the description has none). */
 double nbcl__sensor_thickness(const nbcl_frame_meta *m);
+/* The first n bytes of s as a new string (malloc'ed; NULL when out of memory). */
+char *nbcl__strndup(const char *s, size_t n);
+/* Output targets (target.c). The directory part of a path ("." when it has none), malloc'ed. */
+char *nbcl__path_dir(const char *path);
+/* Follow the symbolic links of the last component of path (relative targets against the link's
+ * own directory, at most 40): *real is where the bytes would go (malloc'ed), *exists whether it is
+ * there, *st its lstat. NBCL_IO with "path: reason" on a loop or an unreadable component. */
+struct stat;
+nbcl_status nbcl__resolve_target(const char *path, char **real, struct stat *st, int *exists,
+                                 char *err, size_t errlen);
 
 /* Copy at most 40 characters of a token for an error message (adds "..." when cut). */
 void nbcl__token_excerpt(char *dst, size_t dstlen, const char *tok, size_t toklen);
