@@ -56,6 +56,8 @@ static void usage(FILE *out)
             "                        executable beside nbcl-bench, same argv, 1 + ref-repeats\n"
             "                        runs per row; the issue-6 speed-up is measured this way)\n"
             "  --profile             also write trace.json (Chrome trace) and a top-kernels table\n"
+            "  --formats             only time the CBF/NXmx/PNG writers against the render of the\n"
+            "                        perf case (--sizes, --repeats; formats_summary.md)\n"
             "  --peak                measure each device x precision's sustained FMA throughput\n"
             "                        and set the kernels' sub-path rates against it\n"
             "  --scaling             sweeps: detector size 256..4096 (perf), mosaic domains\n"
@@ -218,6 +220,8 @@ static int parse_args(bench_run *run, int argc, char **argv)
             run->no_process = 1;
         } else if (!strcmp(a, "--peak")) {
             run->peak = 1;
+        } else if (!strcmp(a, "--formats")) {
+            run->formats = 1;
         } else if (!strcmp(a, "--outdir")) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "nbcl-bench: --outdir needs a directory\n");
@@ -477,6 +481,8 @@ int main(int argc, char **argv)
                   run.devices[d].device_index, run.devices[d].device_name,
                   run.devices[d].platform_name, run.devices[d].driver_version);
 
+    if (run.formats) /* the format writers' speed only (docs/formats.md) */
+        return bench_formats(&run);
     if (run.peak)
         bench_measure_peaks(&run);
 

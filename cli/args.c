@@ -26,7 +26,7 @@ typedef enum {
     F_GAUSS_XTAL, F_TOPHAT, F_FUDGE, F_MOSAIC, F_MOSAIC_DOM, F_PHI, F_OSC, F_PHISTEP, F_PHISTEPS,
     F_DMIN, F_OVERSAMPLE, F_OS_THICK, F_OS_POLAR, F_OS_OMEGA, F_ROI, F_WATER, F_FLUENCE, F_FLUX,
     F_EXPOSURE, F_BEAMSIZE, F_FLOATFILE, F_INTFILE, F_SCALE, F_ADC, F_PGMFILE, F_PGMSCALE,
-    F_NOISEFILE, F_NONOISE, F_NOPGM, F_INTERPOLATE, F_NOINTERPOLATE, F_PRINTOUT,
+    F_NOISEFILE, F_NONOISE, F_CBFFILE, F_NEXUSFILE, F_NEXUS_COMP, F_PNGFILE, F_NOPGM, F_INTERPOLATE, F_NOINTERPOLATE, F_PRINTOUT,
     F_PRINTOUT_PIXEL, F_NOPROGRESS, F_PROGRESS, F_SEED, F_MOSAIC_SEED, F_MISSET_SEED, F_MISSET,
     F_STOL, F_HELP, F_DEVICE, F_LIST_DEVICES, F_PRECISION, F_VERSION, F_FAST_MATH, F_KERNEL_DIR
 } flag_id;
@@ -152,6 +152,10 @@ static const flag_def FLAGS[] = {
     {"-nopgm", F_NOPGM, 0, "", "do not write the PGM image"},
     {"-noisefile -noiseimage", F_NOISEFILE, 1, "FILE", "SMV image with Poisson noise (default noiseimage.img)"},
     {"-nonoise", F_NONOISE, 0, "", "do not write the noise image"},
+    {"-cbffile", F_CBFFILE, 1, "FILE", "miniCBF photon counts: noise image less -adc (rounded float image with -nonoise) (nbcl)"},
+    {"-nexusfile", F_NEXUSFILE, 1, "FILE", "NeXus/NXmx HDF5 file of the same counts (nbcl)"},
+    {"-nexus_compression", F_NEXUS_COMP, 1, "deflate|lz4|bslz4", "NXmx pixel compression (default deflate; lz4, bslz4: HDF5 filter plugins) (nbcl)"},
+    {"-pngfile", F_PNGFILE, 1, "FILE", "8-bit PNG preview, scaled as the PGM (nbcl)"},
     {"-seed", F_SEED, 1, "N", "noise seed (default: from the clock)"},
     {"-stol -4stol -Q -stolout", F_STOL, 1, "FILE", "amorphous S(Q) table: accepted, not used (as nanoBragg)"},
     {"-printout", F_PRINTOUT, 0, "", "trace the brightest pixel: position, S, hkl, F_cell, F_latt, omega, polarization, I (nbcl's format)"},
@@ -603,6 +607,21 @@ int nbcl_cli_parse(int argc, char **argv, nbcl_cli *cli, char *err, size_t errle
         case F_NOPGM: cli->write_pgm = 0; break;
         case F_NOISEFILE: cli->noisefile = v[0]; cli->write_noise = 1; break;
         case F_NONOISE: cli->write_noise = 0; break;
+        case F_CBFFILE: cli->cbffile = v[0]; break;
+        case F_NEXUSFILE: cli->nexusfile = v[0]; break;
+        case F_PNGFILE: cli->pngfile = v[0]; break;
+        case F_NEXUS_COMP:
+            if (strcasecmp(v[0], "deflate") == 0)
+                cli->nexus_compression = NBCL_NEXUS_DEFLATE;
+            else if (strcasecmp(v[0], "lz4") == 0)
+                cli->nexus_compression = NBCL_NEXUS_LZ4;
+            else if (strcasecmp(v[0], "bslz4") == 0)
+                cli->nexus_compression = NBCL_NEXUS_BSLZ4;
+            else {
+                snprintf(err, errlen, "-nexus_compression: expected deflate, lz4 or bslz4, got '%s'", v[0]);
+                return NBCL_EXIT_USAGE;
+            }
+            break;
         case F_INTERPOLATE: c->interpolate = 1; break;
         case F_NOINTERPOLATE: c->interpolate = 0; break;
         case F_PRINTOUT: c->printout = 1; break;
@@ -696,6 +715,9 @@ size_t nbcl_cli_files(const nbcl_cli *cli, nbcl_file_ref *out, size_t max)
         {"-intfile", cli->write_int ? cli->intfile : NULL, 1},
         {"-pgmfile", cli->write_pgm ? cli->pgmfile : NULL, 1},
         {"-noisefile", cli->write_noise ? cli->noisefile : NULL, 1},
+        {"-cbffile", cli->cbffile, 1},
+        {"-nexusfile", cli->nexusfile, 1},
+        {"-pngfile", cli->pngfile, 1},
         {"-dumpfile (the structure-factor cache)", cache_out ? c->dumpfile : NULL, 1},
         {"-dumpfile (the structure-factor cache)", cache_in ? c->dumpfile : NULL, 0},
         {"-hkl", c->hklfile, 0},

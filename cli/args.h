@@ -25,6 +25,8 @@ typedef struct nbcl_cli {
     nbcl_config cfg;
     const char *floatfile, *intfile, *pgmfile, *noisefile;
     int write_float, write_int, write_pgm, write_noise;
+    const char *cbffile, *nexusfile, *pngfile; /* nbcl extensions; NULL: not written */
+    nbcl_nexus_compression nexus_compression;
     int progress;
     int help, list_devices, version;
     const char *device;

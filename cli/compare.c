@@ -44,8 +44,11 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: nbcl-compare A B [options]\n"
-            "  A, B               raw float32 images (nanoBragg -floatfile) or SMV images\n"
-            "                     (-intfile/-noisefile); SMV files carry their size\n"
+            "  A, B               raw float32 images (nanoBragg -floatfile), SMV images\n"
+            "                     (-intfile/-noisefile), miniCBF (-cbffile) or NeXus/NXmx\n"
+            "                     (-nexusfile), told apart by their first bytes; all but raw\n"
+            "                     float images carry their size\n"
+            "  --frame N          frame of NXmx files to compare (1-based, default 1)\n"
             "  --fpixels N        pixels along the fast axis of raw float images\n"
             "  --spixels N        pixels along the slow axis (default: pixel count / fpixels)\n"
             "  --roi x0 x1 y0 y1  compare only this inclusive pixel window (fast x, slow y)\n"
@@ -89,8 +92,40 @@ static int is_smv(const char *path)
     return got >= 15 && memcmp(head, "{\nHEADER_BYTES=", 15) == 0;
 }
 
-static int load(cmp_image *im, char *err, size_t errlen)
+/* CBF or NXmx photon counts (frame: 0-based, NXmx only), by their signature */
+static int load_counts(cmp_image *im, long frame, char *err, size_t errlen)
 {
+    nbcl_image_format fmt = nbcl_detect_format(im->path);
+    nbcl_counts_image ci;
+    if (fmt == NBCL_FORMAT_CBF) {
+        if (nbcl_read_cbf(im->path, &ci, err, errlen) != NBCL_OK)
+            return CMP_IO;
+        im->format = "cbf";
+    } else {
+        if (nbcl_read_nexus(im->path, (int)frame, &ci, err, errlen) != NBCL_OK)
+            return CMP_IO;
+        im->format = "nxmx";
+    }
+    im->width = ci.fpixels;
+    im->height = ci.spixels;
+    im->n = (size_t)ci.fpixels * ci.spixels;
+    im->data = malloc(im->n * sizeof(float));
+    if (!im->data) {
+        free(ci.counts);
+        snprintf(err, errlen, "%s: out of memory", im->path);
+        return CMP_IO;
+    }
+    for (size_t i = 0; i < im->n; i++)
+        im->data[i] = (float)ci.counts[i];
+    free(ci.counts);
+    return CMP_OK;
+}
+
+static int load(cmp_image *im, long frame, char *err, size_t errlen)
+{
+    nbcl_image_format fmt = nbcl_detect_format(im->path);
+    if (fmt == NBCL_FORMAT_CBF || fmt == NBCL_FORMAT_HDF5)
+        return load_counts(im, frame, err, errlen);
     if (is_smv(im->path)) {
         nbcl_smv smv;
         if (nbcl_read_smv(im->path, &smv, err, errlen) != NBCL_OK)
@@ -126,8 +161,8 @@ static int shape(cmp_image *im, const cmp_image *other, long fpix, long spix, ch
 {
     if (im->width > 0) {
         if ((fpix && fpix != im->width) || (spix && spix != im->height)) {
-            snprintf(err, errlen, "%s: SMV image is %dx%d, not the --fpixels/--spixels given",
-                     im->path, im->width, im->height);
+            snprintf(err, errlen, "%s: %s image is %dx%d, not the --fpixels/--spixels given",
+                     im->path, im->format, im->width, im->height);
             return CMP_SIZE;
         }
         return CMP_OK;
@@ -282,7 +317,7 @@ static int census(const float *a, const float *b, size_t n, nonfinite_census *c,
 int main(int argc, char **argv)
 {
     const char *paths[2] = {NULL, NULL};
-    long fpix = 0, spix = 0, roi[4] = {-1, -1, -1, -1};
+    long fpix = 0, spix = 0, roi[4] = {-1, -1, -1, -1}, frame = 1;
     int have_roi = 0, have_threshold = 0, json = 0, quiet = 0, host = 0, allow_nonfinite = 0;
     double threshold = 0;
     const char *diff_png = NULL, *device = NULL;
@@ -314,6 +349,13 @@ int main(int argc, char **argv)
                 fpix = v;
             else
                 spix = v;
+        } else if (!strcmp(a, "--frame")) {
+            NEED(1);
+            if (!nbcl_parse_long_range(argv[++i], 1, 1L << 30, &frame)) {
+                fprintf(stderr, "nbcl-compare: --frame: not a frame number (1, 2, ...): %s\n",
+                        argv[i]);
+                return CMP_USAGE;
+            }
         } else if (!strcmp(a, "--roi")) {
             NEED(4);
             for (int k = 0; k < 4; k++)
@@ -381,7 +423,7 @@ int main(int argc, char **argv)
     im[1].path = paths[1];
     int rc = CMP_OK;
     for (int k = 0; k < 2 && rc == CMP_OK; k++)
-        rc = load(&im[k], err, sizeof err);
+        rc = load(&im[k], frame - 1, err, sizeof err);
     for (int k = 0; k < 2 && rc == CMP_OK; k++)
         rc = shape(&im[k], &im[1 - k], fpix, spix, err, sizeof err);
     if (rc == CMP_OK && (im[0].width != im[1].width || im[0].height != im[1].height)) {

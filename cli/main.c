@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -267,6 +268,17 @@ int main(int argc, char **argv)
         }
     }
 
+    struct stat nxst; /* HDF5 seeks: an NXmx file cannot be a device or FIFO written in place */
+    if (cli.nexusfile && stat(cli.nexusfile, &nxst) == 0 && !S_ISREG(nxst.st_mode)) {
+        fprintf(stderr, "nbcl: -nexusfile %s: an NXmx file must be a regular file\n",
+                cli.nexusfile);
+        return NBCL_EXIT_OUTPUT;
+    }
+    if (cli.nexusfile && !nbcl_nexus_filter_available(cli.nexus_compression)) {
+        fprintf(stderr, "nbcl: -nexus_compression: the HDF5 filter plugin is not available here "
+                        "(Debian: hdf5-filter-plugin for lz4); use deflate\n");
+        return NBCL_EXIT_PARAM;
+    }
     phase("parse");
     static scene_job sj; /* large: static, not on the stack */
     sj.cfg = &cli.cfg;
@@ -300,7 +312,8 @@ int main(int argc, char **argv)
         /* host memory the outputs need, checked before rendering */
         size_t npx = (size_t)scene->fpixels * scene->spixels;
         double need = (double)npx * (sizeof(float) + (cli.write_int || cli.write_noise ? 2 : 0) +
-                                     (cli.write_pgm ? 1 : 0) + (scene->mask ? 1 : 0));
+                                     (cli.write_pgm ? 1 : 0) + (scene->mask ? 1 : 0) +
+                                     (cli.cbffile || cli.nexusfile ? 8 : 0));
         long pages = sysconf(_SC_AVPHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
         double have = (pages > 0 && psize > 0) ? (double)pages * psize : 0;
         FILE *mi = fopen("/proc/meminfo", "r");
@@ -401,6 +414,7 @@ int main(int argc, char **argv)
     }
     size_t npix = (size_t)img.fpixels * img.spixels;
     int exit_code = 0;
+    float *poisson = NULL; /* the noise image's deviates: the counts of -cbffile/-nexusfile */
 
     /* all outputs are renamed into place together at the end, or none is */
     nbcl_outfile_defer_begin();
@@ -449,22 +463,31 @@ int main(int argc, char **argv)
             goto out;
         }
     }
-    if (cli.write_pgm) {
+    if (cli.write_pgm || cli.pngfile) {
         double ps = scene->pgm_scale;
         if (ps <= 0.0) {
             ps = iscale;
             if (stats.rmsd > 0.0)
                 ps = 250.0 / (5.0 * stats.rmsd);
         }
-        printf("pgm_scale = %g\n", ps);
+        if (cli.write_pgm)
+            printf("pgm_scale = %g\n", ps);
         uint8_t *pg = nbcl_alloc_large(npix);
         if (!pg) {
             exit_code = NBCL_EXIT_OUTPUT;
             goto out;
         }
         nbcl_image_to_u8(&img, roi, ps, pg);
-        printf("writing %s as %zu-byte integers\n", cli.pgmfile, sizeof(uint8_t));
-        st = nbcl_write_pgm(cli.pgmfile, img.fpixels, img.spixels, pg, ps, err, sizeof err);
+        st = NBCL_OK;
+        if (cli.write_pgm) {
+            printf("writing %s as %zu-byte integers\n", cli.pgmfile, sizeof(uint8_t));
+            st = nbcl_write_pgm(cli.pgmfile, img.fpixels, img.spixels, pg, ps, err, sizeof err);
+        }
+        if (st == NBCL_OK && cli.pngfile) {
+            printf("writing %s as an 8-bit PNG (pgm_scale %g)\n", cli.pngfile, ps);
+            st = nbcl_write_png(cli.pngfile, img.fpixels, img.spixels, pg, ps, err, sizeof err);
+            phase("pngfile");
+        }
         free(pg);
         if (st != NBCL_OK) {
             fprintf(stderr, "nbcl: %s\n", err);
@@ -474,22 +497,44 @@ int main(int argc, char **argv)
     }
     if (cli.write_noise) {
         uint16_t *pix = calloc(npix, sizeof *pix);
-        if (!pix) {
+        poisson = nbcl_alloc_large(npix * sizeof *poisson);
+        if (!pix || !poisson) {
+            free(pix);
             exit_code = NBCL_EXIT_OUTPUT;
             goto out;
         }
         int overloads = 0;
-        double photons = nbcl_noise_image(img.data, img.fpixels, img.spixels, roi, scene->seed,
-                                          scene->adc_offset, pix, &overloads);
+        double photons =
+            nbcl_noise_poisson(img.data, img.fpixels, img.spixels, roi, scene->seed, poisson);
+        nbcl_noise_from_poisson(poisson, img.fpixels, img.spixels, roi, scene->adc_offset, pix,
+                                &overloads);
         printf("%.0f photons on noise image (%d overloads)\n", photons, overloads);
         printf("writing %s as %zu-byte integers\n", cli.noisefile, sizeof(uint16_t));
         st = nbcl_write_smv(cli.noisefile, &hdr, pix, err, sizeof err);
+        phase("noisefile");
         free(pix);
         if (st != NBCL_OK) {
             fprintf(stderr, "nbcl: %s\n", err);
             exit_code = st == NBCL_INTERRUPTED ? NBCL_EXIT_INTERRUPTED : NBCL_EXIT_OUTPUT;
             goto out;
         }
+    }
+    if (cli.cbffile || cli.nexusfile) { /* nbcl extensions: docs/formats.md */
+        nbcl_counts_info ci;
+        nbcl_nexus_opts no = {1, cli.nexus_compression, 0};
+        st = nbcl_write_counts_files(scene, &img, poisson, cli.cbffile, cli.nexusfile, &no, &ci,
+                                     err, sizeof err);
+        phase("counts+cbf+nexus");
+        if (st != NBCL_OK) {
+            fprintf(stderr, "nbcl: %s\n", err);
+            exit_code = st == NBCL_INTERRUPTED ? NBCL_EXIT_INTERRUPTED : NBCL_EXIT_OUTPUT;
+            goto out;
+        }
+        printf("photon counts (%s): %zu overloads (>= %d), %zu masked; wrote%s%s%s%s\n",
+               poisson ? "noise image less its ADC offset" : "float image rounded", ci.overloads,
+               NBCL_COUNTS_SATURATION, ci.masked, cli.cbffile ? " miniCBF " : "",
+               cli.cbffile ? cli.cbffile : "", cli.nexusfile ? " NXmx " : "",
+               cli.nexusfile ? cli.nexusfile : "");
     }
 out:
     if (exit_code == 0 && nbcl_cancel_requested()) {
@@ -506,6 +551,7 @@ out:
     } else {
         nbcl_outfile_defer_abort();
     }
+    free(poisson);
     if (exit_code == 0 && cli.cfg.hklfile && cli.cfg.write_dump && cli.cfg.dumpfile &&
         !nbcl_cancel_requested()) {
         /* cache of the structure factors for the next run: written on its own once the outputs

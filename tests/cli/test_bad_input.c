@@ -142,6 +142,10 @@ static const bad_case CASES[] = {
     {"bad_keyword_precision", X_USAGE, 0, "-precision quadruple", "-precision", NULL},
     {"contradiction_cell_and_mat", X_USAGE, 0, "-mat good.mat", "-mat", "-cell"},
     {"contradiction_same_output_twice", X_USAGE, 0, "-intfile float.bin", "float.bin", NULL},
+    {"contradiction_cbf_and_nexus_one_name", X_USAGE, 0, "-cbffile x.out -nexusfile x.out",
+     "-cbffile", "-nexusfile"},
+    {"bad_keyword_nexus_compression", X_USAGE, 0, "-nexusfile x.nxs -nexus_compression zstd",
+     "-nexus_compression", "zstd"},
 
     /* ---- device -> 5 */
     {"unknown_device", X_DEVICE, DEVICE, "-device nosuchdevice", "nosuchdevice", NULL},
@@ -167,6 +171,12 @@ static const bad_case CASES[] = {
 
     /* ---- outputs -> 6: nothing written when one output cannot be */
     {"output_directory_missing", X_OUTPUT, DEVICE, "-intfile nodir/int.img", "nodir/int.img",
+     NULL},
+    {"output_directory_missing_cbf", X_OUTPUT, DEVICE, "-cbffile nodir/c.cbf", "nodir/c.cbf",
+     NULL},
+    {"output_directory_missing_nexus", X_OUTPUT, DEVICE, "-nexusfile nodir/x.nxs",
+     "nodir/x.nxs", NULL},
+    {"output_directory_missing_png", X_OUTPUT, DEVICE, "-pngfile nodir/p.png", "nodir/p.png",
      NULL},
 };
 /* clang-format on */

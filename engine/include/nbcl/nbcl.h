@@ -159,5 +159,6 @@ NBCL_API int nbcl_cancel_requested(void);
 #include "nbcl/nbcl_scene.h"
 #include "nbcl/nbcl_render.h"
 #include "nbcl/nbcl_io.h"
+#include "nbcl/nbcl_formats.h"
 
 #endif
