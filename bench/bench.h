@@ -201,6 +201,7 @@ typedef struct bench_run {
     int repeats_given;          /* --repeats on the command line */
     int no_process;             /* --no-process: no whole-process runs of nbcl */
     int peak;                   /* --peak: measure each device x precision's FMA peak */
+    int formats;                /* --formats: only the format writers' speed (bench/formats.c) */
     bench_peak *peaks;
     size_t npeaks;
     char nbcl_path[4096];       /* the nbcl executable beside nbcl-bench ("" = none) */
@@ -326,6 +327,8 @@ int bench_write_line_chart(const bench_line_chart *c, const char *path, char *er
 
 /* ------------------------------------------------------------------ log.c */
 double bench_now(void);        /* monotonic seconds */
+/* --formats (bench/formats.c): 0 ok, 1 a size failed, 3 results not written */
+int bench_formats(bench_run *run);
 void bench_log(bench_run *run, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))

@@ -168,6 +168,15 @@ static int measure_cold(bench_run *run, bench_row *row, const nbcl_scene *scene,
     nbcl_image_stats(*eng, scene, &img, &stats);
     row->cold_stats_s = bench_now() - s0;
     trace_stats(run, row, "cold");
+    {
+        char ferr[1024]; /* a NaN or infinite image is no result to time */
+        if (nbcl_image_check_finite(scene, &stats, nbcl_engine_precision(*eng), ferr,
+                                    sizeof ferr) != NBCL_OK) {
+            nbcl_image_free(&img);
+            BENCH_SET_STATUS(row, "error", "", ferr);
+            return 0;
+        }
+    }
     nbcl_image_free(&img);
     bench_progress(run, "  cold: engine %.3f s (build/cache %.3f s, %s), first render %.3f s, "
                         "statistics %.3f s",

@@ -56,6 +56,8 @@ static void usage(FILE *out)
             "                        executable beside nbcl-bench, same argv, 1 + ref-repeats\n"
             "                        runs per row; the issue-6 speed-up is measured this way)\n"
             "  --profile             also write trace.json (Chrome trace) and a top-kernels table\n"
+            "  --formats             only time the CBF/NXmx/PNG writers against the render of the\n"
+            "                        perf case (--sizes, --repeats; formats_summary.md)\n"
             "  --peak                measure each device x precision's sustained FMA throughput\n"
             "                        and set the kernels' sub-path rates against it\n"
             "  --scaling             sweeps: detector size 256..4096 (perf), mosaic domains\n"
@@ -231,6 +233,8 @@ static int parse_args(bench_run *run, int argc, char **argv)
             run->no_process = 1;
         } else if (!strcmp(a, "--peak")) {
             run->peak = 1;
+        } else if (!strcmp(a, "--formats")) {
+            run->formats = 1;
         } else if (!strcmp(a, "--outdir")) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "nbcl-bench: --outdir needs a directory\n");
@@ -249,8 +253,15 @@ static int parse_args(bench_run *run, int argc, char **argv)
     }
     if (no_ref)
         run->reference = NULL;
-    if (run->reference && access(run->reference, X_OK) != 0) {
-        fprintf(stderr, "nbcl-bench: reference '%s' is not an executable file\n", run->reference);
+    struct stat rst;
+    if (run->reference && (stat(run->reference, &rst) != 0 || !S_ISREG(rst.st_mode) ||
+                           access(run->reference, X_OK) != 0)) {
+        /* a folder passes access(X_OK) and then fails every run (exit 1 after minutes) */
+        fprintf(stderr, "nbcl-bench: reference '%s' is not an executable file%s\n",
+                run->reference,
+                stat(run->reference, &rst) != 0 ? " (it does not exist)"
+                : S_ISDIR(rst.st_mode)          ? " (it is a folder)"
+                                                : "");
         return BENCH_EXIT_USAGE;
     }
     if (run->ref_repeats < 0)
@@ -416,6 +427,13 @@ int main(int argc, char **argv)
     int rc = parse_args(&run, argc, argv);
     if (rc)
         return rc;
+    {
+        char eerr[512];
+        if (nbcl_env_check(eerr, sizeof eerr) != NBCL_OK) { /* a misspelt NBCL_* value */
+            fprintf(stderr, "nbcl-bench: %s\n", eerr);
+            return BENCH_EXIT_USAGE;
+        }
+    }
     bench_utc_stamp(run.started_utc, sizeof run.started_utc, 0);
     if (!run.outdir[0]) {
         char stamp[32];
@@ -477,6 +495,8 @@ int main(int argc, char **argv)
                   run.devices[d].device_index, run.devices[d].device_name,
                   run.devices[d].platform_name, run.devices[d].driver_version);
 
+    if (run.formats) /* the format writers' speed only (docs/formats.md) */
+        return bench_formats(&run);
     if (run.peak)
         bench_measure_peaks(&run);
 

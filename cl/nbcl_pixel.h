@@ -1,11 +1,15 @@
 /* nbcl_pixel.h — the per-pixel physics of nanoBragg (spec-a-core "Rendering"), written once for
- * the device kernel and the host reference path. Loop order and caching follow the reference so
- * that its normalisation quirks come out the same:
+ * both device kernels and the host reference path. Loop order and caching follow the reference
+ * so that its normalisation quirks come out the same:
  *   thickness layers > sub-pixels (slow, fast) > sources > phi steps > mosaic domains;
  *   solid angle and polarization are computed once per pixel (first sub-pixel / first source
  *   that passes the dmin cut) unless -oversample_omega / -oversample_polar; the capture fraction
  *   once per layer unless -oversample_thick; the "oversample" flags multiply the running sum
- *   (I = (I + term) * factor) and otherwise the LAST value multiplies the pixel at the end. */
+ *   (I = (I + term) * factor) and otherwise the LAST value multiplies the pixel at the end.
+ *
+ * As nbcl_physics.h: a uniform part (once), then a part in the lane vocabulary expanded once per
+ * lane file — nbcl_pixel_lanes() evaluates LW pixels at once (1 for the scalar kernel and the
+ * host, NBCL_VW for the vector kernel), a lane's "continue" being a mask. */
 #ifndef NBCL_PIXEL_H
 #define NBCL_PIXEL_H
 
@@ -24,202 +28,372 @@ NBCL_FN REAL nbcl_f_nearest(int h0, int k0, int l0, NBCL_GLOBAL const int *IP,
     return P[NBCL_P_DEFAULT_F];
 }
 
-/* Tricubic interpolation of F at fractional (h,k,l). When the 4x4x4 neighbourhood leaves the
- * grid, default_F is used for this reflection and *fallback is set (spec-a-core "Interpolation
- * & Fallbacks"; the host prints the one-time warning). */
-NBCL_FN REAL nbcl_f_interp(REAL h, REAL k, REAL l, NBCL_GLOBAL const int *IP, NBCL_GLOBAL const REAL *P,
-                           NBCL_GLOBAL const REAL *Fhkl, int *fallback)
+/* The scene scalars and vectors every pixel loop reads, unpacked once from the parameter
+ * blocks (nbcl_layout.h). */
+typedef struct nbcl_uniform {
+    int oversample, thicksteps, os_thick, os_polar, os_omega, sources, norient, shape;
+    int interpolate, has_grid, curved, point_pixel;
+    REAL subpixel, pixel, distance, close_distance, thick, thickstep, mu, kahn, dmin, water;
+    REAL default_F, fudge;
+    REAL Na, Nb, Nc, NaNbNc, N2;
+    REAL Na1, Nb1, Nc1; /* axes with N <= 1 contribute exactly 1 (the reference skips them) */
+    REAL fdet[3], sdet[3], odet[3], pix0[3], beam[3], pvec[3], as[3], bs[3], cs[3];
+} nbcl_uniform;
+
+NBCL_FN void nbcl_uniform_unpack(nbcl_uniform *u, NBCL_GLOBAL const REAL *P,
+                                 NBCL_GLOBAL const int *IP)
 {
-    int hmin = IP[NBCL_IP_H_MIN], kmin = IP[NBCL_IP_K_MIN], lmin = IP[NBCL_IP_L_MIN];
-    int hr = IP[NBCL_IP_H_RANGE], kr = IP[NBCL_IP_K_RANGE], lr = IP[NBCL_IP_L_RANGE];
-    if ((h - (REAL)hmin + R(3.0)) > (REAL)hr || (h - R(2.0)) < (REAL)hmin ||
-        (k - (REAL)kmin + R(3.0)) > (REAL)kr || (k - R(2.0)) < (REAL)kmin ||
-        (l - (REAL)lmin + R(3.0)) > (REAL)lr || (l - R(2.0)) < (REAL)lmin) {
-        *fallback = 1;
-        return P[NBCL_P_DEFAULT_F];
+    u->oversample = IP[NBCL_IP_OVERSAMPLE];
+    u->thicksteps = IP[NBCL_IP_THICKSTEPS];
+    u->os_thick = IP[NBCL_IP_OS_THICK];
+    u->os_polar = IP[NBCL_IP_OS_POLAR];
+    u->os_omega = IP[NBCL_IP_OS_OMEGA];
+    u->sources = IP[NBCL_IP_SOURCES];
+    u->norient = IP[NBCL_IP_NORIENT];
+    u->shape = IP[NBCL_IP_SHAPE];
+    u->interpolate = IP[NBCL_IP_INTERPOLATE];
+    u->has_grid = IP[NBCL_IP_HKLS];
+    u->curved = IP[NBCL_IP_CURVED];
+    u->point_pixel = IP[NBCL_IP_POINT_PIXEL];
+    u->subpixel = P[NBCL_P_SUBPIXEL];
+    u->pixel = P[NBCL_P_PIXEL];
+    u->distance = P[NBCL_P_DISTANCE];
+    u->close_distance = P[NBCL_P_CLOSE_DISTANCE];
+    u->thick = P[NBCL_P_THICK];
+    u->thickstep = P[NBCL_P_THICKSTEP];
+    u->mu = P[NBCL_P_MU];
+    u->kahn = P[NBCL_P_POLARIZATION];
+    u->dmin = P[NBCL_P_DMIN];
+    u->water = P[NBCL_P_WATER];
+    u->default_F = P[NBCL_P_DEFAULT_F];
+    u->fudge = P[NBCL_P_FUDGE];
+    u->Na = P[NBCL_P_NA];
+    u->Nb = P[NBCL_P_NB];
+    u->Nc = P[NBCL_P_NC];
+    u->NaNbNc = u->Na * u->Nb * u->Nc;
+    u->N2 = u->Na * u->Na * u->Nb * u->Nb * u->Nc * u->Nc;
+    u->Na1 = u->Na > R(1.0) ? u->Na : R(1.0);
+    u->Nb1 = u->Nb > R(1.0) ? u->Nb : R(1.0);
+    u->Nc1 = u->Nc > R(1.0) ? u->Nc : R(1.0);
+    for (int i = 0; i < 3; i++) {
+        u->fdet[i] = P[NBCL_P_FDET + i];
+        u->sdet[i] = P[NBCL_P_SDET + i];
+        u->odet[i] = P[NBCL_P_ODET + i];
+        u->pix0[i] = P[NBCL_P_PIX0 + i];
+        u->beam[i] = P[NBCL_P_BEAM + i];
+        u->pvec[i] = P[NBCL_P_POLAR_VEC + i];
+        u->as[i] = P[NBCL_P_ASTAR + i];
+        u->bs[i] = P[NBCL_P_BSTAR + i];
+        u->cs[i] = P[NBCL_P_CSTAR + i];
     }
-    int hf = (int)floor(h), kf = (int)floor(k), lf = (int)floor(l);
-    REAL dh[4], dk[4], dl[4]; /* distances to the nodes hf-1 .. hf+2 (and for k, l) */
+}
+
+/* lanes sharing a tricubic neighbourhood are served by one load (nbcl_f_tricubic) */
+#define NBCL_NGROUP 4
+
+#endif /* NBCL_PIXEL_H: the uniform part */
+
+/* ---------------------------------------------------------------------------------------------
+ * Per lane: expanded once per lane vocabulary (cl/nbcl_lane_scalar.h). */
+
+/* F of the nearest reflection for every lane (one grid read per lane) */
+NBCL_FN LREAL LNAME(nbcl_f_nearest_lanes)(LREAL h, LREAL k, LREAL l, NBCL_GLOBAL const int *IP,
+                                          NBCL_GLOBAL const REAL *P,
+                                          NBCL_GLOBAL const REAL *Fhkl)
+{
+    REAL h0[LW], k0[LW], l0[LW], out[LW];
+    LSTORE(ceil(h - R(0.5)), h0);
+    LSTORE(ceil(k - R(0.5)), k0);
+    LSTORE(ceil(l - R(0.5)), l0);
+    for (int q = 0; q < LW; q++)
+        out[q] = nbcl_f_nearest((int)h0[q], (int)k0[q], (int)l0[q], IP, P, Fhkl);
+    return LLOAD(out);
+}
+
+/* Tricubic interpolation of F at fractional (h,k,l), along l, then k, then h (the reference's
+ * polin3), reading F straight from the grid. Lanes whose 4x4x4 neighbourhood leaves the grid get
+ * default_F and, when live, are marked in *fallback (spec-a-core "Interpolation & Fallbacks"; the
+ * host prints the one-time warning). */
+NBCL_FN LREAL LNAME(nbcl_f_tricubic)(LREAL h, LREAL k, LREAL l, LMASK live,
+                                     NBCL_GLOBAL const int *IP, NBCL_GLOBAL const REAL *P,
+                                     NBCL_GLOBAL const REAL *Fhkl, LMASK *fallback)
+{
+    const REAL hmin = (REAL)IP[NBCL_IP_H_MIN], kmin = (REAL)IP[NBCL_IP_K_MIN];
+    const REAL lmin = (REAL)IP[NBCL_IP_L_MIN];
+    const int kr = IP[NBCL_IP_K_RANGE], lr = IP[NBCL_IP_L_RANGE];
+    const REAL hr = (REAL)IP[NBCL_IP_H_RANGE], krr = (REAL)kr, lrr = (REAL)lr;
+    LMASK out = ((h - hmin + R(3.0)) > hr) | ((h - R(2.0)) < hmin) | ((k - kmin + R(3.0)) > krr) |
+                ((k - R(2.0)) < kmin) | ((l - lmin + R(3.0)) > lrr) | ((l - R(2.0)) < lmin);
+    *fallback |= out & live;
+    if (!LANY(LNOT(out)))
+        return LSPLAT(P[NBCL_P_DEFAULT_F]);
+    /* lanes outside the grid interpolate at the grid's first cell, then are replaced */
+    LREAL hf = LSEL(floor(h), LSPLAT(hmin + R(1.0)), out);
+    LREAL kf = LSEL(floor(k), LSPLAT(kmin + R(1.0)), out);
+    LREAL lf = LSEL(floor(l), LSPLAT(lmin + R(1.0)), out);
+    LREAL dh[4], dk[4], dl[4]; /* distances to the nodes hf-1 .. hf+2 (and for k, l) */
     for (int i = 0; i < 4; i++) {
-        dh[i] = h - (REAL)(hf - 1 + i);
-        dk[i] = k - (REAL)(kf - 1 + i);
-        dl[i] = l - (REAL)(lf - 1 + i);
+        dh[i] = h - (hf - R(1.0) + (REAL)i);
+        dk[i] = k - (kf - R(1.0) + (REAL)i);
+        dl[i] = l - (lf - R(1.0) + (REAL)i);
     }
-    /* along l, then k, then h (the reference's order), reading F straight from the grid */
-    REAL t1[4];
+    /* each lane's first node in the grid; lanes with the same one form a group (neighbouring
+     * pixels mostly share a neighbourhood, or a few of them): each group's values are loaded
+     * once and broadcast; with more than NBCL_NGROUP groups every lane is gathered alone */
+    REAL hb[LW], kb[LW], lb[LW];
+    LSTORE(hf - R(1.0) - hmin, hb);
+    LSTORE(kf - R(1.0) - kmin, kb);
+    LSTORE(lf - R(1.0) - lmin, lb);
+    int base[LW], gbase[NBCL_NGROUP], ng = 0, lane_group[LW];
+    for (int q = 0; q < LW; q++)
+        base[q] = ((int)hb[q] * kr + (int)kb[q]) * lr + (int)lb[q];
+    for (int q = 0; q < LW && ng <= NBCL_NGROUP; q++) {
+        int g = 0;
+        while (g < ng && gbase[g] != base[q])
+            g++;
+        if (g == ng) {
+            if (ng == NBCL_NGROUP) {
+                ng = NBCL_NGROUP + 1; /* too many: gather */
+                break;
+            }
+            gbase[ng++] = base[q];
+        }
+        lane_group[q] = g;
+    }
+    LMASK gmask[NBCL_NGROUP];
+    if (ng <= NBCL_NGROUP)
+        for (int g = 1; g < ng; g++) {
+            int m[LW];
+            for (int q = 0; q < LW; q++)
+                m[q] = lane_group[q] == g ? -1 : 0;
+            gmask[g] = LMASK_LOAD(m);
+        }
+    LREAL t1[4];
     for (int i = 0; i < 4; i++) {
-        REAL t2[4];
+        LREAL t2[4];
         for (int j = 0; j < 4; j++) {
-            NBCL_GLOBAL const REAL *f =
-                Fhkl + ((hf - 1 + i - hmin) * kr + (kf - 1 + j - kmin)) * lr + (lf - 1 - lmin);
-            t2[j] = NBCL_POLINT4_UNIT(dl[0], dl[1], dl[2], dl[3], f[0], f[1], f[2], f[3]);
+            int off = (i * kr + j) * lr;
+            LREAL y[4];
+            if (ng <= NBCL_NGROUP) {
+                NBCL_GLOBAL const REAL *f = Fhkl + gbase[0] + off;
+                for (int m = 0; m < 4; m++)
+                    y[m] = LSPLAT(f[m]);
+                for (int g = 1; g < ng; g++) {
+                    f = Fhkl + gbase[g] + off;
+                    for (int m = 0; m < 4; m++)
+                        y[m] = LSEL(y[m], LSPLAT(f[m]), gmask[g]);
+                }
+            } else {
+                for (int m = 0; m < 4; m++) {
+                    REAL ym[LW];
+                    for (int q = 0; q < LW; q++)
+                        ym[q] = Fhkl[base[q] + off + m];
+                    y[m] = LLOAD(ym);
+                }
+            }
+            t2[j] = NBCL_POLINT4_UNIT(dl[0], dl[1], dl[2], dl[3], y[0], y[1], y[2], y[3]);
         }
         t1[i] = NBCL_POLINT4_UNIT(dk[0], dk[1], dk[2], dk[3], t2[0], t2[1], t2[2], t2[3]);
     }
-    return NBCL_POLINT4_UNIT(dh[0], dh[1], dh[2], dh[3], t1[0], t1[1], t1[2], t1[3]);
+    LREAL F = NBCL_POLINT4_UNIT(dh[0], dh[1], dh[2], dh[3], t1[0], t1[1], t1[2], t1[3]);
+    return LSEL(F, LSPLAT(P[NBCL_P_DEFAULT_F]), out);
 }
 
-/* The scene scalars and vectors every pixel loop reads, unpacked from the parameter blocks as
- * named locals. One definition for the scalar function below and the vector kernel
- * (nbcl_pixel_simd.cl), so both read the layout the same way. */
-#define NBCL_UNPACK_SCENE(P, IP)                                                                   \
-    const int oversample = IP[NBCL_IP_OVERSAMPLE];                                             \
-    const int thicksteps = IP[NBCL_IP_THICKSTEPS];                                             \
-    const int os_thick = IP[NBCL_IP_OS_THICK];                                                 \
-    const int os_polar = IP[NBCL_IP_OS_POLAR];                                                 \
-    const int os_omega = IP[NBCL_IP_OS_OMEGA];                                                 \
-    const int sources = IP[NBCL_IP_SOURCES];                                                   \
-    const int norient = IP[NBCL_IP_NORIENT];                                                   \
-    const int shape = IP[NBCL_IP_SHAPE];                                                       \
-    const int interpolate = IP[NBCL_IP_INTERPOLATE];                                           \
-    const int has_grid = IP[NBCL_IP_HKLS];                                                     \
-    const REAL subpixel = P[NBCL_P_SUBPIXEL];                                                  \
-    const REAL pixel = P[NBCL_P_PIXEL];                                                        \
-    const REAL distance = P[NBCL_P_DISTANCE];                                                  \
-    const REAL close_distance = P[NBCL_P_CLOSE_DISTANCE];                                      \
-    const REAL Na = P[NBCL_P_NA], Nb = P[NBCL_P_NB], Nc = P[NBCL_P_NC];                        \
-    const REAL NaNbNc = Na * Nb * Nc;                                                          \
-    /* axes with N <= 1 contribute exactly 1 (the reference skips them) */                     \
-    const REAL Na1 = Na > R(1.0) ? Na : R(1.0), Nb1 = Nb > R(1.0) ? Nb : R(1.0);               \
-    const REAL Nc1 = Nc > R(1.0) ? Nc : R(1.0);                                                \
-    const REAL N2 = Na * Na * Nb * Nb * Nc * Nc;                                               \
-    const REAL fudge = P[NBCL_P_FUDGE];                                                        \
-    const REAL dmin = P[NBCL_P_DMIN];                                                          \
-    const REAL water = P[NBCL_P_WATER];                                                        \
-    REAL fdet[3], sdet[3], odet[3], pix0[3], beam[3], pvec[3], as[3], bs[3], cs[3];            \
-    for (int i = 0; i < 3; i++) {                                                              \
-        fdet[i] = P[NBCL_P_FDET + i];                                                          \
-        sdet[i] = P[NBCL_P_SDET + i];                                                          \
-        odet[i] = P[NBCL_P_ODET + i];                                                          \
-        pix0[i] = P[NBCL_P_PIX0 + i];                                                          \
-        beam[i] = P[NBCL_P_BEAM + i];                                                          \
-        pvec[i] = P[NBCL_P_POLAR_VEC + i];                                                     \
-        as[i] = P[NBCL_P_ASTAR + i];                                                           \
-        bs[i] = P[NBCL_P_BSTAR + i];                                                           \
-        cs[i] = P[NBCL_P_CSTAR + i];                                                           \
-    }
-
-/* Intensity of one pixel (photons), before it is added to the float image. Pixels outside the
- * ROI or masked are the caller's business. *fallback (0 on entry) is set when interpolation left
- * the grid; the evaluation that left it uses default_F and the pixel's later ones nearest F. */
-NBCL_FN REAL nbcl_pixel_value(int fpixel, int spixel, NBCL_GLOBAL const REAL *P,
-                              NBCL_GLOBAL const int *IP, NBCL_GLOBAL const REAL *src,
-                              NBCL_GLOBAL const REAL *orient, NBCL_GLOBAL const REAL *Fhkl,
-                              int *fallback, REAL *omega_sum)
+/* F_cell for the active lanes: tricubic until a lane's first out-of-grid neighbourhood, nearest
+ * after it (interpolation is off for the rest of the run: the caller renders every later pixel
+ * without it), nearest without interpolation, default_F without a grid */
+NBCL_FN LREAL LNAME(nbcl_f_cell)(LREAL h, LREAL k, LREAL l, LMASK act, const nbcl_uniform *u,
+                                 NBCL_GLOBAL const int *IP, NBCL_GLOBAL const REAL *P,
+                                 NBCL_GLOBAL const REAL *Fhkl, LMASK *fallback)
 {
-    NBCL_UNPACK_SCENE(P, IP)
+    LREAL F = LSPLAT(u->default_F);
+    if (u->interpolate) {
+        LMASK before = *fallback;
+        LMASK fresh = act & LNOT(before);
+        if (LANY(fresh))
+            F = LNAME(nbcl_f_tricubic)(h, k, l, fresh, IP, P, Fhkl, fallback);
+        if (LANY(before))
+            F = LSEL(F, LNAME(nbcl_f_nearest_lanes)(h, k, l, IP, P, Fhkl), before);
+    } else if (u->has_grid) {
+        F = LNAME(nbcl_f_nearest_lanes)(h, k, l, IP, P, Fhkl);
+    }
+    return F;
+}
 
-    REAL I = P[NBCL_P_I_BG];
-    REAL polar = IP[NBCL_IP_NOPOLAR] ? R(1.0) : R(0.0);
-    REAL omega = R(0.0);
-    REAL capture = R(0.0);
-    REAL osum = R(0.0); /* solid angle summed per sub-pixel, as the reference reports it */
+/* |F_latt|, the crystal's shape factor at fractional (h,k,l): parallelepiped (sincg), sphere
+ * (sinc3), Gaussian or top-hat in reciprocal space */
+NBCL_FN LREAL LNAME(nbcl_f_latt)(LREAL h, LREAL k, LREAL l, const nbcl_uniform *u)
+{
+    if (u->shape == 0)
+        return LNAME(nbcl_sincg3)(h, k, l, u->Na1, u->Nb1, u->Nc1);
+    LREAL dh = h - ceil(h - R(0.5)), dk = k - ceil(k - R(0.5));
+    LREAL dl = l - ceil(l - R(0.5));
+    if (u->shape == 1) {
+        LREAL hrad = dh * dh * u->Na * u->Na + dk * dk * u->Nb * u->Nb + dl * dl * u->Nc * u->Nc;
+        return u->NaNbNc * R(0.723601254558268) *
+               LNAME(nbcl_sinc3)(NBCL_PI * sqrt(hrad * u->fudge));
+    }
+    LREAL qx = dh * u->as[0] + dk * u->bs[0] + dl * u->cs[0];
+    LREAL qy = dh * u->as[1] + dk * u->bs[1] + dl * u->cs[1];
+    LREAL qz = dh * u->as[2] + dk * u->bs[2] + dl * u->cs[2];
+    LREAL rad = (qx * qx + qy * qy + qz * qz) * u->N2;
+    if (u->shape == 2)
+        return u->NaNbNc * exp(-(rad / R(0.63) * u->fudge));
+    return LSEL(LSPLAT(R(0.0)), LSPLAT(u->NaNbNc), rad * u->fudge < R(0.3969));
+}
 
-    for (int t = 0; t < thicksteps; t++) {
-        REAL Odet = (REAL)t * P[NBCL_P_THICKSTEP];
-        capture = (P[NBCL_P_THICK] == R(0.0)) ? R(1.0) : R(0.0);
-        for (int subS = 0; subS < oversample; subS++) {
-            for (int subF = 0; subF < oversample; subF++) {
-                REAL Fdet = subpixel * (REAL)(fpixel * oversample + subF) + subpixel / R(2.0);
-                REAL Sdet = subpixel * (REAL)(spixel * oversample + subS) + subpixel / R(2.0);
-                REAL pos[3], diffracted[3];
-                for (int i = 0; i < 3; i++)
-                    pos[i] = Fdet * fdet[i] + Sdet * sdet[i] + Odet * odet[i] + pix0[i];
-                if (IP[NBCL_IP_CURVED]) {
-                    /* every pixel at `distance` from the sample: detector coordinates as angles */
-                    REAL v[3], w[3];
-                    for (int i = 0; i < 3; i++)
-                        v[i] = distance * beam[i];
-                    nbcl_rotate_axis(v, sdet, pos[1] / distance, w);
-                    nbcl_rotate_axis(w, fdet, pos[2] / distance, pos);
-                }
-                /* one division per sub-pixel: 1/R serves the direction and the solid angle */
-                REAL inv_air = R(1.0) / nbcl_norm3(pos);
-                for (int i = 0; i < 3; i++)
-                    diffracted[i] = pos[i] * inv_air;
-                if (omega == R(0.0) || os_omega) {
-                    omega = pixel * pixel * close_distance * (inv_air * inv_air * inv_air);
-                    if (IP[NBCL_IP_POINT_PIXEL])
-                        omega = inv_air * inv_air;
+/* The unit direction (dx, dy, dz) from the sample to the sub-pixels at detector coordinates
+ * (Fdet, Sdet) and depth Odet; returns 1/distance (one division serves the direction and the
+ * solid angle) */
+NBCL_FN LREAL LNAME(nbcl_subpixel_ray)(const nbcl_uniform *u, LREAL Fdet, LREAL Sdet, REAL Odet,
+                                       LREAL *dx, LREAL *dy, LREAL *dz)
+{
+    LREAL px = Fdet * u->fdet[0] + Sdet * u->sdet[0] + Odet * u->odet[0] + u->pix0[0];
+    LREAL py = Fdet * u->fdet[1] + Sdet * u->sdet[1] + Odet * u->odet[1] + u->pix0[1];
+    LREAL pz = Fdet * u->fdet[2] + Sdet * u->sdet[2] + Odet * u->odet[2] + u->pix0[2];
+    if (u->curved) {
+        /* every pixel at `distance` from the sample: detector coordinates as angles */
+        LREAL ay = py / u->distance, az = pz / u->distance;
+        px = LSPLAT(u->distance * u->beam[0]);
+        py = LSPLAT(u->distance * u->beam[1]);
+        pz = LSPLAT(u->distance * u->beam[2]);
+        LNAME(nbcl_rotate_lanes)(&px, &py, &pz, u->sdet, ay);
+        LNAME(nbcl_rotate_lanes)(&px, &py, &pz, u->fdet, az);
+    }
+    LREAL inv_air = R(1.0) / sqrt(px * px + py * py + pz * pz);
+    *dx = px * inv_air;
+    *dy = py * inv_air;
+    *dz = pz * inv_air;
+    return inv_air;
+}
+
+/* Intensity of LW pixels (photons), before they are added to the float image. Lanes that are not
+ * live (outside the ROI, masked, past the tile) are computed but never counted or flagged; the
+ * caller writes 0 for them. *fallback (0 on entry) marks the lanes whose interpolation left the
+ * grid; the evaluation that left it uses default_F and the lane's later ones nearest F.
+ * *omega_sum is the solid angle summed per sub-pixel, as the reference reports it. */
+NBCL_FN LREAL LNAME(nbcl_pixel_lanes)(LINT fpixel, LINT spixel, LMASK live,
+                                      NBCL_GLOBAL const REAL *P, NBCL_GLOBAL const int *IP,
+                                      NBCL_GLOBAL const REAL *src, NBCL_GLOBAL const REAL *orient,
+                                      NBCL_GLOBAL const REAL *Fhkl, LREAL *omega_sum,
+                                      LMASK *fallback)
+{
+    nbcl_uniform u;
+    nbcl_uniform_unpack(&u, P, IP);
+    const LREAL zero = LSPLAT(R(0.0));
+    const LREAL fpx = LFROMINT(fpixel), spx = LFROMINT(spixel);
+    LREAL I = LSPLAT(P[NBCL_P_I_BG]);
+    LREAL polar = LSPLAT(IP[NBCL_IP_NOPOLAR] ? R(1.0) : R(0.0));
+    LREAL omega = zero, capture = zero, osum = zero;
+    /* The reference skips a sub-path whose F_latt is 0 (without water). Its term is then exactly
+     * 0, so the plain sum needs no test; it matters when the -oversample_* factors multiply the
+     * running sum, for the interpolation fallback, and to save a grid lookup. */
+    const int any_os = u.os_thick || u.os_polar || u.os_omega;
+    const int skip_zero = u.water == R(0.0) && (any_os || u.interpolate || u.has_grid);
+
+    for (int t = 0; t < u.thicksteps; t++) {
+        REAL Odet = (REAL)t * u.thickstep;
+        capture = LSPLAT(u.thick == R(0.0) ? R(1.0) : R(0.0));
+        for (int subS = 0; subS < u.oversample; subS++) {
+            for (int subF = 0; subF < u.oversample; subF++) {
+                LREAL Fdet =
+                    u.subpixel * (fpx * (REAL)u.oversample + (REAL)subF) + u.subpixel / R(2.0);
+                LREAL Sdet =
+                    u.subpixel * (spx * (REAL)u.oversample + (REAL)subS) + u.subpixel / R(2.0);
+                LREAL dx, dy, dz;
+                LREAL inv_air = LNAME(nbcl_subpixel_ray)(&u, Fdet, Sdet, Odet, &dx, &dy, &dz);
+                /* (a uniform flag picks the new value whole: an all-true mask made from a flag
+                 * is miscompiled by oclgrind 21.10's optimiser) */
+                if (u.os_omega || LANY(omega == zero)) {
+                    LREAL om = u.point_pixel ? inv_air * inv_air
+                                             : u.pixel * u.pixel * u.close_distance *
+                                                   (inv_air * inv_air * inv_air);
+                    omega = u.os_omega ? om : LSEL(omega, om, omega == zero);
                 }
                 osum += omega;
-                if (capture == R(0.0) || os_thick) {
-                    REAL parallax = nbcl_dot3(diffracted, odet);
-                    capture = nbcl_capture_fraction(t, P[NBCL_P_THICKSTEP], P[NBCL_P_MU], parallax);
+                if (u.os_thick || LANY(capture == zero)) {
+                    LREAL parallax = dx * u.odet[0] + dy * u.odet[1] + dz * u.odet[2];
+                    LREAL cf = LNAME(nbcl_capture_fraction)(t, u.thickstep, u.mu, parallax);
+                    capture = u.os_thick ? cf : LSEL(capture, cf, capture == zero);
                 }
-                for (int s = 0; s < sources; s++) {
-                    REAL incident[3], S[3];
+                for (int s = 0; s < u.sources; s++) {
+                    REAL inc[3];
                     REAL lambda = src[s * NBCL_SRC_STRIDE + 3];
-                    for (int i = 0; i < 3; i++) {
-                        incident[i] = src[s * NBCL_SRC_STRIDE + i];
-                        S[i] = (diffracted[i] - incident[i]) / lambda;
-                    }
-                    if (dmin > R(0.0)) {
+                    for (int i = 0; i < 3; i++)
+                        inc[i] = src[s * NBCL_SRC_STRIDE + i];
+                    LREAL Sx = (dx - inc[0]) / lambda, Sy = (dy - inc[1]) / lambda;
+                    LREAL Sz = (dz - inc[2]) / lambda;
+                    LMASK pass = live;
+                    if (u.dmin > R(0.0)) {
                         /* d = 1/|S| = 0.5/stol: skip sub-paths beyond the resolution cut */
-                        REAL stol = R(0.5) * nbcl_norm3(S);
-                        if (stol > R(0.0) && dmin > R(0.5) / stol)
-                            continue;
+                        LREAL stol = R(0.5) * sqrt(Sx * Sx + Sy * Sy + Sz * Sz);
+                        pass = pass & LNOT((stol > zero) & (u.dmin > R(0.5) / stol));
                     }
-                    if (polar == R(0.0) || os_polar)
-                        polar = nbcl_polarization(P[NBCL_P_POLARIZATION], incident, diffracted, pvec);
-                    for (int o = 0; o < norient; o++) {
+                    if (!LANY(pass))
+                        continue;
+                    LMASK upd = u.os_polar ? pass : (pass & (polar == zero));
+                    if (LANY(upd))
+                        polar = LSEL(polar,
+                                     LNAME(nbcl_polar_lanes)(u.kahn, inc, dx, dy, dz, u.pvec),
+                                     upd);
+                    for (int o = 0; o < u.norient; o++) {
                         NBCL_GLOBAL const REAL *m = orient + o * NBCL_ORIENT_STRIDE;
-                        REAL h = m[0] * S[0] + m[1] * S[1] + m[2] * S[2];
-                        REAL k = m[3] * S[0] + m[4] * S[1] + m[5] * S[2];
-                        REAL l = m[6] * S[0] + m[7] * S[1] + m[8] * S[2];
-                        REAL F_latt = R(1.0);
-                        if (shape == 0) {
-                            F_latt = nbcl_sincg3(h, k, l, Na1, Nb1, Nc1);
-                        } else {
-                            REAL dh = h - ceil(h - R(0.5)), dk = k - ceil(k - R(0.5));
-                            REAL dl = l - ceil(l - R(0.5));
-                            if (shape == 1) {
-                                REAL hrad = dh * dh * Na * Na + dk * dk * Nb * Nb + dl * dl * Nc * Nc;
-                                F_latt = NaNbNc * R(0.723601254558268) *
-                                         nbcl_sinc3(NBCL_PI * sqrt(hrad * fudge));
-                            } else {
-                                REAL dx = dh * as[0] + dk * bs[0] + dl * cs[0];
-                                REAL dy = dh * as[1] + dk * bs[1] + dl * cs[1];
-                                REAL dz = dh * as[2] + dk * bs[2] + dl * cs[2];
-                                REAL rad = (dx * dx + dy * dy + dz * dz) * N2;
-                                if (shape == 2)
-                                    F_latt = NaNbNc * exp(-(rad / R(0.63) * fudge));
-                                else
-                                    F_latt = (rad * fudge < R(0.3969)) ? NaNbNc : R(0.0);
-                            }
+                        LREAL h = m[0] * Sx + m[1] * Sy + m[2] * Sz;
+                        LREAL k = m[3] * Sx + m[4] * Sy + m[5] * Sz;
+                        LREAL l = m[6] * Sx + m[7] * Sy + m[8] * Sz;
+                        LREAL F_latt = LNAME(nbcl_f_latt)(h, k, l, &u);
+                        LMASK act = pass;
+                        if (skip_zero) {
+                            act = act & (F_latt != zero);
+                            if (!LANY(act))
+                                continue;
                         }
-                        if (F_latt == R(0.0) && water == R(0.0))
-                            continue;
-                        REAL F_cell = P[NBCL_P_DEFAULT_F];
-                        /* after this pixel's first out-of-grid neighbourhood, nearest F
-                         * (interpolation is off for the rest of the run: the caller renders
-                         * every later pixel without it) */
-                        if (interpolate && !*fallback)
-                            F_cell = nbcl_f_interp(h, k, l, IP, P, Fhkl, fallback);
-                        else if (has_grid)
-                            F_cell = nbcl_f_nearest((int)ceil(h - R(0.5)), (int)ceil(k - R(0.5)),
-                                                    (int)ceil(l - R(0.5)), IP, P, Fhkl);
-                        I += F_cell * F_cell * F_latt * F_latt;
-                        if (os_thick)
-                            I *= capture;
-                        if (os_polar)
-                            I *= polar;
-                        if (os_omega)
-                            I *= omega;
+                        LREAL F_cell = LNAME(nbcl_f_cell)(h, k, l, act, &u, IP, P, Fhkl, fallback);
+                        LREAL term = F_cell * F_cell * F_latt * F_latt;
+                        if (!any_os) {
+                            I += LSEL(zero, term, act);
+                        } else {
+                            LREAL In = I + term;
+                            if (u.os_thick)
+                                In *= capture;
+                            if (u.os_polar)
+                                In *= polar;
+                            if (u.os_omega)
+                                In *= omega;
+                            I = LSEL(I, In, act);
+                        }
                     }
                 }
             }
         }
     }
     *omega_sum = osum;
-    REAL value = P[NBCL_P_SCALE] * I;
-    if (!os_thick)
+    LREAL value = P[NBCL_P_SCALE] * I;
+    if (!u.os_thick)
         value *= capture;
-    if (!os_polar)
+    if (!u.os_polar)
         value *= polar;
-    if (!os_omega)
+    if (!u.os_omega)
         value *= omega;
     return value;
 }
 
+#if LW == 1
+/* the one-pixel entry points the scalar kernel, the host reference path and the tests call */
+
+/* Tricubic F at fractional (h,k,l); *fallback set when the neighbourhood leaves the grid */
+NBCL_FN REAL nbcl_f_interp(REAL h, REAL k, REAL l, NBCL_GLOBAL const int *IP,
+                           NBCL_GLOBAL const REAL *P, NBCL_GLOBAL const REAL *Fhkl, int *fallback)
+{
+    return nbcl_f_tricubic(h, k, l, 1, IP, P, Fhkl, fallback);
+}
+
+/* Intensity of one pixel; pixels outside the ROI or masked are the caller's business */
+NBCL_FN REAL nbcl_pixel_value(int fpixel, int spixel, NBCL_GLOBAL const REAL *P,
+                              NBCL_GLOBAL const int *IP, NBCL_GLOBAL const REAL *src,
+                              NBCL_GLOBAL const REAL *orient, NBCL_GLOBAL const REAL *Fhkl,
+                              int *fallback, REAL *omega_sum)
+{
+    return nbcl_pixel_lanes(fpixel, spixel, 1, P, IP, src, orient, Fhkl, omega_sum, fallback);
+}
 #endif

@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,7 @@ typedef enum {
     F_GAUSS_XTAL, F_TOPHAT, F_FUDGE, F_MOSAIC, F_MOSAIC_DOM, F_PHI, F_OSC, F_PHISTEP, F_PHISTEPS,
     F_DMIN, F_OVERSAMPLE, F_OS_THICK, F_OS_POLAR, F_OS_OMEGA, F_ROI, F_WATER, F_FLUENCE, F_FLUX,
     F_EXPOSURE, F_BEAMSIZE, F_FLOATFILE, F_INTFILE, F_SCALE, F_ADC, F_PGMFILE, F_PGMSCALE,
-    F_NOISEFILE, F_NONOISE, F_NOPGM, F_INTERPOLATE, F_NOINTERPOLATE, F_PRINTOUT,
+    F_NOISEFILE, F_NONOISE, F_CBFFILE, F_NEXUSFILE, F_NEXUS_COMP, F_PNGFILE, F_NOPGM, F_INTERPOLATE, F_NOINTERPOLATE, F_PRINTOUT,
     F_PRINTOUT_PIXEL, F_NOPROGRESS, F_PROGRESS, F_SEED, F_MOSAIC_SEED, F_MISSET_SEED, F_MISSET,
     F_STOL, F_NFRAMES, F_FRAMES, F_RESUME, F_HELP, F_DEVICE, F_LIST_DEVICES, F_PRECISION,
     F_VERSION, F_FAST_MATH, F_KERNEL_DIR
@@ -155,10 +156,14 @@ static const flag_def FLAGS[] = {
     {"-nopgm", F_NOPGM, 0, "", "do not write the PGM image"},
     {"-noisefile -noiseimage", F_NOISEFILE, 1, "FILE", "SMV image with Poisson noise (default noiseimage.img)"},
     {"-nonoise", F_NONOISE, 0, "", "do not write the noise image"},
+    {"-cbffile", F_CBFFILE, 1, "FILE", "miniCBF photon counts: noise image less -adc (rounded float image with -nonoise) (nbcl)"},
+    {"-nexusfile", F_NEXUSFILE, 1, "FILE", "NeXus/NXmx HDF5 file of the same counts (nbcl)"},
+    {"-nexus_compression", F_NEXUS_COMP, 1, "deflate|lz4|bslz4", "NXmx pixel compression (default deflate; lz4, bslz4: HDF5 filter plugins) (nbcl)"},
+    {"-pngfile", F_PNGFILE, 1, "FILE", "8-bit PNG preview, scaled as the PGM (nbcl)"},
     {"-seed", F_SEED, 1, "N", "noise seed (default: from the clock)"},
     {"-stol -4stol -Q -stolout", F_STOL, 1, "FILE", "amorphous S(Q) table: accepted, not used (as nanoBragg)"},
-    {"-printout", F_PRINTOUT, 0, "", "print per-pixel details"},
-    {"-printout_pixel", F_PRINTOUT_PIXEL, 2, "f s", "print details of one pixel"},
+    {"-printout", F_PRINTOUT, 0, "", "trace the brightest pixel: position, S, hkl, F_cell, F_latt, omega, polarization, I (nbcl's format)"},
+    {"-printout_pixel", F_PRINTOUT_PIXEL, 2, "f s", "trace pixel (fast f, slow s) instead (implies -printout)"},
     {"-noprogress", F_NOPROGRESS, 0, "", "no progress meter"},
     {"-progress", F_PROGRESS, 0, "", "progress meter on stderr (default)"},
     /* nbcl's own */
@@ -210,7 +215,29 @@ void nbcl_cli_usage(FILE *out)
         fprintf(out, "\n");
     }
     fprintf(out, "Exit codes: 0 ok, 2 usage, 3 bad parameter, 4 input file, 5 device, 6 output, "
-                 "9 missing required input, 130 interrupted.\n");
+                 "7 non-finite image, 9 missing required input, 130 interrupted.\n");
+}
+
+/* Bounds that keep the physics finite (docs/parity.md, "ranges"): far outside anything
+ * realistic, so no nanoBragg command line that makes sense changes meaning, yet tight enough that
+ * the sub-path arithmetic cannot overflow or underflow to 0/0. In the flags' own units. */
+#define LAMBDA_MIN_A 1e-6
+#define LAMBDA_MAX_A 1e6
+#define PIXEL_MIN_MM 1e-6
+#define PIXEL_MAX_MM 1e4
+#define DISTANCE_MIN_MM 1e-6
+#define DISTANCE_MAX_MM 1e9
+#define WATER_MAX_UM 1e6
+#define EV_A 12398.42 /* the reference's hc in eV x Angstrom */
+
+static int in_range(const char *what, double v, double lo, double hi, const char *unit,
+                    char *err, size_t errlen)
+{
+    if (v >= lo && v <= hi)
+        return 1;
+    snprintf(err, errlen, "%s %g is outside the range nbcl accepts: %g to %g %s", what, v, lo,
+             hi, unit);
+    return 0;
 }
 
 static int parse_double(const char *flag, const char *s, double *out, char *err, size_t errlen)
@@ -218,8 +245,24 @@ static int parse_double(const char *flag, const char *s, double *out, char *err,
     char *end = NULL;
     errno = 0;
     double v = strtod(s, &end);
-    if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v)) {
+    if (end == s || *end != '\0') {
+        snprintf(err, errlen, "%s: '%s' is not a number", flag, s);
+        return 0;
+    }
+    if (!isfinite(v) && errno != ERANGE) { /* "inf", "nan" spelled out */
         snprintf(err, errlen, "%s: '%s' is not a finite number", flag, s);
+        return 0;
+    }
+    if (errno == ERANGE && fabs(v) > 1.0) {
+        snprintf(err, errlen, "%s: '%s' is too large for double precision (at most %g)", flag,
+                 s, DBL_MAX);
+        return 0;
+    }
+    if (errno == ERANGE) { /* underflow: 0 or a subnormal, which nbcl does not compute with */
+        snprintf(err, errlen,
+                 "%s: '%s' is too close to zero for double precision (smallest normal %g; "
+                 "write 0 for zero)",
+                 flag, s, DBL_MIN);
         return 0;
     }
     *out = v;
@@ -231,8 +274,14 @@ static int parse_int(const char *flag, const char *s, int *out, char *err, size_
     char *end = NULL;
     errno = 0;
     long v = strtol(s, &end, 10);
-    if (end == s || *end != '\0' || errno == ERANGE || v > 2147483647L || v < -2147483647L) {
+    if (end == s || *end != '\0') {
+        /* a whole number written as a float (12.5, 1e3) is still not a count */
         snprintf(err, errlen, "%s: '%s' is not an integer", flag, s);
+        return 0;
+    }
+    if (errno == ERANGE || v > 2147483647L || v < -2147483647L) {
+        snprintf(err, errlen, "%s: '%s' is out of range (an integer from -2147483647 to 2147483647)",
+                 flag, s);
         return 0;
     }
     *out = (int)v;
@@ -305,6 +354,21 @@ static nbcl_status ingest_header(nbcl_cli *cli, const char *path, int is_mask, c
     if (!isnan(v))
         c->twotheta = v / RTD;
     nbcl_smv_free(&m);
+    /* the header's values obey the flags' ranges */
+    char what[4200];
+    const double vals[4] = {c->pixel_size * 1000.0, c->distance * 1000.0,
+                            c->close_distance * 1000.0, c->lambda0 * 1e10};
+    static const char *const keys[4] = {"PIXEL_SIZE", "DISTANCE", "CLOSE_DISTANCE", "WAVELENGTH"};
+    static const double lo[4] = {PIXEL_MIN_MM, DISTANCE_MIN_MM, DISTANCE_MIN_MM, LAMBDA_MIN_A};
+    static const double hi[4] = {PIXEL_MAX_MM, DISTANCE_MAX_MM, DISTANCE_MAX_MM, LAMBDA_MAX_A};
+    static const char *const unit[4] = {"mm", "mm", "mm", "Angstrom"};
+    for (int i = 0; i < 4; i++) {
+        if (isnan(vals[i]))
+            continue; /* not set (close distance) */
+        snprintf(what, sizeof what, "%s: %s", path, keys[i]);
+        if (!in_range(what, vals[i], lo[i], hi[i], unit[i], err, errlen))
+            return NBCL_INVALID_ARGUMENT;
+    }
     return NBCL_OK;
 }
 
@@ -332,7 +396,9 @@ int nbcl_cli_parse(int argc, char **argv, nbcl_cli *cli, char *err, size_t errle
         if ((f->id == F_IMG || f->id == F_MASK) && i + 1 < argc) {
             nbcl_status st = ingest_header(cli, argv[i + 1], f->id == F_MASK, err, errlen);
             if (st != NBCL_OK) /* a signal while waiting on a FIFO is not an input error */
-                return st == NBCL_INTERRUPTED ? NBCL_EXIT_INTERRUPTED : NBCL_EXIT_INPUT;
+                return st == NBCL_INTERRUPTED        ? NBCL_EXIT_INTERRUPTED
+                       : st == NBCL_INVALID_ARGUMENT ? NBCL_EXIT_PARAM /* header out of range */
+                                                     : NBCL_EXIT_INPUT;
             if (f->id == F_MASK)
                 c->maskfile = argv[i + 1];
             else
@@ -377,6 +443,7 @@ int nbcl_cli_parse(int argc, char **argv, nbcl_cli *cli, char *err, size_t errle
 #define D(k) do { if (!parse_double(a, v[k], &d[k], err, errlen)) return NBCL_EXIT_USAGE; } while (0)
 #define I(dst) do { if (!parse_int(a, v[0], &n, err, errlen)) return NBCL_EXIT_USAGE; (dst) = n; } while (0)
 #define POS(k, what) do { if (!(d[k] > 0)) { snprintf(err, errlen, "%s must be positive (got %s)", a, v[k]); return NBCL_EXIT_PARAM; } } while (0)
+#define RANGE(k, lo, hi, unit) do { if (!in_range(a, d[k], lo, hi, unit, err, errlen)) return NBCL_EXIT_PARAM; } while (0)
 #define NONNEG(k) do { if (d[k] < 0) { snprintf(err, errlen, "%s must not be negative (got %s)", a, v[k]); return NBCL_EXIT_PARAM; } } while (0)
         switch (f->id) {
         case F_HKL: c->hklfile = v[0]; break;
@@ -405,15 +472,15 @@ int nbcl_cli_parse(int argc, char **argv, nbcl_cli *cli, char *err, size_t errle
         case F_DEFAULT_F: D(0); c->default_F = d[0]; break;
         case F_DUMP: c->dumpfile = v[0]; break;
         case F_NODUMP: c->read_dump = c->write_dump = 0; break;
-        case F_PIXEL: D(0); POS(0, ""); c->pixel_size = d[0] / 1000.0; break;
+        case F_PIXEL: D(0); POS(0, ""); RANGE(0, PIXEL_MIN_MM, PIXEL_MAX_MM, "mm"); c->pixel_size = d[0] / 1000.0; break;
         case F_DETPIXELS: I(c->fpixels); if (n <= 0) goto positive; c->spixels = n; break;
         case F_DETPIXELS_F: I(c->fpixels); if (n <= 0) goto positive; break;
         case F_DETPIXELS_S: I(c->spixels); if (n <= 0) goto positive; break;
         case F_DETSIZE: D(0); POS(0, ""); c->detsize_f = c->detsize_s = d[0] / 1000.0; break;
         case F_DETSIZE_F: D(0); POS(0, ""); c->detsize_f = d[0] / 1000.0; break;
         case F_DETSIZE_S: D(0); POS(0, ""); c->detsize_s = d[0] / 1000.0; break;
-        case F_DISTANCE: D(0); POS(0, ""); c->distance = d[0] / 1000.0; PIVOT_FLAG(NBCL_PIVOT_BEAM); break;
-        case F_CLOSE_DISTANCE: D(0); POS(0, ""); c->close_distance = d[0] / 1000.0; PIVOT_FLAG(NBCL_PIVOT_SAMPLE); break;
+        case F_DISTANCE: D(0); POS(0, ""); RANGE(0, DISTANCE_MIN_MM, DISTANCE_MAX_MM, "mm"); c->distance = d[0] / 1000.0; PIVOT_FLAG(NBCL_PIVOT_BEAM); break;
+        case F_CLOSE_DISTANCE: D(0); POS(0, ""); RANGE(0, DISTANCE_MIN_MM, DISTANCE_MAX_MM, "mm"); c->close_distance = d[0] / 1000.0; PIVOT_FLAG(NBCL_PIVOT_SAMPLE); break;
         case F_POINT_PIXEL: c->point_pixel = 1; break;
         case F_ROTX: D(0); c->detector_rotx = d[0] / RTD; break;
         case F_ROTY: D(0); c->detector_roty = d[0] / RTD; break;
@@ -488,8 +555,8 @@ int nbcl_cli_parse(int argc, char **argv, nbcl_cli *cli, char *err, size_t errle
         case F_YCLOSE: D(0); c->Yclose = d[0] / 1000.0; PIVOT_FLAG(NBCL_PIVOT_SAMPLE); break;
         case F_ORGX: D(0); c->ORGX = d[0]; PIVOT_FLAG(NBCL_PIVOT_SAMPLE); break;
         case F_ORGY: D(0); c->ORGY = d[0]; PIVOT_FLAG(NBCL_PIVOT_SAMPLE); break;
-        case F_LAMBDA: D(0); POS(0, ""); c->lambda0 = d[0] / 1.0e10; break;
-        case F_ENERGY: D(0); POS(0, ""); c->lambda0 = (12398.42 / d[0]) / 1.0e10; break;
+        case F_LAMBDA: D(0); POS(0, ""); RANGE(0, LAMBDA_MIN_A, LAMBDA_MAX_A, "Angstrom"); c->lambda0 = d[0] / 1.0e10; break;
+        case F_ENERGY: D(0); POS(0, ""); RANGE(0, EV_A / LAMBDA_MAX_A, EV_A / LAMBDA_MIN_A, "eV"); c->lambda0 = (EV_A / d[0]) / 1.0e10; break;
         case F_DISPERSION: D(0); NONNEG(0); c->dispersion = d[0] / 100.0; break;
         case F_DISPSTEPS: I(c->dispsteps); if (n < 0) goto nonneg; break;
         case F_DIVERGENCE: D(0); NONNEG(0); c->hdivrange = c->vdivrange = d[0] / 1000.0; break;
@@ -502,7 +569,7 @@ int nbcl_cli_parse(int argc, char **argv, nbcl_cli *cli, char *err, size_t errle
         case F_DIVSTEPS: I(c->hdivsteps); if (n < 0) goto nonneg; c->vdivsteps = n; break;
         case F_ROUND_DIV: c->round_div = 1; break;
         case F_SQUARE_DIV: c->round_div = 0; break;
-        case F_POLAR: D(0); c->polarization = d[0]; c->nopolar = 0; break;
+        case F_POLAR: D(0); RANGE(0, -1.0, 1.0, "(a fraction)"); c->polarization = d[0]; c->nopolar = 0; break;
         case F_NOPOLAR: c->nopolar = 1; break;
         case F_NA: I(c->Na); if (n < 0) goto nonneg; break;
         case F_NB: I(c->Nb); if (n < 0) goto nonneg; break;
@@ -544,7 +611,7 @@ int nbcl_cli_parse(int argc, char **argv, nbcl_cli *cli, char *err, size_t errle
                 return NBCL_EXIT_PARAM;
             }
             break;
-        case F_WATER: D(0); NONNEG(0); c->water_size = d[0] / 1e6; break;
+        case F_WATER: D(0); NONNEG(0); RANGE(0, 0.0, WATER_MAX_UM, "um"); c->water_size = d[0] / 1e6; break;
         case F_FLUENCE: D(0); NONNEG(0); c->fluence = d[0]; break;
         case F_FLUX: D(0); NONNEG(0); c->flux = d[0]; break;
         case F_EXPOSURE: D(0); c->exposure = d[0]; break;
@@ -558,6 +625,21 @@ int nbcl_cli_parse(int argc, char **argv, nbcl_cli *cli, char *err, size_t errle
         case F_NOPGM: cli->write_pgm = 0; break;
         case F_NOISEFILE: cli->noisefile = v[0]; cli->write_noise = 1; break;
         case F_NONOISE: cli->write_noise = 0; break;
+        case F_CBFFILE: cli->cbffile = v[0]; break;
+        case F_NEXUSFILE: cli->nexusfile = v[0]; break;
+        case F_PNGFILE: cli->pngfile = v[0]; break;
+        case F_NEXUS_COMP:
+            if (strcasecmp(v[0], "deflate") == 0)
+                cli->nexus_compression = NBCL_NEXUS_DEFLATE;
+            else if (strcasecmp(v[0], "lz4") == 0)
+                cli->nexus_compression = NBCL_NEXUS_LZ4;
+            else if (strcasecmp(v[0], "bslz4") == 0)
+                cli->nexus_compression = NBCL_NEXUS_BSLZ4;
+            else {
+                snprintf(err, errlen, "-nexus_compression: expected deflate, lz4 or bslz4, got '%s'", v[0]);
+                return NBCL_EXIT_USAGE;
+            }
+            break;
         case F_INTERPOLATE: c->interpolate = 1; break;
         case F_NOINTERPOLATE: c->interpolate = 0; break;
         case F_PRINTOUT: c->printout = 1; break;
@@ -565,6 +647,11 @@ int nbcl_cli_parse(int argc, char **argv, nbcl_cli *cli, char *err, size_t errle
             if (!parse_int(a, v[0], &c->printout_fpixel, err, errlen) ||
                 !parse_int(a, v[1], &c->printout_spixel, err, errlen))
                 return NBCL_EXIT_USAGE;
+            if (c->printout_fpixel < 0 || c->printout_spixel < 0) {
+                snprintf(err, errlen, "-printout_pixel: pixel indices start at 0 (got %s %s)",
+                         v[0], v[1]);
+                return NBCL_EXIT_PARAM;
+            }
             c->printout = 1;
             break;
         case F_NOPROGRESS: cli->progress = 0; break;
@@ -614,6 +701,7 @@ int nbcl_cli_parse(int argc, char **argv, nbcl_cli *cli, char *err, size_t errle
 #undef I
 #undef POS
 #undef NONNEG
+#undef RANGE
 #undef PIVOT_FLAG
     /* spec-a-cli precedence: explicit -pivot > pivot-setting flags (argv order) > the
      * convention's default. -twotheta asks for a sample pivot only in CUSTOM geometry. */
@@ -645,6 +733,9 @@ size_t nbcl_cli_files(const nbcl_cli *cli, nbcl_file_ref *out, size_t max)
         {"-intfile", cli->write_int ? cli->intfile : NULL, 1},
         {"-pgmfile", cli->write_pgm ? cli->pgmfile : NULL, 1},
         {"-noisefile", cli->write_noise ? cli->noisefile : NULL, 1},
+        {"-cbffile", cli->cbffile, 1},
+        {"-nexusfile", cli->nexusfile, 1},
+        {"-pngfile", cli->pngfile, 1},
         {"-dumpfile (the structure-factor cache)", cache_out ? c->dumpfile : NULL, 1},
         {"-dumpfile (the structure-factor cache)", cache_in ? c->dumpfile : NULL, 0},
         {"-hkl", c->hklfile, 0},

@@ -16,6 +16,7 @@ enum {
     NBCL_EXIT_INPUT = 4,       /* input file missing, unreadable or malformed */
     NBCL_EXIT_DEVICE = 5,      /* no device, no fp64, kernel build or OpenCL failure */
     NBCL_EXIT_OUTPUT = 6,      /* an output file could not be written */
+    NBCL_EXIT_NONFINITE = 7,   /* the rendered image has NaN or infinite pixels: nothing written */
     NBCL_EXIT_MISSING = 9,     /* required inputs missing: usage printed (as nanoBragg) */
     NBCL_EXIT_INTERRUPTED = 130
 };
@@ -24,6 +25,8 @@ typedef struct nbcl_cli {
     nbcl_config cfg;
     const char *floatfile, *intfile, *pgmfile, *noisefile;
     int write_float, write_int, write_pgm, write_noise;
+    const char *cbffile, *nexusfile, *pngfile; /* nbcl extensions; NULL: not written */
+    nbcl_nexus_compression nexus_compression;
     int progress;
     int help, list_devices, version;
     const char *device;

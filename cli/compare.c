@@ -1,11 +1,15 @@
 /* nbcl-compare — compare two detector images (raw float32 or SMV) on an OpenCL device.
  *
  *   nbcl-compare A B [--fpixels N] [--spixels N] [--roi xmin xmax ymin ymax]
- *                [--threshold CORR] [--diff-png FILE] [--device SPEC | --host] [--json] [-q]
+ *                [--threshold CORR] [--diff-png FILE] [--device SPEC | --host]
+ *                [--allow-nonfinite] [--json] [-q]
  *
  * Pearson correlation, MSE, RMSE, max absolute and relative difference (relative to B), sums and
  * their ratio A/B, worst pixel; computed by nbcl_compare_device() (CLBlast, double accumulation),
- * or on the host with --host or when no device can be opened. Exit codes: docs/exit_codes.md. */
+ * or on the host with --host or when no device can be opened. NaN and infinite pixels are
+ * counted in each image and never compared: the metrics cover the pixels finite in both, and any
+ * non-finite pixel is an error (exit 6) unless --allow-nonfinite, which still requires both
+ * images to hold the same non-finite value at the same pixels. Exit codes: docs/exit_codes.md. */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -24,7 +28,8 @@ enum {
     CMP_USAGE = 2,
     CMP_IO = 3,
     CMP_SIZE = 4,
-    CMP_DEVICE = 5
+    CMP_DEVICE = 5,
+    CMP_NONFINITE = 6
 };
 
 typedef struct cmp_image {
@@ -39,8 +44,11 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: nbcl-compare A B [options]\n"
-            "  A, B               raw float32 images (nanoBragg -floatfile) or SMV images\n"
-            "                     (-intfile/-noisefile); SMV files carry their size\n"
+            "  A, B               raw float32 images (nanoBragg -floatfile), SMV images\n"
+            "                     (-intfile/-noisefile), miniCBF (-cbffile) or NeXus/NXmx\n"
+            "                     (-nexusfile), told apart by their first bytes; all but raw\n"
+            "                     float images carry their size\n"
+            "  --frame N          frame of NXmx files to compare (1-based, default 1)\n"
             "  --fpixels N        pixels along the fast axis of raw float images\n"
             "  --spixels N        pixels along the slow axis (default: pixel count / fpixels)\n"
             "  --roi x0 x1 y0 y1  compare only this inclusive pixel window (fast x, slow y)\n"
@@ -48,11 +56,16 @@ static void usage(FILE *out)
             "  --diff-png FILE    write A-B as a PNG (red A>B, blue A<B, white equal)\n"
             "  --device SPEC      OpenCL device (see nbcl --list-devices); failure is an error\n"
             "  --host             compute on the host instead of the device\n"
+            "  --allow-nonfinite  accept NaN/inf pixels when both images have the same ones at\n"
+            "                     the same pixels (the metrics cover the finite pixels)\n"
             "  --json             print the result as JSON on stdout\n"
             "  -q, --quiet        print nothing unless there is an error\n"
             "  -h, --help         this text\n"
+            "NaN and infinite pixels are counted and left out of every metric; any of them is\n"
+            "an error (exit 6) unless --allow-nonfinite and both images agree on them.\n"
             "exit codes: 0 ok, 1 below --threshold, 2 usage, 3 I/O or format error,\n"
-            "            4 size mismatch (or ROI outside the image), 5 device error\n");
+            "            4 size mismatch (or ROI outside the image), 5 device error,\n"
+            "            6 non-finite pixels\n");
 }
 
 static int parse_double(const char *s, double *out)
@@ -79,8 +92,40 @@ static int is_smv(const char *path)
     return got >= 15 && memcmp(head, "{\nHEADER_BYTES=", 15) == 0;
 }
 
-static int load(cmp_image *im, char *err, size_t errlen)
+/* CBF or NXmx photon counts (frame: 0-based, NXmx only), by their signature */
+static int load_counts(cmp_image *im, long frame, char *err, size_t errlen)
 {
+    nbcl_image_format fmt = nbcl_detect_format(im->path);
+    nbcl_counts_image ci;
+    if (fmt == NBCL_FORMAT_CBF) {
+        if (nbcl_read_cbf(im->path, &ci, err, errlen) != NBCL_OK)
+            return CMP_IO;
+        im->format = "cbf";
+    } else {
+        if (nbcl_read_nexus(im->path, (int)frame, &ci, err, errlen) != NBCL_OK)
+            return CMP_IO;
+        im->format = "nxmx";
+    }
+    im->width = ci.fpixels;
+    im->height = ci.spixels;
+    im->n = (size_t)ci.fpixels * ci.spixels;
+    im->data = malloc(im->n * sizeof(float));
+    if (!im->data) {
+        free(ci.counts);
+        snprintf(err, errlen, "%s: out of memory", im->path);
+        return CMP_IO;
+    }
+    for (size_t i = 0; i < im->n; i++)
+        im->data[i] = (float)ci.counts[i];
+    free(ci.counts);
+    return CMP_OK;
+}
+
+static int load(cmp_image *im, long frame, char *err, size_t errlen)
+{
+    nbcl_image_format fmt = nbcl_detect_format(im->path);
+    if (fmt == NBCL_FORMAT_CBF || fmt == NBCL_FORMAT_HDF5)
+        return load_counts(im, frame, err, errlen);
     if (is_smv(im->path)) {
         nbcl_smv smv;
         if (nbcl_read_smv(im->path, &smv, err, errlen) != NBCL_OK)
@@ -116,8 +161,8 @@ static int shape(cmp_image *im, const cmp_image *other, long fpix, long spix, ch
 {
     if (im->width > 0) {
         if ((fpix && fpix != im->width) || (spix && spix != im->height)) {
-            snprintf(err, errlen, "%s: SMV image is %dx%d, not the --fpixels/--spixels given",
-                     im->path, im->width, im->height);
+            snprintf(err, errlen, "%s: %s image is %dx%d, not the --fpixels/--spixels given",
+                     im->path, im->format, im->width, im->height);
             return CMP_SIZE;
         }
         return CMP_OK;
@@ -217,11 +262,63 @@ static int write_diff_png(const char *path, const float *a, const float *b, int 
     return CMP_OK;
 }
 
+/* Non-finite pixels of the two images: counts, NaN counts, first index, the pixels where the two
+ * differ in finiteness or kind (NaN, +inf, -inf), and, when there are any, compacted copies of
+ * the pixels finite in both with their original indices (*fa, *fb, *idx; NULL otherwise). */
+typedef struct nonfinite_census {
+    size_t count[2], nan[2], first[2], mismatch, finite_both;
+} nonfinite_census;
+
+static int kind(float v)
+{
+    return isnan(v) ? 1 : isinf(v) ? (v > 0 ? 2 : 3) : 0;
+}
+
+static int census(const float *a, const float *b, size_t n, nonfinite_census *c, float **fa,
+                  float **fb, size_t **idx)
+{
+    memset(c, 0, sizeof *c);
+    const float *im[2] = {a, b};
+    for (size_t i = 0; i < n; i++) {
+        int ka = kind(a[i]), kb = kind(b[i]);
+        if (!ka && !kb)
+            continue;
+        const int kk[2] = {ka, kb};
+        for (int k = 0; k < 2; k++) {
+            if (!kk[k])
+                continue;
+            if (!c->count[k])
+                c->first[k] = i;
+            c->count[k]++;
+            c->nan[k] += isnan(im[k][i]) != 0;
+        }
+        c->mismatch += ka != kb;
+    }
+    c->finite_both = n;
+    if (!c->count[0] && !c->count[1])
+        return 1;
+    size_t m = 1 + n; /* at least one element: malloc(0) may return NULL */
+    *fa = malloc(m * sizeof **fa);
+    *fb = malloc(m * sizeof **fb);
+    *idx = malloc(m * sizeof **idx);
+    if (!*fa || !*fb || !*idx)
+        return 0;
+    size_t j = 0;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(a[i]) && isfinite(b[i])) {
+            (*fa)[j] = a[i];
+            (*fb)[j] = b[i];
+            (*idx)[j++] = i;
+        }
+    c->finite_both = j;
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     const char *paths[2] = {NULL, NULL};
-    long fpix = 0, spix = 0, roi[4] = {-1, -1, -1, -1};
-    int have_roi = 0, have_threshold = 0, json = 0, quiet = 0, host = 0;
+    long fpix = 0, spix = 0, roi[4] = {-1, -1, -1, -1}, frame = 1;
+    int have_roi = 0, have_threshold = 0, json = 0, quiet = 0, host = 0, allow_nonfinite = 0;
     double threshold = 0;
     const char *diff_png = NULL, *device = NULL;
     int npaths = 0;
@@ -244,18 +341,27 @@ int main(int argc, char **argv)
             NEED(1);
             long v;
             if (!nbcl_parse_long_range(argv[++i], 1, 1 << 20, &v)) {
-                fprintf(stderr, "nbcl-compare: %s: not a pixel count: %s\n", a, argv[i]);
+                fprintf(stderr, "nbcl-compare: %s: not a pixel count from 1 to %d: %s\n", a,
+                        1 << 20, argv[i]);
                 return CMP_USAGE;
             }
             if (a[2] == 'f')
                 fpix = v;
             else
                 spix = v;
+        } else if (!strcmp(a, "--frame")) {
+            NEED(1);
+            if (!nbcl_parse_long_range(argv[++i], 1, 1L << 30, &frame)) {
+                fprintf(stderr, "nbcl-compare: --frame: not a frame number (1, 2, ...): %s\n",
+                        argv[i]);
+                return CMP_USAGE;
+            }
         } else if (!strcmp(a, "--roi")) {
             NEED(4);
             for (int k = 0; k < 4; k++)
                 if (!nbcl_parse_long_range(argv[++i], 0, 1 << 20, &roi[k])) {
-                    fprintf(stderr, "nbcl-compare: --roi: not a pixel index: %s\n", argv[i]);
+                    fprintf(stderr, "nbcl-compare: --roi: not a pixel index from 0 to %d: %s\n",
+                            1 << 20, argv[i]);
                     return CMP_USAGE;
                 }
             if (roi[0] > roi[1] || roi[2] > roi[3]) {
@@ -266,7 +372,8 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--threshold")) {
             NEED(1);
             if (!parse_double(argv[++i], &threshold)) {
-                fprintf(stderr, "nbcl-compare: --threshold: not a number: %s\n", argv[i]);
+                fprintf(stderr, "nbcl-compare: --threshold: not a finite number in double "
+                                "range: %s\n", argv[i]);
                 return CMP_USAGE;
             }
             have_threshold = 1;
@@ -278,6 +385,8 @@ int main(int argc, char **argv)
             device = argv[++i];
         } else if (!strcmp(a, "--host")) {
             host = 1;
+        } else if (!strcmp(a, "--allow-nonfinite")) {
+            allow_nonfinite = 1;
         } else if (!strcmp(a, "--json")) {
             json = 1;
         } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
@@ -304,13 +413,17 @@ int main(int argc, char **argv)
     }
 
     char err[4096] = "";
+    if (nbcl_env_check(err, sizeof err) != NBCL_OK) {
+        fprintf(stderr, "nbcl-compare: %s\n", err);
+        return CMP_USAGE;
+    }
     cmp_image im[2];
     memset(im, 0, sizeof im);
     im[0].path = paths[0];
     im[1].path = paths[1];
     int rc = CMP_OK;
     for (int k = 0; k < 2 && rc == CMP_OK; k++)
-        rc = load(&im[k], err, sizeof err);
+        rc = load(&im[k], frame - 1, err, sizeof err);
     for (int k = 0; k < 2 && rc == CMP_OK; k++)
         rc = shape(&im[k], &im[1 - k], fpix, spix, err, sizeof err);
     if (rc == CMP_OK && (im[0].width != im[1].width || im[0].height != im[1].height)) {
@@ -359,7 +472,20 @@ int main(int argc, char **argv)
         }
     }
 
+    /* NaN and infinities: counted per image, left out of every metric (a NaN would otherwise
+     * vanish from the maximum and poison the sums) */
+    nonfinite_census nf;
     nbcl_engine *eng = NULL;
+    float *fa = NULL, *fb = NULL;
+    size_t *fidx = NULL;
+    if (!census(a, b, n, &nf, &fa, &fb, &fidx)) {
+        fprintf(stderr, "nbcl-compare: out of memory\n");
+        rc = CMP_IO;
+        goto out;
+    }
+    const float *ca = fidx ? fa : a, *cb = fidx ? fb : b;
+    size_t cn = fidx ? nf.finite_both : n;
+
     char where[600] = "host";
     if (!host) {
         nbcl_engine_opts o;
@@ -379,7 +505,7 @@ int main(int argc, char **argv)
         }
     }
     nbcl_compare_result r;
-    if (nbcl_compare_device(eng, a, b, n, &r) != NBCL_OK) {
+    if (nbcl_compare_device(eng, ca, cb, cn, &r) != NBCL_OK) {
         fprintf(stderr, "nbcl-compare: comparison failed\n");
         rc = CMP_IO;
         goto out;
@@ -397,9 +523,12 @@ int main(int argc, char **argv)
             goto out;
         }
     }
-    int wx = (int)(r.worst_index % (size_t)W) + x0, wy = (int)(r.worst_index / (size_t)W) + y0;
-    double wa = n ? a[r.worst_index] : 0, wb = n ? b[r.worst_index] : 0;
+    size_t worst = fidx ? (cn ? fidx[r.worst_index] : 0) : r.worst_index;
+    int wx = (int)(worst % (size_t)W) + x0, wy = (int)(worst / (size_t)W) + y0;
+    double wa = n ? a[worst] : 0, wb = n ? b[worst] : 0;
     int below = have_threshold && !(r.corr >= threshold);
+    /* any non-finite pixel refuses agreement, unless allowed and the same in both images */
+    int nonfinite_bad = (nf.count[0] || nf.count[1]) && (!allow_nonfinite || nf.mismatch);
 
     if (json) {
         nbcl_json *w = nbcl_json_new(1);
@@ -436,10 +565,15 @@ int main(int argc, char **argv)
         nbcl_json_knum(w, "b", wb);
         nbcl_json_obj_end(w);
         nbcl_json_kstr(w, "computed_on", where);
-        if (have_threshold) {
+        nbcl_json_kuint(w, "nonfinite_a", nf.count[0]);
+        nbcl_json_kuint(w, "nonfinite_b", nf.count[1]);
+        nbcl_json_kuint(w, "nan_a", nf.nan[0]);
+        nbcl_json_kuint(w, "nan_b", nf.nan[1]);
+        nbcl_json_kuint(w, "nonfinite_mismatch", nf.mismatch);
+        if (have_threshold)
             nbcl_json_knum(w, "threshold", threshold);
-            nbcl_json_kbool(w, "pass", !below);
-        }
+        if (have_threshold || nf.count[0] || nf.count[1])
+            nbcl_json_kbool(w, "pass", !below && !nonfinite_bad);
         nbcl_json_obj_end(w);
         if (nbcl_json_ok(w))
             printf("%s\n", nbcl_json_text(w, NULL));
@@ -450,6 +584,18 @@ int main(int argc, char **argv)
         if (have_roi)
             printf(", ROI x %ld..%ld y %ld..%ld", roi[0], roi[1], roi[2], roi[3]);
         printf(" (%zu pixels compared)\n", r.n);
+        for (int k = 0; k < 2; k++) {
+            printf("non-finite %c:   %zu (%zu NaN, %zu infinite)", "AB"[k], nf.count[k], nf.nan[k],
+                   nf.count[k] - nf.nan[k]);
+            if (nf.count[k])
+                printf(", first at pixel (%d, %d)", (int)(nf.first[k] % (size_t)W) + x0,
+                       (int)(nf.first[k] / (size_t)W) + y0);
+            printf("\n");
+        }
+        if (nf.count[0] || nf.count[1])
+            printf("                %zu pixels differ in finiteness or kind; the metrics below "
+                   "cover only the %zu pixels finite in both\n",
+                   nf.mismatch, nf.finite_both);
         printf("computed on:    %s\n", where);
         printf("correlation:    %.12g\n", r.corr);
         printf("sum A:          %.12g\nsum B:          %.12g\nsum ratio A/B:  %.12g\n", r.sum_a,
@@ -458,6 +604,10 @@ int main(int argc, char **argv)
         printf("max abs diff:   %.6g at pixel (%d, %d): A = %.9g, B = %.9g\n", r.max_abs, wx, wy,
                wa, wb);
         printf("max rel diff:   %.6g (relative to B, where B != 0)\n", r.max_rel);
+        if (nonfinite_bad)
+            printf("result:         NOT in agreement: %s\n",
+                   nf.mismatch ? "the images differ in their non-finite pixels"
+                               : "non-finite pixels (--allow-nonfinite accepts matching ones)");
     }
     if (diff_png) {
         int prc = write_diff_png(diff_png, a, b, W, H, r.max_abs, err, sizeof err);
@@ -467,13 +617,24 @@ int main(int argc, char **argv)
             goto out;
         }
     }
-    if (below) {
+    if (nonfinite_bad) {
+        fprintf(stderr,
+                "nbcl-compare: non-finite pixels: %zu in A, %zu in B, %zu differing between them: "
+                "%s\n",
+                nf.count[0], nf.count[1], nf.mismatch,
+                allow_nonfinite ? "the images disagree on them"
+                                : "not comparable (--allow-nonfinite accepts the same ones in both)");
+        rc = CMP_NONFINITE;
+    } else if (below) {
         if (!quiet || json)
             fprintf(stderr, "nbcl-compare: correlation %.12g is below the threshold %.12g\n",
                     r.corr, threshold);
         rc = CMP_BELOW_THRESHOLD;
     }
 out:
+    free(fa);
+    free(fb);
+    free(fidx);
     nbcl_engine_destroy(eng);
     if (have_roi) {
         free(a);

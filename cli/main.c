@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -80,7 +81,7 @@ static void log_cb(void *user, nbcl_log_level level, const char *msg)
     if (level == NBCL_LOG_WARN) { /* errors come back as the failing call's message */
         if (first_of_its_kind(msg))
             fprintf(stderr, "nbcl: %s\n", msg);
-    } else if (getenv("NBCL_VERBOSE")) {
+    } else if (nbcl_env_word("NBCL_VERBOSE") == 1) {
         fprintf(stderr, "nbcl: %s\n", msg);
     }
 }
@@ -326,15 +327,17 @@ typedef struct run_ctx {
     int series;           /* more than one frame */
     int tty_progress;
     size_t engines;
+    const engines *en;
 } run_ctx;
 
 /* one frame of a single run: the reference's lines, in its order */
-static void print_single(const nbcl_series_frame *f)
+static void print_single(const nbcl_series_frame *f, const nbcl_cli *cli)
 {
     const nbcl_scene *scene = f->scene;
     const nbcl_image *img = f->image;
     const nbcl_frame_products *p = f->products;
     size_t npix = (size_t)img->fpixels * img->spixels;
+    (void)cli;
     if (f->timing->interpolation_fallback)
         printf("WARNING: out of range for three point interpolation at pixel %ld %ld: default_F "
                "used there, nearest-neighbour F for the rest of the image\n",
@@ -354,6 +357,8 @@ static void print_single(const nbcl_series_frame *f)
         printf("pgm_scale = %g\n", p->pgm_scale);
         printf("writing %s as %zu-byte integers\n", f->path[NBCL_OUT_PGM], sizeof(uint8_t));
     }
+    if (f->path[NBCL_OUT_PNG])
+        printf("writing %s as an 8-bit PNG (pgm_scale %g)\n", f->path[NBCL_OUT_PNG], p->pgm_scale);
     if (f->path[NBCL_OUT_NOISE]) {
         printf("%.0f photons on noise image (%d overloads)\n", p->photons, p->overloads);
         printf("writing %s as %zu-byte integers\n", f->path[NBCL_OUT_NOISE], sizeof(uint16_t));
@@ -387,13 +392,32 @@ static void print_frame(const nbcl_series_frame *f, size_t engines)
     fflush(stdout);
 }
 
+/* before a frame's files are begun: -printout's trace, then no NaN or infinite pixel (the
+ * frame fails with nothing written: exit NBCL_EXIT_NONFINITE) */
+static nbcl_status check_frame(void *user, const nbcl_series_frame *f, char *err, size_t errlen)
+{
+    const run_ctx *rc = user;
+    const nbcl_config *cfg = &rc->cli->cfg;
+    const nbcl_stats *st = &f->products->stats;
+    if (cfg->printout) /* the pixel asked for, else the brightest (or first non-finite) one */
+        nbcl_print_pixel_trace(stdout, f->scene, f->image,
+                               cfg->printout_fpixel >= 0 ? cfg->printout_fpixel
+                               : st->nonfinite           ? st->nonfinite_fpixel
+                                                         : st->max_fpixel,
+                               cfg->printout_spixel >= 0 ? cfg->printout_spixel
+                               : st->nonfinite           ? st->nonfinite_spixel
+                                                         : st->max_spixel);
+    return nbcl_image_check_finite(f->scene, st, nbcl_engine_precision(rc->en->e[f->engine]), err,
+                                   errlen);
+}
+
 static void on_frame(void *user, const nbcl_series_frame *f)
 {
     const run_ctx *rc = user;
     if (rc->series)
         print_frame(f, rc->engines);
     else
-        print_single(f);
+        print_single(f, rc->cli);
 }
 
 static void on_series_progress(void *user, const nbcl_series_progress *p)
@@ -428,10 +452,11 @@ static void series_opts_fill(nbcl_series_opts *so, const nbcl_cli *cli, const nb
     so->rank = rk->rank;
     so->nranks = rk->size;
     so->keep_finished_on_cancel = cli->nframes > 1;
-    const char *sv = getenv("NBCL_STATS");
-    so->stats = (sv && strcmp(sv, "device") == 0) ? NBCL_STATS_DEVICE
-              : (sv && strcmp(sv, "host") == 0)   ? NBCL_STATS_HOST
-                                                  : NBCL_STATS_AUTO;
+    int sv = nbcl_env_word("NBCL_STATS"); /* "device host" */
+    so->stats = sv == 0 ? NBCL_STATS_DEVICE : sv == 1 ? NBCL_STATS_HOST : NBCL_STATS_AUTO;
+    so->cbf_path = cli->cbffile;
+    so->nexus_path = cli->nexusfile;
+    so->nexus_compression = (int)cli->nexus_compression;
 }
 
 static void timing_series(const nbcl_series_result *r)
@@ -462,8 +487,16 @@ static int series_finish(const nbcl_cli *cli, const nbcl_ranks *rk, nbcl_status 
     }
     if (st != NBCL_OK) {
         fprintf(stderr, "nbcl: %s\n", err);
-        return res->output_failed ? NBCL_EXIT_OUTPUT : status_exit(st);
+        return res->check_failed    ? NBCL_EXIT_NONFINITE
+               : res->output_failed ? NBCL_EXIT_OUTPUT
+                                    : status_exit(st);
     }
+    if (res->counts_written)
+        printf("photon counts (%s): %zu overloads (>= %d), %zu masked; wrote%s%s%s%s\n",
+               cli->write_noise ? "noise image less its ADC offset" : "float image rounded",
+               res->counts_overloads, NBCL_COUNTS_SATURATION, res->counts_masked,
+               cli->cbffile ? " miniCBF " : "", cli->cbffile ? cli->cbffile : "",
+               cli->nexusfile ? " NXmx " : "", cli->nexusfile ? cli->nexusfile : "");
     if (cli->cfg.hklfile && cli->cfg.write_dump && cli->cfg.dumpfile && rk->rank == 0)
         return -1; /* the caller writes the dump file */
     return 0;
@@ -503,6 +536,10 @@ static int run(int argc, char **argv, const nbcl_ranks *rk, run_out *out)
         fprintf(stderr, "nbcl: %s\n", err);
         return rc;
     }
+    if (nbcl_env_check(err, sizeof err) != NBCL_OK) { /* a misspelt NBCL_* value */
+        fprintf(stderr, "nbcl: %s\n", err);
+        return NBCL_EXIT_USAGE;
+    }
     if (cli.help || cli.version || cli.list_devices) {
         if (cli.help)
             nbcl_cli_usage(stdout);
@@ -518,7 +555,7 @@ static int run(int argc, char **argv, const nbcl_ranks *rk, run_out *out)
     }
     const char *outs[NBCL_OUT_KINDS] = {
         cli.write_float ? cli.floatfile : NULL, cli.write_int ? cli.intfile : NULL,
-        cli.write_pgm ? cli.pgmfile : NULL, cli.write_noise ? cli.noisefile : NULL};
+        cli.write_pgm ? cli.pgmfile : NULL, cli.write_noise ? cli.noisefile : NULL, cli.pngfile};
     if ((rc = check_series(&cli, outs)) != 0)
         return rc;
     /* before any work: no file named twice (two outputs, or an output over an input), and
@@ -538,6 +575,12 @@ static int run(int argc, char **argv, const nbcl_ranks *rk, run_out *out)
             }
         }
     }
+    if (cli.nframes > 1 && (cli.cbffile || cli.nexusfile)) {
+        fprintf(stderr, "nbcl: %s with -nframes: a series of CBF/NXmx files is not supported "
+                        "yet; write the series as SMV (-intfile/-noisefile templates)\n",
+                cli.cbffile ? "-cbffile" : "-nexusfile");
+        return NBCL_EXIT_USAGE;
+    }
     int series = cli.nframes > 1;
     out->series = series;
     signal(SIGINT, series ? on_signal_series : on_signal);
@@ -552,6 +595,17 @@ static int run(int argc, char **argv, const nbcl_ranks *rk, run_out *out)
         cli.cfg.misset_seed_set = 1;
     }
 
+    struct stat nxst; /* HDF5 seeks: an NXmx file cannot be a device or FIFO written in place */
+    if (cli.nexusfile && stat(cli.nexusfile, &nxst) == 0 && !S_ISREG(nxst.st_mode)) {
+        fprintf(stderr, "nbcl: -nexusfile %s: an NXmx file must be a regular file\n",
+                cli.nexusfile);
+        return NBCL_EXIT_OUTPUT;
+    }
+    if (cli.nexusfile && !nbcl_nexus_filter_available(cli.nexus_compression)) {
+        fprintf(stderr, "nbcl: -nexus_compression: the HDF5 filter plugin is not available here "
+                        "(Debian: hdf5-filter-plugin for lz4); use deflate\n");
+        return NBCL_EXIT_PARAM;
+    }
     phase("parse");
     static scene_job sj;
     sj.cfg = &cli.cfg;
@@ -579,6 +633,15 @@ static int run(int argc, char **argv, const nbcl_ranks *rk, run_out *out)
         nbcl_scene_destroy(scene);
         return rc;
     }
+    if (cli.cfg.printout_fpixel >= scene->fpixels || cli.cfg.printout_spixel >= scene->spixels ||
+        (cli.cfg.printout_fpixel < 0) != (cli.cfg.printout_spixel < 0)) {
+        fprintf(stderr, "nbcl: -printout_pixel %d %d lies outside the %dx%d detector\n",
+                cli.cfg.printout_fpixel, cli.cfg.printout_spixel, scene->fpixels,
+                scene->spixels);
+        engines_destroy(&en);
+        nbcl_scene_destroy(scene);
+        return NBCL_EXIT_PARAM;
+    }
     if (rk->rank == 0) {
         nbcl_print_summary(stdout, scene, cli.write_noise);
         fflush(stdout);
@@ -595,9 +658,11 @@ static int run(int argc, char **argv, const nbcl_ranks *rk, run_out *out)
 
     nbcl_series_opts so;
     series_opts_fill(&so, &cli, scene, rk, outs);
-    run_ctx rctx = {&cli, series, isatty(2), en.n};
+    run_ctx rctx = {&cli, series, isatty(2), en.n, &en};
     so.on_frame = on_frame;
     so.on_frame_user = &rctx;
+    so.check_frame = check_frame;
+    so.check_frame_user = &rctx;
     if (cli.progress && series) {
         so.progress = on_series_progress;
         so.progress_user = &rctx;
@@ -634,7 +699,7 @@ static int run(int argc, char **argv, const nbcl_ranks *rk, run_out *out)
 
 int main(int argc, char **argv)
 {
-    g_tm.on = getenv("NBCL_TIMING") && strcmp(getenv("NBCL_TIMING"), "0") != 0;
+    g_tm.on = nbcl_env_word("NBCL_TIMING") == 1;
     g_tm.t0 = g_tm.last = now_s();
     nbcl_ranks rk;
     char err[1024];

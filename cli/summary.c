@@ -102,3 +102,46 @@ void nbcl_print_summary(FILE *out, const nbcl_scene *s, int noise)
     }
 }
 
+
+void nbcl_print_pixel_trace(FILE *out, const nbcl_scene *s, const nbcl_image *img, int fpixel,
+                            int spixel)
+{
+    nbcl_pixel_trace t;
+    if (nbcl_scene_pixel_trace(s, fpixel, spixel, &t) != NBCL_OK) {
+        fprintf(out, "pixel trace: pixel %d %d is not on the %dx%d detector\n", fpixel, spixel,
+                s->fpixels, s->spixels);
+        return;
+    }
+    double d = t.stol > 0 ? 0.5 / t.stol * 1e10 : INFINITY;
+    fprintf(out, "pixel trace (nbcl format; the terms of this pixel's last sub-path, the value "
+                 "of the whole pixel):\n");
+    fprintf(out, "  pixel          fast %d slow %d%s\n", t.fpixel, t.spixel,
+            !t.in_roi ? " (outside the ROI: not rendered)"
+            : t.masked ? " (masked: not rendered)"
+                       : "");
+    fprintf(out, "  position       %.9g %.9g %.9g m (sample to sub-pixel), R = %.9g m\n",
+            t.pos[0], t.pos[1], t.pos[2], t.airpath);
+    fprintf(out, "  diffracted     %.9g %.9g %.9g\n", t.diffracted[0], t.diffracted[1],
+            t.diffracted[2]);
+    fprintf(out, "  incident       %.9g %.9g %.9g, lambda %.9g A\n", t.incident[0] + 0.0,
+            t.incident[1] + 0.0, t.incident[2] + 0.0, t.lambda * 1e10); /* no "-0" */
+    fprintf(out, "  scattering S   %.9g %.9g %.9g 1/A\n", t.scattering[0] * 1e-10,
+            t.scattering[1] * 1e-10, t.scattering[2] * 1e-10);
+    fprintf(out, "  resolution     sin(theta)/lambda %.9g 1/A, d %.9g A, two-theta %.9g deg\n",
+            t.stol * 1e-10, d, t.twotheta * RTD);
+    fprintf(out, "  hkl            %.6f %.6f %.6f, nearest %d %d %d\n", t.hkl[0], t.hkl[1],
+            t.hkl[2], t.hkl0[0], t.hkl0[1], t.hkl0[2]);
+    fprintf(out, "  F_cell         %.9g%s\n", t.F_cell,
+            t.interp_fallback ? " (interpolation left the HKL grid: default_F)" : "");
+    fprintf(out, "  F_latt         %.9g\n", t.F_latt);
+    fprintf(out, "  omega          %.9g sr\n", t.omega);
+    fprintf(out, "  polarization   %.9g\n", t.polar);
+    fprintf(out, "  capture        %.9g\n", t.capture);
+    fprintf(out, "  I_bg           %.9g (water background, added to the sum)\n", t.I_bg);
+    fprintf(out, "  scale          %.9g (r_e^2 fluence / steps), %.0f sub-paths summed\n",
+            t.scale, t.subpaths);
+    fprintf(out, "  I              %.9g photons (host, double)", t.value);
+    if (img && img->data)
+        fprintf(out, "; image %.9g", (double)img->data[(size_t)spixel * img->fpixels + fpixel]);
+    fprintf(out, "\n");
+}

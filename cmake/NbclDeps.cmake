@@ -15,3 +15,15 @@ if(cmocka_FOUND AND NOT TARGET cmocka::cmocka)
     INTERFACE_INCLUDE_DIRECTORIES "${CMOCKA_INCLUDE_DIR}"
     INTERFACE_LINK_LIBRARIES "${CMOCKA_LIBRARIES}")
 endif()
+
+# Pipeline formats (docs/formats.md): CBFlib (libcbf-dev: headers in /usr/include/cbflib, no
+# pkg-config file) and HDF5 1.10 (libhdf5-dev, serial flavour)
+find_path(CBF_INCLUDE_DIR cbflib/cbf.h REQUIRED)
+find_library(CBF_LIBRARY cbf REQUIRED)
+if(NOT TARGET nbcl::cbf)
+  add_library(nbcl::cbf INTERFACE IMPORTED)
+  set_target_properties(nbcl::cbf PROPERTIES
+    INTERFACE_INCLUDE_DIRECTORIES "${CBF_INCLUDE_DIR}"
+    INTERFACE_LINK_LIBRARIES "${CBF_LIBRARY}")
+endif()
+pkg_check_modules(HDF5 REQUIRED IMPORTED_TARGET hdf5-serial)  # libhdf5-dev

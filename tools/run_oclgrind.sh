@@ -2,7 +2,8 @@
 # Run nbcl's kernels under oclgrind (a simulated OpenCL device that checks every memory access)
 # on small scenes covering every feature, in both precisions, and fail on any reported error.
 #
-# Each scene (16 x 16 pixels) runs twice per precision:
+# Each scene (16 x 16 pixels) runs twice per precision and pixel kernel (nbcl_k_pixel, one pixel
+# per work-item, and nbcl_k_pixel_simd, the vector expansion of the same source; NBCL_KERNEL):
 #   checked   oclgrind --data-races --uninitialized --check-api, kernels built with
 #             -cl-opt-disable (oclgrind 21.10's uninitialized-value plugin aborts on LLVM's
 #             `freeze` instruction, which the optimiser emits: "Unsupported instruction: freeze")
@@ -30,6 +31,7 @@
 #                     removed on success)
 #   NBCL_OCLGRIND_ONLY  space-separated scene names to run (default: all)
 #   NBCL_OCLGRIND_PRECISIONS  default "double single"
+#   NBCL_OCLGRIND_KERNELS  default "scalar simd" (values of NBCL_KERNEL)
 #   NBCL_OCLGRIND_MEM  --global-mem-size of the simulated device (default 3500 bytes)
 set -u -o pipefail
 
@@ -66,7 +68,7 @@ cd "$work" || exit 2
 # Never load a cached program binary: oclgrind's --build-options are not part of nbcl's cache key,
 # and a cached optimised binary would defeat -cl-opt-disable.
 export NBCL_CACHE=off
-unset NBCL_DEVICE NBCL_BUILD_OPTIONS NBCL_KERNEL_DIR
+unset NBCL_DEVICE NBCL_BUILD_OPTIONS NBCL_KERNEL_DIR NBCL_KERNEL
 # simulated device memory (bytes): every buffer of a 16 x 16 scene fits (the largest is the 7^3 HKL
 # grid, 2744 bytes), the statistics vectors (16 x 16 doubles, and the mask indicator) need more
 # than half of it, so nbcl computes the statistics on the host (see the header)
@@ -135,6 +137,7 @@ scenes=(
 )
 
 precisions=${NBCL_OCLGRIND_PRECISIONS:-"double single"}
+kernels=${NBCL_OCLGRIND_KERNELS:-"scalar simd"}
 only=" ${NBCL_OCLGRIND_ONLY:-} "
 
 # max |a-b| / max |b| of two raw float32 images ("nan" if either holds a non-finite value)
@@ -170,26 +173,27 @@ for entry in "${scenes[@]}"; do
                 ok=0
             fi
         fi
-        for mode in checked shipped; do
+        for run in $(for k in $kernels; do printf '%s.checked %s.shipped ' "$k" "$k"; done); do
+            kern=${run%.*} mode=${run#*.}
             runs=$((runs + 1))
-            log=$name.$prec.$mode.log
+            log=$name.$prec.$run.log
             if [ $mode = checked ]; then
                 ogopts=(--data-races --uninitialized --check-api --build-options -cl-opt-disable)
             else
                 ogopts=(--data-races --check-api)
             fi
             # shellcheck disable=SC2086,SC2059,SC2046
-            oclgrind "${ogopts[@]}" --global-mem-size $OG_MEM --log "$log" \
-                "$nbcl" $args $(printf -- "$outs" $mode $mode) -device oclgrind \
-                >"$name.$prec.$mode.out" 2>&1
+            NBCL_KERNEL=$kern oclgrind "${ogopts[@]}" --global-mem-size $OG_MEM --log "$log" \
+                "$nbcl" $args $(printf -- "$outs" $run $run) -device oclgrind \
+                >"$name.$prec.$run.out" 2>&1
             rc=$?
             if [ $rc -ne 0 ]; then
-                echo "FAIL $name $prec $mode: nbcl exit $rc:" >&2
-                tail -5 "$name.$prec.$mode.out" >&2
+                echo "FAIL $name $prec $run: nbcl exit $rc:" >&2
+                tail -5 "$name.$prec.$run.out" >&2
                 ok=0
             fi
             if [ -s "$log" ]; then
-                echo "FAIL $name $prec $mode: oclgrind reported errors ($log):" >&2
+                echo "FAIL $name $prec $run: oclgrind reported errors ($log):" >&2
                 head -20 "$log" >&2
                 others=$(sed -n 's/^[[:space:]]*Kernel: //p' "$log" | grep -v '^nbcl_' | sort -u | tr '\n' ' ')
                 if [ -n "$others" ]; then
@@ -198,19 +202,19 @@ for entry in "${scenes[@]}"; do
                 fi
                 ok=0
             fi
-            img=$name.$prec.$mode.bin
+            img=$name.$prec.$run.bin
             if [ $rc -eq 0 ] && [ ! -s "$img" ]; then
-                echo "FAIL $name $prec $mode: no image $img" >&2
+                echo "FAIL $name $prec $run: no image $img" >&2
                 ok=0
             elif [ $rc -eq 0 ] && [ -n "$ref" ]; then
                 tol=1e-6; [ "$prec" = single ] && tol=1e-3
                 rel=$(compare "$img" "$ref")
                 if ! awk -v r="$rel" -v t="$tol" 'BEGIN { exit !(r != "nan" && r != "inf" && r + 0 <= t + 0) }'; then
-                    echo "FAIL $name $prec $mode: image differs from $ref_dev by $rel of its maximum (tolerance $tol)" >&2
+                    echo "FAIL $name $prec $run: image differs from $ref_dev by $rel of its maximum (tolerance $tol)" >&2
                     ok=0
                 fi
             elif [ $rc -eq 0 ] && [ "$(compare "$img" "$img")" = nan ]; then
-                echo "FAIL $name $prec $mode: non-finite pixels" >&2
+                echo "FAIL $name $prec $run: non-finite pixels" >&2
                 ok=0
             fi
         done

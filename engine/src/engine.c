@@ -137,6 +137,8 @@ nbcl_status nbcl_engine_create(const nbcl_engine_opts *opts, nbcl_engine **out, 
     }
     *out = NULL;
     nbcl__errf(err, errlen, "%s", "");
+    if (nbcl_env_check(err, errlen) != NBCL_OK) /* a misspelt NBCL_* value is never ignored */
+        return NBCL_INVALID_ARGUMENT;
     nbcl_engine *e = calloc(1, sizeof *e);
     if (!e) {
         nbcl__errf(err, errlen, "out of host memory allocating the engine");

@@ -14,13 +14,9 @@
 
 int nbcl__host_threads(void)
 {
-    const char *env = getenv("NBCL_HOST_THREADS");
-    if (env && *env) {
-        char *end = NULL;
-        long v = strtol(env, &end, 10);
-        if (end && *end == '\0' && v >= 1)
-            return v > HOSTPAR_MAX_THREADS ? HOSTPAR_MAX_THREADS : (int)v;
-    }
+    long v = nbcl_env_count("NBCL_HOST_THREADS");
+    if (v >= 1)
+        return v > HOSTPAR_MAX_THREADS ? HOSTPAR_MAX_THREADS : (int)v;
     long n = sysconf(_SC_NPROCESSORS_ONLN);
 #ifdef CPU_COUNT
     cpu_set_t set;

@@ -1,7 +1,9 @@
 /* Host passes over a rendered image: the reference's statistics and the integer images (SMV,
  * PGM). Large images are split into fixed row blocks that run on all host CPUs; partial results
  * are combined in block order, so every result is the same for any number of threads. */
+#include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -211,6 +213,85 @@ void nbcl_image_stats_host(const nbcl_scene *s, const nbcl_image *img, nbcl_stat
     out->rms = rms;
     out->rmsd = sqrt(ss / (m - 1));
     out->n = n;
+    nbcl__stats_count_nonfinite(s, img, out);
+}
+
+/* ------------------------------------------------------------------ non-finite pixels */
+void nbcl__stats_count_nonfinite(const nbcl_scene *s, const nbcl_image *img, nbcl_stats *st)
+{
+    st->nonfinite = st->nonfinite_nan = 0;
+    st->nonfinite_fpixel = st->nonfinite_spixel = -1;
+    /* a NaN or an infinity in the ROI makes a sum NaN or infinite, and finite floats cannot
+     * overflow a double sum (3.4e38^2 x 2^31 pixels < 1e87): a good image costs no extra pass */
+    if (isfinite(st->sum) && isfinite(st->rms) && isfinite(st->rmsd) && isfinite(st->max_I))
+        return;
+    int x0 = s->roi[0] > 0 ? s->roi[0] : 0, y0 = s->roi[2] > 0 ? s->roi[2] : 0;
+    int x1 = s->roi[1] < img->fpixels - 1 ? s->roi[1] : img->fpixels - 1;
+    int y1 = s->roi[3] < img->spixels - 1 ? s->roi[3] : img->spixels - 1;
+    for (int y = y0; y <= y1; y++)
+        for (int x = x0; x <= x1; x++) {
+            float v = img->data[(size_t)y * img->fpixels + x];
+            if (isfinite(v))
+                continue;
+            if (!st->nonfinite) {
+                st->nonfinite_fpixel = x;
+                st->nonfinite_spixel = y;
+            }
+            st->nonfinite++;
+            st->nonfinite_nan += isnan(v) != 0;
+        }
+}
+
+nbcl_status nbcl_image_check_finite(const nbcl_scene *s, const nbcl_stats *st,
+                                    nbcl_precision precision, char *err, size_t errlen)
+{
+    if (!s || !st)
+        return NBCL_INVALID_ARGUMENT;
+    if (!st->nonfinite)
+        return NBCL_OK;
+    int x = st->nonfinite_fpixel, y = st->nonfinite_spixel;
+    size_t ninf = st->nonfinite - st->nonfinite_nan;
+    char what[160];
+    if (st->nonfinite_nan && ninf)
+        snprintf(what, sizeof what, "%zu NaN and %zu infinite", st->nonfinite_nan, ninf);
+    else
+        snprintf(what, sizeof what, "%zu %s", st->nonfinite, ninf ? "infinite" : "NaN");
+    /* the cause: the same pixel again on the host, in double */
+    nbcl_pixel_trace t;
+    const char *cause;
+    char buf[512];
+    if (nbcl_scene_pixel_trace(s, x, y, &t) != NBCL_OK) {
+        cause = "cause unknown";
+    } else if (isnan(t.value)) {
+        snprintf(buf, sizeof buf,
+                 "the physics of that pixel is undefined in double precision too (wavelength "
+                 "%g m, sample-to-pixel distance %g m, |S| %g 1/m): an extreme geometry, "
+                 "wavelength, cell or mosaic value; see -printout_pixel %d %d",
+                 t.lambda, t.airpath, 2.0 * t.stol, x, y);
+        cause = buf;
+    } else if (!(fabs(t.value) <= FLT_MAX)) {
+        snprintf(buf, sizeof buf,
+                 "the intensity (%.3g photons in double precision) exceeds the float image's "
+                 "largest value (%.3g): lower -default_F or the -hkl amplitudes (I scales as "
+                 "F^2), -fluence/-flux or -water",
+                 t.value, (double)FLT_MAX);
+        cause = buf;
+    } else if (precision == NBCL_PRECISION_F32) {
+        snprintf(buf, sizeof buf,
+                 "the intensity overflowed single precision on the way (in double it is %.3g "
+                 "photons): use -precision double",
+                 t.value);
+        cause = buf;
+    } else {
+        snprintf(buf, sizeof buf,
+                 "the device's value differs from the host's (%.3g photons in double): a device "
+                 "or driver fault",
+                 t.value);
+        cause = buf;
+    }
+    snprintf(err, errlen, "the image has %s pixel%s (first at fast %d, slow %d): %s", what,
+             st->nonfinite > 1 ? "s" : "", x, y, cause);
+    return NBCL_NONFINITE;
 }
 
 /* ------------------------------------------------------------------ integer images */

@@ -33,6 +33,7 @@ struct nbcl_engine {
      * inputs_id (the frames of a series share their grid: uploaded once per engine) */
     cl_mem f_cache;
     unsigned long long f_cache_id;
+    double f_cache_fk;          /* the single-precision amplitude factor it was packed with */
     char last_error[NBCL_ERRLEN];
 };
 
@@ -125,5 +126,8 @@ int nbcl__host_threads(void);
 /* fn(ctx, c) for every c in [0, nchunks), on up to nbcl__host_threads() threads; returns when
  * all are done. Chunks run in any order: give each its own output slot. */
 void nbcl__parallel_chunks(size_t nchunks, void (*fn)(void *ctx, size_t chunk), void *ctx);
+/* Fill the non-finite fields of st (image.c): a counting pass over the ROI only when one of
+ * the sums in st is not finite. */
+void nbcl__stats_count_nonfinite(const nbcl_scene *s, const nbcl_image *img, nbcl_stats *st);
 
 #endif

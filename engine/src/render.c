@@ -54,8 +54,8 @@ void nbcl_image_free(nbcl_image *img)
     img->data = NULL;
 }
 
-/* copy doubles into a REAL-typed buffer of the engine's precision */
-static void *pack_real(const double *src, size_t n, int f64, size_t *bytes)
+/* copy doubles, times factor, into a REAL-typed buffer of the engine's precision */
+static void *pack_real(const double *src, size_t n, int f64, double factor, size_t *bytes)
 {
     size_t es = f64 ? sizeof(double) : sizeof(float);
     *bytes = (n ? n : 1) * es;
@@ -63,12 +63,38 @@ static void *pack_real(const double *src, size_t n, int f64, size_t *bytes)
     if (!p)
         return NULL;
     for (size_t i = 0; i < n; i++) {
+        double v = factor != 1.0 ? src[i] * factor : src[i];
         if (f64)
-            ((double *)p)[i] = src[i];
+            ((double *)p)[i] = v;
         else
-            ((float *)p)[i] = (float)src[i];
+            ((float *)p)[i] = (float)v;
     }
     return p;
+}
+
+/* Single precision: the kernel sums I = I_bg + sum of F^2 F_latt^2 over the sub-paths and
+ * multiplies by scale = r_e^2 fluence / steps only at the end, so a large F with a small fluence
+ * overflows the float sum although the pixel fits (-default_F 1e20 -fluence 1e-10: F^2 = 1e40).
+ * When the sum's bound passes 1e36 (FLT_MAX / 340) but bound x scale does not, scale is folded
+ * into the amplitudes (F x sqrt(scale), I_bg x scale, scale 1): every step is linear in I, so
+ * the pixel is the same, with no float intermediate far beyond it. Ordinary scenes stay far below
+ * the bound, so their rounding (and the golden parity) is untouched. Returns the factor for F. */
+static double f32_amplitude_factor(const nbcl_scene *s, const double *F, size_t nF)
+{
+    const double *P = s->kparams;
+    const int *IP = s->kiparams;
+    double fmax = fabs(P[NBCL_P_DEFAULT_F]);
+    for (size_t i = 0; i < nF; i++)
+        fmax = fabs(F[i]) > fmax ? fabs(F[i]) : fmax;
+    double latt = P[NBCL_P_NA] * P[NBCL_P_NB] * P[NBCL_P_NC];
+    double paths = (double)IP[NBCL_IP_THICKSTEPS] * IP[NBCL_IP_OVERSAMPLE] *
+                   IP[NBCL_IP_OVERSAMPLE] * IP[NBCL_IP_SOURCES] * IP[NBCL_IP_NORIENT];
+    double bound = fabs(P[NBCL_P_I_BG]) + fmax * fmax * latt * latt * paths;
+    double scale = P[NBCL_P_SCALE];
+    const double lim = 1e36;
+    if (!(bound > lim) || !(scale > 0.0 && scale < 1.0) || !(bound * scale < lim))
+        return 1.0;
+    return sqrt(scale);
 }
 
 static cl_mem make_buffer(nbcl_engine *e, cl_mem_flags flags, size_t bytes, void *host,
@@ -353,8 +379,8 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
     if (clGetDeviceInfo(e->device, CL_DEVICE_HOST_UNIFIED_MEMORY, sizeof unified, &unified,
                         NULL) != CL_SUCCESS)
         unified = CL_FALSE;
-    const char *zc_env = getenv("NBCL_ZERO_COPY");
-    int zero_copy = zc_env && *zc_env ? strcmp(zc_env, "0") != 0 : unified == CL_TRUE;
+    int zc_env = nbcl_env_word("NBCL_ZERO_COPY"); /* "0 1": 0, 1; -1 unset */
+    int zero_copy = zc_env >= 0 ? zc_env : unified == CL_TRUE;
     tm.zero_copy = zero_copy;
 
     img->data = NULL;
@@ -368,12 +394,25 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
     size_t norient = (size_t)s->kiparams[NBCL_IP_NORIENT];
     size_t nF = s->hkl.F ? (size_t)s->hkl.h_range * s->hkl.k_range * s->hkl.l_range : 1;
     size_t bP, bS, bO, bF = 0;
-    void *hP = pack_real(s->kparams, NBCL_P_COUNT, f64, &bP);
-    void *hS = pack_real(s->ksrc, (size_t)s->sources * NBCL_SRC_STRIDE, f64, &bS);
-    void *hO = pack_real(s->orient, norient * NBCL_ORIENT_STRIDE, f64, &bO);
-    /* the frames of a series share one grid (same inputs_id): upload it once per engine */
-    int f_cached = s->inputs_id && e->f_cache && e->f_cache_id == s->inputs_id;
-    void *hF = f_cached ? NULL : pack_real(s->hkl.F ? s->hkl.F : &s->fdump_dummy, nF, f64, &bF);
+    const double *Fsrc = s->hkl.F ? s->hkl.F : &s->fdump_dummy;
+    double fk = f64 ? 1.0 : f32_amplitude_factor(s, Fsrc, s->hkl.F ? nF : 0);
+    double kp[NBCL_P_COUNT];
+    memcpy(kp, s->kparams, sizeof kp);
+    if (fk != 1.0) {
+        kp[NBCL_P_DEFAULT_F] *= fk;
+        kp[NBCL_P_I_BG] *= fk * fk;
+        kp[NBCL_P_SCALE] = 1.0;
+        nbcl__log(e, NBCL_LOG_DEBUG, "single precision: amplitudes scaled by %g so that the sum "
+                                     "stays within float range", fk);
+    }
+    void *hP = pack_real(kp, NBCL_P_COUNT, f64, 1.0, &bP);
+    void *hS = pack_real(s->ksrc, (size_t)s->sources * NBCL_SRC_STRIDE, f64, 1.0, &bS);
+    void *hO = pack_real(s->orient, norient * NBCL_ORIENT_STRIDE, f64, 1.0, &bO);
+    /* the frames of a series share one grid (same inputs_id, same amplitude factor): upload it
+     * once per engine */
+    int f_cached = s->inputs_id && e->f_cache && e->f_cache_id == s->inputs_id &&
+                   e->f_cache_fk == fk;
+    void *hF = f_cached ? NULL : pack_real(Fsrc, nF, f64, fk, &bF);
     cl_mem dP = NULL, dIP = NULL, dS = NULL, dO = NULL, dF = NULL, dM = NULL, dOut = NULL,
            dFlags = NULL, dOmega = NULL;
     float *homega = NULL;
@@ -427,6 +466,7 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
                 clReleaseMemObject(e->f_cache);
             e->f_cache = dF;
             e->f_cache_id = s->inputs_id;
+            e->f_cache_fk = fk;
         }
     }
     if (rc == CL_SUCCESS)
@@ -460,10 +500,10 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
      * NBCL_KERNEL=scalar|simd overrides (tests, benchmarks). */
     int simd = e->k_pixel_simd && strcmp(e->info.device_type, "CPU") == 0;
     {
-        const char *kv = getenv("NBCL_KERNEL");
-        if (kv && strcmp(kv, "scalar") == 0)
+        int kv = nbcl_env_word("NBCL_KERNEL"); /* "scalar simd" */
+        if (kv == 0)
             simd = 0;
-        else if (kv && strcmp(kv, "simd") == 0 && e->k_pixel_simd)
+        else if (kv == 1 && e->k_pixel_simd)
             simd = 1;
     }
     const size_t vw = simd ? (f64 ? 8 : 16) : 1; /* NBCL_VW of cl/nbcl_pixel_simd.cl */

@@ -12,6 +12,7 @@
  * stream starts from a seed <= 0 (see docs: a positive user seed is the one case where the
  * reference's output depends on which stream ran before). */
 #include "nbcl_rng.h"
+#include "nbcl/nbcl.h"
 
 #include <math.h>
 #include <string.h>
@@ -279,40 +280,67 @@ static uint16_t to_u16_like_reference(double value)
     return (uint16_t)(uint32_t)(int32_t)value;
 }
 
+/* one pixel of the SMV noise image from its Poisson deviate */
+static uint16_t noise_pixel(float deviate, double adc_offset, int *clipped)
+{
+    double counts = (double)deviate + adc_offset;
+    if (counts > 65535.0) {
+        counts = 65535.0;
+        ++*clipped;
+    }
+    return to_u16_like_reference(counts);
+}
+
+static int in_roi(const int roi[4], int f, int s)
+{
+    return !roi || (s >= roi[2] && s <= roi[3] && f >= roi[0] && f <= roi[1]);
+}
+
+double nbcl_noise_poisson(const float *img, int fpixels, int spixels, const int roi[4], long seed,
+                          float *dev)
+{
+    nbcl_rng gen;
+    nbcl_rng_init(&gen, seed);
+    double photons = 0.0;
+    size_t idx = 0;
+    for (int s = 0; s < spixels; ++s)
+        for (int f = 0; f < fpixels; ++f, ++idx) {
+            dev[idx] = in_roi(roi, f, s) ? nbcl_poidev(&gen, img[idx]) : 0.0f;
+            photons += (double)dev[idx];
+        }
+    return photons;
+}
+
+void nbcl_noise_from_poisson(const float *dev, int fpixels, int spixels, const int roi[4],
+                             double adc_offset, uint16_t *out, int *overloads)
+{
+    int clipped = 0;
+    size_t idx = 0;
+    for (int s = 0; s < spixels; ++s)
+        for (int f = 0; f < fpixels; ++f, ++idx)
+            out[idx] = in_roi(roi, f, s) ? noise_pixel(dev[idx], adc_offset, &clipped) : 0;
+    if (overloads)
+        *overloads = clipped;
+}
+
 double nbcl_noise_image(const float *img, int fpixels, int spixels, const int roi[4],
                         long seed, double adc_offset, uint16_t *out, int *overloads)
 {
-    int xlo = 0, xhi = fpixels, ylo = 0, yhi = spixels;
-    if (roi) {
-        xlo = roi[0];
-        xhi = roi[1];
-        ylo = roi[2];
-        yhi = roi[3];
-    }
-
     nbcl_rng gen;
     nbcl_rng_init(&gen, seed);
-
     double photons = 0.0;
     int clipped = 0;
     size_t idx = 0;
-    for (int s = 0; s < spixels; ++s) {
-        const int row_in = (s >= ylo && s <= yhi);
+    for (int s = 0; s < spixels; ++s)
         for (int f = 0; f < fpixels; ++f, ++idx) {
-            if (!row_in || f < xlo || f > xhi) {
+            if (!in_roi(roi, f, s)) {
                 out[idx] = 0;
                 continue;
             }
-            double counts = (double)nbcl_poidev(&gen, img[idx]);
-            photons += counts;
-            counts += adc_offset;
-            if (counts > 65535.0) {
-                counts = 65535.0;
-                ++clipped;
-            }
-            out[idx] = to_u16_like_reference(counts);
+            float deviate = nbcl_poidev(&gen, img[idx]);
+            photons += (double)deviate;
+            out[idx] = noise_pixel(deviate, adc_offset, &clipped);
         }
-    }
     if (overloads)
         *overloads = clipped;
     return photons;

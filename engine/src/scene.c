@@ -677,9 +677,19 @@ static nbcl_status scene_build(const nbcl_config *cfg, const nbcl_scene *share, 
             axb[i] *= (lc / V_cell) / m;
         V_star = 1.0 / V_cell;
     }
-    if (!(fabs(V_star) > 0.0) || !isfinite(V_star))
+    if (!isfinite(V_star) || (cfg->user_cell && !(isfinite(V_cell) && V_cell > 0.0)))
+        /* entries so large (or small) that a cross product leaves double precision */
         return fail(s, NBCL_INVALID_ARGUMENT, err, errlen,
-                    "the reciprocal cell has zero volume (degenerate -mat file?)");
+                    cfg->user_cell ? "the -cell volume is not representable in double precision "
+                                     "(cell lengths too large or too small)"
+                                   : "the reciprocal cell's volume overflows double precision "
+                                     "(entries of the -mat file too large)");
+    if (!(fabs(V_star) > 0.0))
+        return fail(s, NBCL_INVALID_ARGUMENT, err, errlen,
+                    cfg->user_cell ? "the -cell has zero volume"
+                                   : "the reciprocal cell has zero volume (degenerate -mat file: "
+                                     "its three vectors are coplanar, or their entries too "
+                                     "small)");
     V_cell = 1.0 / V_star;
     for (int i = 0; i < 3; i++) {
         a[i] = bxc[i] * V_cell;
@@ -757,9 +767,10 @@ static nbcl_status scene_build(const nbcl_config *cfg, const nbcl_scene *share, 
     if (xmax < s->xtalsize[2])
         xmax = s->xtalsize[2];
     double recip_pixel = cfg->lambda0 * distance / pixel;
-    int rec = (int)ceil(3.0 * xmax / recip_pixel);
-    if (rec <= 0)
-        rec = 1;
+    /* clamped before the conversion: a tiny wavelength or a huge pixel asks for more than an
+     * int can count (then the sub-step count check below refuses the run) */
+    double recd = ceil(3.0 * xmax / recip_pixel);
+    int rec = recd >= 1.0 ? (recd < 2147483647.0 ? (int)recd : 2147483647) : 1;
     int oversample = cfg->oversample;
     if (oversample <= 0) {
         oversample = rec;
@@ -935,6 +946,13 @@ static nbcl_status scene_build(const nbcl_config *cfg, const nbcl_scene *share, 
     if (oversample <= 0)
         oversample = 1;
     double steps_d = (double)sources * mosaic_domains * phisteps * oversample * oversample;
+    if (steps_d > 2147483647.0 && cfg->oversample <= 0)
+        /* the user gave no oversample: say where the number came from */
+        return fail(s, NBCL_INVALID_ARGUMENT, err, errlen,
+                    "too many sub-steps per pixel (%.0f): the automatic oversampling chose %d "
+                    "sub-pixels per side for this crystal size, wavelength, pixel and distance; "
+                    "give -oversample N",
+                    steps_d, oversample);
     if (steps_d > 2147483647.0)
         return fail(s, NBCL_INVALID_ARGUMENT, err, errlen,
                     "too many sub-steps per pixel (%.0f): reduce oversample, sources, domains or "

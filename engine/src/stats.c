@@ -391,7 +391,8 @@ nbcl_status nbcl_image_stats(nbcl_engine *e, const nbcl_scene *s, const nbcl_ima
     char why[512] = "";
     if (stats_device(e, s, img, out, why, sizeof why)) {
         g_prof.on_device = 1;
-    } else {
+        nbcl__stats_count_nonfinite(s, img, out);
+    } else { /* non-finite pixels take this way too: the host pass counts them */
         note_fallback(e, why);
         nbcl_image_stats_host(s, img, out);
     }

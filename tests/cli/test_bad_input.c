@@ -31,6 +31,7 @@
 #define X_INPUT 4
 #define X_DEVICE 5
 #define X_OUTPUT 6
+#define X_NONFINITE 7
 
 /* case flags */
 #define NOCELL 1u      /* base without -cell (the case gives its own crystal) */
@@ -99,10 +100,27 @@ static const bad_case CASES[] = {
     {"spindle_axis_zero", X_PARAM, 0, "-spindle_axis 0 0 0", "-spindle_axis", NULL},
     {"oversample_zero", X_PARAM, 0, "-oversample 0", "-oversample", NULL},
     {"oversample_too_many_steps", X_PARAM, 0, "-oversample 100000", "oversample", NULL},
+    {"auto_oversample_too_many_steps", X_PARAM, 0, "-lambda 1e-6", "automatic oversampling",
+     "-oversample N"},
     {"thicksteps_zero", X_PARAM, 0, "-thicksteps 0", "-thicksteps", NULL},
     {"N_negative", X_PARAM, 0, "-N -3", "-N", NULL},
     {"roi_inverted", X_PARAM, 0, "-roi 10 5 0 0", "-roi", NULL},
     {"dispersion_negative_wavelength", X_PARAM, 0, "-dispersion 300", "wavelength", NULL},
+    /* physical ranges (issue 14 class 4): values that would make a NaN or infinite image */
+    {"lambda_beyond_range", X_PARAM, 0, "-lambda 1e150", "-lambda", "1e-06 to 1e+06 Angstrom"},
+    {"lambda_below_range", X_PARAM, 0, "-lambda 1e-12", "-lambda", "1e-06 to 1e+06 Angstrom"},
+    {"energy_below_range", X_PARAM, 0, "-energy 1e-3", "-energy", "eV"},
+    {"pixel_below_range", X_PARAM, 0, "-pixel 1e-160", "-pixel", "1e-06 to 10000 mm"},
+    {"pixel_beyond_range", X_PARAM, 0, "-pixel 1e5", "-pixel", "mm"},
+    {"distance_beyond_range", X_PARAM, 0, "-distance 1e100", "-distance", "1e-06 to 1e+09 mm"},
+    {"close_distance_beyond_range", X_PARAM, 0, "-close_distance 1e100", "-close_distance", "mm"},
+    {"water_beyond_range", X_PARAM, 0, "-water 1e30", "-water", "0 to 1e+06 um"},
+    {"polar_beyond_range", X_PARAM, 0, "-polar 1e300", "-polar", "-1 to 1"},
+    {"img_header_wavelength_beyond_range", X_PARAM, 0, "-img farwave.img", "farwave.img",
+     "WAVELENGTH"},
+    {"mat_volume_overflow", X_PARAM, NOCELL, "-mat huge.mat", "overflows", "-mat"},
+    {"cell_volume_overflow", X_PARAM, NOCELL, "-cell 1e300 1e300 1e300 90 90 90", "-cell",
+     "double precision"},
 
     /* ---- usage: unknown flags, missing or non-numeric values, contradictions -> 2 */
     {"unknown_flag", X_USAGE, 0, "-frobnicate", "-frobnicate", NULL},
@@ -114,12 +132,20 @@ static const bad_case CASES[] = {
     {"non_finite_value_nan", X_USAGE, 0, "-lambda nan", "-lambda", NULL},
     {"non_finite_value_inf", X_USAGE, 0, "-distance inf", "-distance", NULL},
     {"trailing_garbage", X_USAGE, 0, "-distance 100mm", "-distance", "100mm"},
-    {"non_integer_count", X_USAGE, 0, "-detpixels 12.5", "-detpixels", NULL},
+    {"non_integer_count", X_USAGE, 0, "-detpixels 12.5", "-detpixels", "not an integer"},
+    /* the message names the problem: range, underflow, overflow (issue 14 class 8) */
+    {"integer_out_of_range", X_USAGE, 0, "-detpixels 4294967360", "-detpixels", "out of range"},
+    {"number_underflows", X_USAGE, 0, "-lambda 1e-308", "-lambda", "too close to zero"},
+    {"number_overflows", X_USAGE, 0, "-distance 1e400", "-distance", "too large"},
     {"empty_value", X_USAGE, 0, "-lambda ''", "-lambda", NULL},
     {"bad_keyword_pivot", X_USAGE, 0, "-pivot middle", "-pivot", NULL},
     {"bad_keyword_precision", X_USAGE, 0, "-precision quadruple", "-precision", NULL},
     {"contradiction_cell_and_mat", X_USAGE, 0, "-mat good.mat", "-mat", "-cell"},
     {"contradiction_same_output_twice", X_USAGE, 0, "-intfile float.bin", "float.bin", NULL},
+    {"contradiction_cbf_and_nexus_one_name", X_USAGE, 0, "-cbffile x.out -nexusfile x.out",
+     "-cbffile", "-nexusfile"},
+    {"bad_keyword_nexus_compression", X_USAGE, 0, "-nexusfile x.nxs -nexus_compression zstd",
+     "-nexus_compression", "zstd"},
 
     /* ---- device -> 5 */
     {"unknown_device", X_DEVICE, DEVICE, "-device nosuchdevice", "nosuchdevice", NULL},
@@ -127,8 +153,30 @@ static const bad_case CASES[] = {
     {"kernel_build_failure", X_DEVICE, DEVICE | MULTILINE | KDIR_BAD, "-kernel_dir kdir",
      "build log", "options"},
 
+    /* ---- the rendered image has NaN or infinite pixels -> 7, nothing written, the cause named */
+    {"nonfinite_default_F_overflows_float", X_NONFINITE, DEVICE, "-default_F 1e200",
+     "infinite pixels", "exceeds the float image"},
+    {"nonfinite_fluence_overflows_float", X_NONFINITE, DEVICE, "-fluence 1e300",
+     "infinite pixels", "-fluence"},
+    {"nonfinite_water_background_overflows_float", X_NONFINITE, DEVICE,
+     "-water 1e6 -fluence 1e40", "infinite pixels", "-water"},
+    {"nonfinite_single_precision_result_too_large", X_NONFINITE, DEVICE,
+     "-default_F 1e30 -precision single", "infinite pixels", "exceeds the float image"},
+    /* the running sum times 1/R^2 = 100 after each of 25 sub-paths: 1e50 in float */
+    {"nonfinite_single_precision_intermediate", X_NONFINITE, DEVICE,
+     "-default_F 1 -N 1 -point_pixel -oversample_omega -oversample 5 -fluence 1e-20 "
+     "-precision single", "overflowed single precision", "-precision double"},
+    {"nonfinite_nan_physics", X_NONFINITE, DEVICE, "-mosaic 1e300", "NaN pixels",
+     "-printout_pixel 0 0"},
+
     /* ---- outputs -> 6: nothing written when one output cannot be */
     {"output_directory_missing", X_OUTPUT, DEVICE, "-intfile nodir/int.img", "nodir/int.img",
+     NULL},
+    {"output_directory_missing_cbf", X_OUTPUT, DEVICE, "-cbffile nodir/c.cbf", "nodir/c.cbf",
+     NULL},
+    {"output_directory_missing_nexus", X_OUTPUT, DEVICE, "-nexusfile nodir/x.nxs",
+     "nodir/x.nxs", NULL},
+    {"output_directory_missing_png", X_OUTPUT, DEVICE, "-pngfile nodir/p.png", "nodir/p.png",
      NULL},
 };
 /* clang-format on */
@@ -150,16 +198,18 @@ static void put_text(const char *dir, const char *name, const char *text)
     put(dir, name, text, strlen(text));
 }
 
-/* SMV image w x h with `have` bytes of pixel data (less than 2*w*h: truncated) */
-static void put_smv(const char *dir, const char *name, int w, int h, size_t have)
+/* SMV image w x h with `have` bytes of pixel data (less than 2*w*h: truncated) and the header's
+ * WAVELENGTH given as text */
+static void put_smv_wave(const char *dir, const char *name, int w, int h, size_t have,
+                         const char *wavelength)
 {
     char head[512];
     memset(head, ' ', sizeof head);
     int n = snprintf(head, sizeof head,
                      "{\nHEADER_BYTES=512;\nDIM=2;\nBYTE_ORDER=little_endian;\n"
                      "TYPE=unsigned_short;\nSIZE1=%d;\nSIZE2=%d;\nPIXEL_SIZE=0.1;\n"
-                     "DISTANCE=100;\nWAVELENGTH=1;\n}\f",
-                     w, h);
+                     "DISTANCE=100;\nWAVELENGTH=%s;\n}\f",
+                     w, h, wavelength);
     head[n] = ' ';
     size_t len = sizeof head + have;
     unsigned char *buf = calloc(1, len);
@@ -169,6 +219,11 @@ static void put_smv(const char *dir, const char *name, int w, int h, size_t have
         buf[i] = 1;
     put(dir, name, buf, len);
     free(buf);
+}
+
+static void put_smv(const char *dir, const char *name, int w, int h, size_t have)
+{
+    put_smv_wave(dir, name, w, h, have, "1");
 }
 
 static void copy_file(const char *from, const char *to, const char *append)
@@ -229,6 +284,8 @@ static void make_fixtures(const char *dir, unsigned flags)
     put_text(dir, "bad.src", "-10 0 0 1 1e-10\n-10 0 zero 1 1e-10\n");
     put_text(dir, "notsmv.img", "this is not an SMV image\n");
     put_smv(dir, "trunc.img", 16, 16, 100);
+    put_smv_wave(dir, "farwave.img", 16, 16, 2 * 16 * 16, "1e150");
+    put_text(dir, "huge.mat", "1e300 0 0\n0 1e300 0\n0 0 1e300\n");
     char p[4400];
     snprintf(p, sizeof p, "%s/adir", dir);
     assert_int_equal(mkdir(p, 0755), 0);
@@ -321,9 +378,8 @@ static int count_char(const char *s, char c)
     return n;
 }
 
-static void run_case(void **state)
+static void run_with_env(const bad_case *c, const char *env)
 {
-    const bad_case *c = *state;
     if ((c->flags & DEVICE) && !nbcl_test_have_device()) {
         fprintf(stderr, "%s: no OpenCL device, skipped\n", c->name);
         skip();
@@ -346,8 +402,9 @@ static void run_case(void **state)
 
     snapshot before, after;
     snap_take(dir, &before);
-    snprintf(cmd, sizeof cmd, "cd '%s' && %s exec '%s' %s%s%s >'%s' 2>'%s'", dir,
-             (c->flags & ULIMIT) ? "ulimit -v 4000000 &&" : "", nbcl_test_bin("nbcl"),
+    snprintf(cmd, sizeof cmd, "cd '%s' && %s %s exec '%s' %s%s%s >'%s' 2>'%s'", dir,
+             (c->flags & ULIMIT) ? "ulimit -v 4000000 &&" : "", env,
+             nbcl_test_bin("nbcl"),
              (c->flags & NOCELL) ? "" : XTAL, BASE, c->args, out, errf);
     int rc = nbcl_test_run(cmd);
     char *err = nbcl_test_read_file(errf, NULL);
@@ -379,15 +436,50 @@ static void run_case(void **state)
     nbcl_test_run(cmd);
 }
 
+static void run_case(void **state)
+{
+    run_with_env(*state, "");
+}
+
+/* An NBCL_* variable with a value outside its list is an error naming the variable and the
+ * values (issue 14 class 8), before any work: exit 2, nothing written. */
+typedef struct env_case {
+    bad_case c;
+    const char *env; /* shell assignments put before nbcl */
+} env_case;
+
+/* clang-format off */
+static const env_case ENV_CASES[] = {
+    {{"env_kernel_unknown", X_USAGE, 0, "", "NBCL_KERNEL", "scalar"}, "NBCL_KERNEL=vector"},
+    {{"env_stats_unknown", X_USAGE, 0, "", "NBCL_STATS", "device"}, "NBCL_STATS=gpu"},
+    {{"env_cache_unknown", X_USAGE, 0, "", "NBCL_CACHE", "auto"}, "NBCL_CACHE=maybe"},
+    {{"env_zero_copy_unknown", X_USAGE, 0, "", "NBCL_ZERO_COPY", "0"}, "NBCL_ZERO_COPY=yes"},
+    {{"env_timing_unknown", X_USAGE, 0, "", "NBCL_TIMING", "1"}, "NBCL_TIMING=on"},
+    {{"env_verbose_unknown", X_USAGE, 0, "", "NBCL_VERBOSE", "1"}, "NBCL_VERBOSE=loud"},
+    {{"env_host_threads_not_a_count", X_USAGE, 0, "", "NBCL_HOST_THREADS", "integer"},
+     "NBCL_HOST_THREADS=-2"},
+    {{"env_launch_seconds_not_seconds", X_USAGE, 0, "", "NBCL_LAUNCH_SECONDS", "86400"},
+     "NBCL_LAUNCH_SECONDS=fast"},
+};
+/* clang-format on */
+#define NENV (sizeof ENV_CASES / sizeof ENV_CASES[0])
+
+static void run_env_case(void **state)
+{
+    const env_case *e = *state;
+    run_with_env(&e->c, e->env);
+}
+
 int main(void)
 {
-    static struct CMUnitTest tests[NCASES];
-    for (size_t i = 0; i < NCASES; i++) {
-        tests[i].name = CASES[i].name;
-        tests[i].test_func = run_case;
+    static struct CMUnitTest tests[NCASES + NENV];
+    for (size_t i = 0; i < NCASES + NENV; i++) {
+        int env = i >= NCASES;
+        tests[i].name = env ? ENV_CASES[i - NCASES].c.name : CASES[i].name;
+        tests[i].test_func = env ? run_env_case : run_case;
         tests[i].setup_func = NULL;
         tests[i].teardown_func = NULL;
-        tests[i].initial_state = (void *)&CASES[i];
+        tests[i].initial_state = env ? (void *)&ENV_CASES[i - NCASES] : (void *)&CASES[i];
     }
-    return _cmocka_run_group_tests("bad_input", tests, NCASES, NULL, NULL);
+    return _cmocka_run_group_tests("bad_input", tests, NCASES + NENV, NULL, NULL);
 }

@@ -253,6 +253,77 @@ static void test_series(void **state)
     json_object_put(pr);
 }
 
+/* the exit codes of docs/exit_codes.md ("nbcl-bench") beyond 0 and 1: 2 for usage errors found
+ * before any work (no bundle folder made), 3 for a bundle folder that cannot be made, 130 on
+ * SIGINT with the bundle written (issue 14 class 8) */
+static void test_documented_exit_codes(void **state)
+{
+    (void)state;
+    struct {
+        const char *name, *opts, *env, *needle;
+    } usage[] = {
+        {"u1", "--reference /nonexistent/nb", "", "does not exist"},
+        {"u2", NULL, "", "is a folder"}, /* --reference <a folder>: filled in below */
+        {"u3", "--frobnicate", "", "--frobnicate"},
+        {"u4", "--sizes 0", "", "--sizes"},
+        {"u5", "--case nosuchcase", "", "nosuchcase"},
+        {"u6", "", "NBCL_STATS=gpu", "NBCL_STATS"},
+    };
+    char folder_opt[2200];
+    snprintf(folder_opt, sizeof folder_opt, "--reference %s", nbcl_test_tmpdir());
+    usage[1].opts = folder_opt;
+    for (size_t i = 0; i < sizeof usage / sizeof usage[0]; i++) {
+        const char *dir = outdir(usage[i].name);
+        snprintf(g_cmd, sizeof g_cmd, "rm -rf %s; %s %s --quiet %s --outdir %s " CASE_ARGV
+                 " > %s.log 2>&1", dir, usage[i].env, nbcl_test_bin("nbcl-bench"),
+                 usage[i].opts, dir, dir);
+        int rc = nbcl_test_run(g_cmd);
+        if (rc != 2)
+            fail_msg("%s: exit %d, expected 2", g_cmd, rc);
+        char log[2100];
+        snprintf(log, sizeof log, "%s.log", dir);
+        char *t = nbcl_test_read_file(log, NULL);
+        assert_non_null(t);
+        if (!strstr(t, usage[i].needle))
+            fail_msg("%s: the message does not name '%s': %s", g_cmd, usage[i].needle, t);
+        free(t);
+        FILE *f = fopen(dir, "r");
+        if (f) {
+            fclose(f);
+            fail_msg("%s: the bundle folder was made for a usage error", g_cmd);
+        }
+    }
+    /* a bundle folder below a regular file: 3 */
+    const char *file = outdir("plainfile");
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fclose(f);
+    snprintf(g_cmd, sizeof g_cmd, "%s --quiet --no-reference --outdir %s/sub " CASE_ARGV
+             " > %s.log 2>&1", nbcl_test_bin("nbcl-bench"), file, file);
+    assert_int_equal(nbcl_test_run(g_cmd), 3);
+    /* a case whose image is infinite: the row fails with the cause (exit 1), nothing timed */
+    const char *inf = outdir("infinite");
+    snprintf(g_cmd, sizeof g_cmd,
+             "rm -rf %s; %s --quiet --no-reference --no-process --repeats 1 --outdir %s -- "
+             "-cell 100 100 100 90 90 90 -default_F 1e200 -detpixels 16 -nopgm -nonoise "
+             "-noprogress > %s.log 2>&1", inf, nbcl_test_bin("nbcl-bench"), inf, inf);
+    assert_int_equal(nbcl_test_run(g_cmd), 1);
+    json_object *ir = load_json(inf, "perf_results.json");
+    json_object *row = json_object_array_get_idx(get(ir, "rows"), 0);
+    assert_string_equal(json_object_get_string(get(row, "status")), "error");
+    assert_non_null(strstr(json_object_get_string(get(row, "error")), "infinite pixels"));
+    json_object_put(ir);
+    /* SIGINT during the repeats: 130, and the bundle holds what finished */
+    const char *dir = outdir("sigint");
+    snprintf(g_cmd, sizeof g_cmd,
+             "rm -rf %s; %s --quiet --no-reference --no-process --repeats 100000 --outdir %s "
+             CASE_ARGV " > %s.log 2>&1 & pid=$!; sleep 2; kill -INT $pid; wait $pid",
+             dir, nbcl_test_bin("nbcl-bench"), dir, dir);
+    assert_int_equal(nbcl_test_run(g_cmd), 130);
+    json_object *res = load_json(dir, "perf_results.json");
+    json_object_put(res);
+}
+
 int main(void)
 {
     if (!nbcl_test_have_device()) {
@@ -264,6 +335,7 @@ int main(void)
         cmocka_unit_test(test_no_process_and_peak),
         cmocka_unit_test(test_reference_failure),
         cmocka_unit_test(test_series),
+        cmocka_unit_test(test_documented_exit_codes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -157,6 +157,14 @@ static void test_usage_errors(void **state)
     assert_int_equal(run(args), 2);
     snprintf(args, sizeof args, "'%s' '%s' --host --fpixels 96", g_rect, g_rect);
     assert_int_equal(run(args), 0);
+    /* an NBCL_* variable with a value outside its list */
+    snprintf(g_env, sizeof g_env, "NBCL_KERNEL=vector");
+    snprintf(args, sizeof args, "'%s' '%s' --host", g_a, g_a);
+    assert_int_equal(run(args), 2);
+    g_env[0] = '\0';
+    char *e = err_text();
+    assert_non_null(strstr(e, "NBCL_KERNEL='vector': expected scalar|simd"));
+    free(e);
 }
 
 static void test_io_errors(void **state)
@@ -299,6 +307,86 @@ static void test_smv_and_diff_png(void **state)
     free(p);
 }
 
+/* NaN and infinite pixels (issue 14 class 7): counted per image, never "max abs diff 0": exit 6
+ * unless --allow-nonfinite and both images hold the same ones; the metrics cover the pixels
+ * finite in both (worst pixel in image coordinates). On the host and on the device. */
+static void test_nonfinite(void **state)
+{
+    (void)state;
+    char pa[1100], pb[1100], pc[1100], args[9000];
+    float *na = malloc(NPIX * sizeof(float)), *nb = malloc(NPIX * sizeof(float));
+    float *nc = malloc(NPIX * sizeof(float));
+    assert_non_null(na);
+    assert_non_null(nb);
+    assert_non_null(nc);
+    memcpy(na, g_fa, NPIX * sizeof(float));
+    memcpy(nb, g_fb, NPIX * sizeof(float));
+    na[3 * 64 + 7] = NAN;  /* first non-finite of A at (7, 3) */
+    na[10 * 64 + 1] = INFINITY;
+    nb[3 * 64 + 7] = NAN;  /* the same NaN in B ... */
+    nb[10 * 64 + 1] = -INFINITY; /* ... but -inf where A has +inf */
+    memcpy(nc, na, NPIX * sizeof(float)); /* C: exactly A's non-finite pixels */
+    nc[20 * 64 + 20] = 1e6f; /* and one large finite difference: the worst pixel */
+    snprintf(pa, sizeof pa, "%s/nan_a.bin", g_dir);
+    snprintf(pb, sizeof pb, "%s/nan_b.bin", g_dir);
+    snprintf(pc, sizeof pc, "%s/nan_c.bin", g_dir);
+    assert_int_equal(write_raw(pa, na, NPIX * sizeof(float)), 0);
+    assert_int_equal(write_raw(pb, nb, NPIX * sizeof(float)), 0);
+    assert_int_equal(write_raw(pc, nc, NPIX * sizeof(float)), 0);
+    const char *where[2] = {"--host", ""};
+    for (int w = 0; w < (nbcl_test_have_device() ? 2 : 1); w++) {
+        /* a finite image against one with NaN/inf: exit 6, counts printed, no agreement */
+        snprintf(args, sizeof args, "'%s' '%s' %s", g_a, pa, where[w]);
+        assert_int_equal(run(args), 6);
+        char *o = out_text(), *e = err_text();
+        assert_non_null(strstr(o, "non-finite A:   0 (0 NaN, 0 infinite)\n"));
+        assert_non_null(strstr(o, "non-finite B:   2 (1 NaN, 1 infinite), first at pixel (7, 3)"));
+        assert_non_null(strstr(o, "NOT in agreement"));
+        assert_non_null(strstr(o, "(4094 pixels compared)"));
+        assert_non_null(strstr(e, "non-finite pixels: 0 in A, 2 in B"));
+        free(o);
+        free(e);
+        /* allowed, but A and B differ in kind at (1, 10): still exit 6 */
+        snprintf(args, sizeof args, "'%s' '%s' --allow-nonfinite %s", pa, pb, where[w]);
+        assert_int_equal(run(args), 6);
+        e = err_text();
+        assert_non_null(strstr(e, "1 differing"));
+        free(e);
+        /* without the option the same non-finite pixels are still an error */
+        snprintf(args, sizeof args, "'%s' '%s' --json %s", pa, pc, where[w]);
+        assert_int_equal(run(args), 6);
+        o = out_text();
+        json_object *j = json_tokener_parse(o);
+        assert_non_null(j);
+        assert_int_equal(json_object_get_int64(field(j, "nonfinite_a")), 2);
+        assert_int_equal(json_object_get_int64(field(j, "nonfinite_b")), 2);
+        assert_int_equal(json_object_get_int64(field(j, "nan_a")), 1);
+        assert_int_equal(json_object_get_int64(field(j, "nonfinite_mismatch")), 0);
+        assert_false(json_object_get_boolean(field(j, "pass")));
+        json_object_put(j);
+        free(o);
+        /* allowed and identical: exit 0, metrics over the 4094 finite pixels, worst at (20, 20) */
+        snprintf(args, sizeof args, "'%s' '%s' --json --allow-nonfinite %s", pa, pc, where[w]);
+        assert_int_equal(run(args), 0);
+        o = out_text();
+        j = json_tokener_parse(o);
+        assert_non_null(j);
+        assert_int_equal(json_object_get_int64(field(j, "n")), NPIX - 2);
+        assert_true(json_object_get_boolean(field(j, "pass")));
+        json_object *wp = field(j, "worst_pixel");
+        assert_int_equal(json_object_get_int(field(wp, "fast")), 20);
+        assert_int_equal(json_object_get_int(field(wp, "slow")), 20);
+        double diff = 1e6 - (double)na[20 * 64 + 20];
+        assert_close(json_object_get_double(field(j, "max_abs_diff")), diff, 0, 1e-12);
+        assert_true(isfinite(json_object_get_double(field(j, "sum_a"))));
+        json_object_put(j);
+        free(o);
+    }
+    free(na);
+    free(nb);
+    free(nc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -310,6 +398,7 @@ int main(void)
         cmocka_unit_test(test_device_error),
         cmocka_unit_test(test_json_metrics_device_and_host),
         cmocka_unit_test(test_smv_and_diff_png),
+        cmocka_unit_test(test_nonfinite),
     };
     return cmocka_run_group_tests_name("compare", tests, group_setup, group_teardown);
 }

@@ -135,6 +135,18 @@ const char *nbcl_test_bin(const char *name)
     return p;
 }
 
+void nbcl_test_cubic_config(nbcl_config *c, double cell_A, int N, double default_F, int pixels)
+{
+    nbcl_config_init(c);
+    c->user_cell = 1;
+    c->cell[0] = c->cell[1] = c->cell[2] = cell_A;
+    c->cell[3] = c->cell[4] = c->cell[5] = 1.5707963267948966; /* 90 degrees */
+    c->default_F = default_F;
+    c->Na = c->Nb = c->Nc = N;
+    c->fpixels = c->spixels = pixels; /* the detector size follows the pixel counts */
+    c->read_dump = c->write_dump = 0;
+}
+
 int nbcl_test_make_null_device(const char *path)
 {
     if (geteuid() != 0 || mknod(path, S_IFCHR | 0666, makedev(1, 3)) != 0)
@@ -151,14 +163,7 @@ int nbcl_test_make_null_device(const char *path)
 nbcl_scene *nbcl_test_cubic_scene(int fpixels, int spixels, int N, int oversample)
 {
     nbcl_config c;
-    nbcl_config_init(&c);
-    c.user_cell = 1;
-    c.cell[0] = c.cell[1] = c.cell[2] = 100.0;
-    c.cell[3] = c.cell[4] = c.cell[5] = 1.5707963267948966; /* 90 degrees */
-    c.default_F = 100.0;
-    c.read_dump = c.write_dump = 0;
-    c.Na = c.Nb = c.Nc = N;
-    c.fpixels = fpixels;
+    nbcl_test_cubic_config(&c, 100.0, N, 100.0, fpixels);
     c.spixels = spixels;
     c.oversample = oversample;
     nbcl_scene *s = NULL;

@@ -36,6 +36,10 @@ const char *nbcl_test_tmpdir(void);
 const char *nbcl_test_workdir(const char *name);
 /* Run a command line through /bin/sh, returning the exit status (or -1); output to files. */
 int nbcl_test_run(const char *cmdline);
+/* A configuration with the reference's defaults and a cubic cell: edge cell_A (Angstrom), 90
+ * degree angles, N unit cells along each axis, default_F everywhere, a square detector of
+ * `pixels` pixels, no Fdump.bin read or written. */
+void nbcl_test_cubic_config(nbcl_config *c, double cell_A, int N, double default_F, int pixels);
 /* Make a null character device (1,3) at path, never touching the system's /dev/null: 1 when it
  * exists and opens for writing, 0 when that cannot be done here (not root, a nodev mount). */
 int nbcl_test_make_null_device(const char *path);

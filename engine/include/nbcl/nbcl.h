@@ -30,7 +30,8 @@ extern "C" {
     X(IO, -8, "I/O error")                                              \
     X(PARSE, -9, "malformed input")                                     \
     X(DEVICE_MEMORY, -10, "device memory exhausted")                    \
-    X(INTERRUPTED, -11, "interrupted")
+    X(INTERRUPTED, -11, "interrupted")                                  \
+    X(NONFINITE, -12, "non-finite image")
 
 typedef enum nbcl_status {
 #define NBCL_X_(name, code, msg) NBCL_##name = code,
@@ -42,6 +43,17 @@ typedef enum nbcl_status {
 NBCL_API const char *nbcl_status_str(nbcl_status s);
 /* "NBCL_OK", "NBCL_IO", ... */
 NBCL_API const char *nbcl_status_name(nbcl_status s);
+
+/* Check the NBCL_* environment variables (README "Environment variables") against their allowed
+ * values: NBCL_INVALID_ARGUMENT and a message naming the variable and the values when one is
+ * set to anything else. nbcl_engine_create() runs it too. */
+NBCL_API nbcl_status nbcl_env_check(char *err, size_t errlen);
+/* NBCL_* environment variables through one table (env.c): the value (NULL when unset or
+ * empty); the index of a word-valued variable's value in its list ("scalar simd": 0, 1; -1 when
+ * unset or not in the list); a count >= 1 (0 when unset or invalid). */
+NBCL_API const char *nbcl_env_text(const char *name);
+NBCL_API int nbcl_env_word(const char *name);
+NBCL_API long nbcl_env_count(const char *name);
 
 /* Library version "x.y.z" and git SHA it was built from. */
 NBCL_API const char *nbcl_version(void);
@@ -148,5 +160,6 @@ NBCL_API int nbcl_cancel_requested(void);
 #include "nbcl/nbcl_render.h"
 #include "nbcl/nbcl_io.h"
 #include "nbcl/nbcl_output.h"
+#include "nbcl/nbcl_formats.h"
 
 #endif

@@ -23,6 +23,7 @@ typedef enum nbcl_output_kind {
     NBCL_OUT_SMV,       /* scaled 16-bit SMV image (-intfile) */
     NBCL_OUT_PGM,       /* 8-bit PGM (-pgmfile) */
     NBCL_OUT_NOISE,     /* Poisson-noise 16-bit SMV image (-noisefile) */
+    NBCL_OUT_PNG,       /* 8-bit PNG preview of the PGM's pixels (-pngfile) */
     NBCL_OUT_KINDS
 } nbcl_output_kind;
 
@@ -50,6 +51,7 @@ typedef struct nbcl_frame_products {
     uint16_t *smv;                /* NULL unless wanted */
     uint8_t *pgm;
     uint16_t *noise;
+    float *poisson;               /* the noise image's deviates (with noise; for photon counts) */
 } nbcl_frame_products;
 
 /* Everything the wanted kinds need, in memory (no file is touched): scales, the integer images
@@ -140,6 +142,14 @@ typedef struct nbcl_series_opts {
     double progress_interval_s;   /* at most one progress call per interval (0: every frame) */
     nbcl_series_sink *sinks;
     size_t nsinks;
+    /* a check of each frame before any of its files is begun (a frame that fails it fails the
+     * run, result.check_failed): e.g. nbcl_image_check_finite */
+    nbcl_status (*check_frame)(void *user, const nbcl_series_frame *f, char *err, size_t errlen);
+    void *check_frame_user;
+    /* photon counts of a single frame (nframes == 1): miniCBF and/or NXmx files
+     * (nbcl_write_counts_files), from the noise deviates when -noisefile is written */
+    const char *cbf_path, *nexus_path;
+    int nexus_compression;        /* an nbcl_nexus_compression */
     nbcl_progress_fn render_progress; /* per-tile progress of each render (single engine only) */
     void *render_progress_user;
     const volatile int *cancel;   /* non-zero stops the series like nbcl_request_cancel() does
@@ -157,6 +167,9 @@ typedef struct nbcl_series_result {
     double write_s[NBCL_OUT_KINDS];
     size_t tiles;
     int output_failed;            /* the error came from writing a file (not the render) */
+    int check_failed;             /* a frame failed opts.check_frame */
+    int counts_written;           /* the photon-count files were written; counts: their facts */
+    size_t counts_overloads, counts_masked;
 } nbcl_series_result;
 
 /* Frame k's configuration: cfg with phi0 = (phi0_deg + (k-1) osc_deg) / (180/pi) and, for

@@ -58,6 +58,11 @@ typedef struct nbcl_stats {
     int max_fpixel, max_spixel;   /* first pixel reaching max_I in raster order */
     double sum, mean, rms, rmsd;
     size_t n;
+    /* pixels of the ROI that are NaN or +-inf (counted only when a sum came out non-finite, so
+     * the check costs nothing on a good image), how many of them are NaN, and the first one in
+     * raster order (-1 when none) */
+    size_t nonfinite, nonfinite_nan;
+    int nonfinite_fpixel, nonfinite_spixel;
 } nbcl_stats;
 
 /* Computed on the engine's device (CLBlast), in double accumulation. */
@@ -66,6 +71,15 @@ NBCL_API nbcl_status nbcl_image_stats(nbcl_engine *e, const nbcl_scene *s, const
 /* Same statistics on the host, on all host CPUs (NBCL_HOST_THREADS overrides); the result does
  * not depend on the number of threads. */
 NBCL_API void nbcl_image_stats_host(const nbcl_scene *s, const nbcl_image *img, nbcl_stats *out);
+
+/* NBCL_OK when the statistics saw no non-finite pixel; else NBCL_NONFINITE and a one-line
+ * message in err naming the count, the first pixel and the cause, found by evaluating that pixel
+ * again on the host in double precision: a NaN of the physics (extreme geometry or wavelength),
+ * an intensity beyond the float image's range (3.4e38), or an overflow of the device's single
+ * precision (then -precision double helps). `precision` is the one the image was rendered in. */
+NBCL_API nbcl_status nbcl_image_check_finite(const nbcl_scene *s, const nbcl_stats *st,
+                                             nbcl_precision precision, char *err,
+                                             size_t errlen);
 
 /* The integer images of the reference, every pixel written (0 outside the ROI, given as
  * {xmin, xmax, ymin, ymax} inclusive), on all host CPUs:

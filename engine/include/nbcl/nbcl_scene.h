@@ -117,6 +117,38 @@ NBCL_API nbcl_status nbcl_scene_build_shared(const nbcl_config *cfg, const nbcl_
  * device runs (slow; for differential tests and -printout). Returns the float-image value. */
 NBCL_API double nbcl_scene_pixel_host(const nbcl_scene *s, int fpixel, int spixel);
 
+/* One pixel's terms (-printout_pixel): `value` is the pixel's whole sum in double on the host
+ * (nbcl_scene_pixel_host() before the rounding to float; 0 outside the ROI or masked); every
+ * other term belongs to the pixel's LAST sub-path (last thickness layer, last sub-pixel, last
+ * source, last phi/mosaic orientation). With one sub-path (oversample 1, one source, one
+ * orientation, no thickness) value = scale * (I_bg + F_cell^2 F_latt^2) * omega * polar * capture. */
+typedef struct nbcl_pixel_trace {
+    int fpixel, spixel;
+    int in_roi, masked;        /* outside the ROI or masked: value 0, terms still traced */
+    double pos[3];             /* sample to sub-pixel (m), lab frame */
+    double airpath;            /* |pos| (m) */
+    double diffracted[3];      /* unit pos */
+    double incident[3];        /* unit, towards the detector (last source) */
+    double lambda;             /* m (last source) */
+    double scattering[3];      /* S = (diffracted - incident) / lambda (1/m) */
+    double stol;               /* sin(theta)/lambda = |S|/2 (1/m); resolution d = 0.5/stol */
+    double twotheta;           /* scattering angle (rad) */
+    double hkl[3];             /* fractional Miller indices (last orientation) */
+    int hkl0[3];               /* nearest integers */
+    double F_cell, F_latt;
+    int interp_fallback;       /* the interpolation neighbourhood left the HKL grid: default_F */
+    double omega;              /* solid angle (sr) */
+    double polar;              /* polarization factor (1 with -nopolar) */
+    double capture;            /* detector capture fraction of the layer (1 without thickness) */
+    double I_bg;               /* water background added to every pixel's sum */
+    double scale;              /* r_e^2 * fluence / steps */
+    double subpaths;           /* layers x sub-pixels x sources x orientations summed */
+    double value;              /* the pixel (photons), double */
+} nbcl_pixel_trace;
+/* NBCL_INVALID_ARGUMENT for a pixel outside the detector. */
+NBCL_API nbcl_status nbcl_scene_pixel_trace(const nbcl_scene *s, int fpixel, int spixel,
+                                            nbcl_pixel_trace *out);
+
 #ifdef __cplusplus
 }
 #endif

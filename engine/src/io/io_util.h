@@ -34,6 +34,13 @@ typedef struct nbcl__lines {
 void nbcl__lines_init(nbcl__lines *it, const char *data, size_t len);
 int nbcl__lines_next(nbcl__lines *it, const char **start, size_t *n);
 
+/* The temporary file an open output is written to (for libraries that write by path: HDF5);
+ * valid until the file is committed or aborted; NULL when the output is written in place. */
+const char *nbcl__outfile_temp_path(const nbcl_outfile *f);
+
+/* The sensor thickness a format states: dxtbx needs one > 0 (NBCL_DEFAULT_SENSOR_THICKNESS_M
+ * when the description has none). */
+double nbcl__sensor_thickness(const nbcl_frame_meta *m);
 /* The first n bytes of s as a new string (malloc'ed; NULL when out of memory). */
 char *nbcl__strndup(const char *s, size_t n);
 /* Output targets (target.c). The directory part of a path ("." when it has none), malloc'ed. */

@@ -333,6 +333,11 @@ nbcl_status nbcl_outfile_open(const char *path, nbcl_outfile **out, char *err, s
     return NBCL_OK;
 }
 
+const char *nbcl__outfile_temp_path(const nbcl_outfile *f)
+{
+    return f ? f->tmp : NULL;
+}
+
 nbcl_status nbcl_outfile_write(nbcl_outfile *f, const void *data, size_t len, char *err,
                                size_t errlen)
 {

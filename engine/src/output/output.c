@@ -8,7 +8,6 @@
 #include <sys/stat.h>
 
 #include "nbcl_internal.h"
-#include "nbcl_rng.h"
 #include "../io/io_util.h"
 
 #define RTD (180.0 / M_PI)
@@ -23,6 +22,7 @@ static const kind_def KINDS[NBCL_OUT_KINDS] = {
     [NBCL_OUT_SMV] = {"-intfile"},
     [NBCL_OUT_PGM] = {"-pgmfile"},
     [NBCL_OUT_NOISE] = {"-noisefile"},
+    [NBCL_OUT_PNG] = {"-pngfile"},
 };
 
 const char *nbcl_output_kind_flag(nbcl_output_kind k)
@@ -106,18 +106,22 @@ nbcl_status nbcl_frame_products_make(const nbcl_scene *s, const nbcl_image *img,
             goto oom;
         nbcl_image_to_u16(img, s->roi, p->intfile_scale, s->adc_offset, p->smv);
     }
-    if (want[NBCL_OUT_PGM]) {
+    if (want[NBCL_OUT_PGM] || want[NBCL_OUT_PNG]) {
         p->pgm = nbcl_alloc_large(npix ? npix : 1);
         if (!p->pgm)
             goto oom;
         nbcl_image_to_u8(img, s->roi, p->pgm_scale, p->pgm);
     }
     if (want[NBCL_OUT_NOISE]) {
+        /* the deviates once, for the noise image and any photon counts made from them */
         p->noise = calloc(npix ? npix : 1, sizeof *p->noise);
-        if (!p->noise)
+        p->poisson = nbcl_alloc_large((npix ? npix : 1) * sizeof *p->poisson);
+        if (!p->noise || !p->poisson)
             goto oom;
-        p->photons = nbcl_noise_image(img->data, img->fpixels, img->spixels, s->roi, s->seed,
-                                      s->adc_offset, p->noise, &p->overloads);
+        p->photons = nbcl_noise_poisson(img->data, img->fpixels, img->spixels, s->roi, s->seed,
+                                        p->poisson);
+        nbcl_noise_from_poisson(p->poisson, img->fpixels, img->spixels, s->roi, s->adc_offset,
+                                p->noise, &p->overloads);
     }
     return NBCL_OK;
 oom:
@@ -134,6 +138,8 @@ void nbcl_frame_products_free(nbcl_frame_products *p)
     free(p->smv);
     free(p->pgm);
     free(p->noise);
+    free(p->poisson);
+    p->poisson = NULL;
     p->smv = NULL;
     p->pgm = NULL;
     p->noise = NULL;
@@ -157,6 +163,11 @@ nbcl_status nbcl_frame_products_write(const nbcl_frame_products *p, const nbcl_i
         if (!p->pgm)
             break;
         return nbcl_write_pgm(path, img->fpixels, img->spixels, p->pgm, p->pgm_scale, err,
+                              errlen);
+    case NBCL_OUT_PNG:
+        if (!p->pgm)
+            break;
+        return nbcl_write_png(path, img->fpixels, img->spixels, p->pgm, p->pgm_scale, err,
                               errlen);
     default:
         break;
@@ -224,6 +235,18 @@ int nbcl_output_file_complete(nbcl_output_kind k, const char *path, int fpixels,
         return smv_complete(path, size, npix, fpixels, spixels);
     case NBCL_OUT_PGM:
         return pgm_complete(path, size, npix, fpixels, spixels);
+    case NBCL_OUT_PNG: { /* a PNG signature and an IHDR of this size */
+        unsigned char h[32];
+        FILE *f = fopen(path, "rb");
+        size_t n = f ? fread(h, 1, sizeof h, f) : 0;
+        if (f)
+            fclose(f);
+        if (n < 24 || memcmp(h, "\x89PNG\r\n\x1a\n", 8) != 0)
+            return 0;
+        long w = ((long)h[16] << 24) | (h[17] << 16) | (h[18] << 8) | h[19];
+        long ht = ((long)h[20] << 24) | (h[21] << 16) | (h[22] << 8) | h[23];
+        return w == fpixels && ht == spixels;
+    }
     default:
         return 0;
     }

@@ -318,6 +318,11 @@ static nbcl_status write_item(series_ctx *c, item *it, char *err, size_t errlen)
     f.timing = &it->tm;
     f.products = &p;
     f.engine = it->engine;
+    if (o->check_frame && (st = o->check_frame(o->check_frame_user, &f, err, errlen)) != NBCL_OK) {
+        c->acc.check_failed = 1;
+        nbcl_frame_products_free(&p);
+        return st;
+    }
     if (o->on_frame)
         o->on_frame(o->on_frame_user, &f);
     for (int kd = 0; kd < NBCL_OUT_KINDS && st == NBCL_OK; kd++)
@@ -327,6 +332,19 @@ static nbcl_status write_item(series_ctx *c, item *it, char *err, size_t errlen)
                                            errlen);
             c->acc.write_s[kd] += nbcl__now() - t;
         }
+    if (st == NBCL_OK && o->nframes == 1 && (o->cbf_path || o->nexus_path)) {
+        nbcl_nexus_opts no = {1, (nbcl_nexus_compression)o->nexus_compression, 0};
+        nbcl_counts_info ci;
+        t = nbcl__now();
+        st = nbcl_write_counts_files(it->scene, &it->img, p.poisson, o->cbf_path, o->nexus_path,
+                                     &no, &ci, err, errlen);
+        c->acc.convert_s += nbcl__now() - t;
+        if (st == NBCL_OK) {
+            c->acc.counts_written = 1;
+            c->acc.counts_overloads = ci.overloads;
+            c->acc.counts_masked = ci.masked;
+        }
+    }
     for (size_t i = 0; i < o->nsinks && st == NBCL_OK; i++)
         st = o->sinks[i].write_frame(o->sinks[i].user, &f, err, errlen);
     nbcl_frame_products_free(&p);
