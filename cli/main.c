@@ -454,7 +454,7 @@ static void series_opts_fill(nbcl_series_opts *so, const nbcl_cli *cli, const nb
     so->keep_finished_on_cancel = cli->nframes > 1;
     int sv = nbcl_env_word("NBCL_STATS"); /* "device host" */
     so->stats = sv == 0 ? NBCL_STATS_DEVICE : sv == 1 ? NBCL_STATS_HOST : NBCL_STATS_AUTO;
-    so->cbf_path = cli->cbffile;
+    so->cbf_path = NULL; /* -cbffile is the NBCL_OUT_CBF kind (a template in a series) */
     so->nexus_path = cli->nexusfile;
     so->nexus_compression = (int)cli->nexus_compression;
 }
@@ -466,7 +466,7 @@ static void timing_series(const nbcl_series_result *r)
                1e3 * r->render_s, 1e3 * r->upload_s, 1e3 * r->kernel_s, 1e3 * r->readback_s,
                r->tiles, 1e3 * r->stats_s, 1e3 * r->convert_s);
     static const char *const names[NBCL_OUT_KINDS] = {"floatfile", "intfile", "pgmfile",
-                                                      "noisefile"};
+                                                      "noisefile", "pngfile", "cbffile"};
     for (int k = 0; k < NBCL_OUT_KINDS; k++)
         if (r->write_s[k] > 0)
             timing_add(" %s %.1f", names[k], 1e3 * r->write_s[k]);
@@ -497,6 +497,10 @@ static int series_finish(const nbcl_cli *cli, const nbcl_ranks *rk, nbcl_status 
                res->counts_overloads, NBCL_COUNTS_SATURATION, res->counts_masked,
                cli->cbffile ? " miniCBF " : "", cli->cbffile ? cli->cbffile : "",
                cli->nexusfile ? " NXmx " : "", cli->nexusfile ? cli->nexusfile : "");
+    if (cli->nframes > 1 && cli->nexusfile)
+        printf("photon counts of frames %d to %d in NXmx %s\n",
+               cli->frame_first > 0 ? cli->frame_first : 1,
+               cli->frame_last > 0 ? cli->frame_last : cli->nframes, cli->nexusfile);
     if (cli->cfg.hklfile && cli->cfg.write_dump && cli->cfg.dumpfile && rk->rank == 0)
         return -1; /* the caller writes the dump file */
     return 0;
@@ -555,7 +559,7 @@ static int run(int argc, char **argv, const nbcl_ranks *rk, run_out *out)
     }
     const char *outs[NBCL_OUT_KINDS] = {
         cli.write_float ? cli.floatfile : NULL, cli.write_int ? cli.intfile : NULL,
-        cli.write_pgm ? cli.pgmfile : NULL, cli.write_noise ? cli.noisefile : NULL, cli.pngfile};
+        cli.write_pgm ? cli.pgmfile : NULL, cli.write_noise ? cli.noisefile : NULL, cli.pngfile, cli.cbffile};
     if ((rc = check_series(&cli, outs)) != 0)
         return rc;
     /* before any work: no file named twice (two outputs, or an output over an input), and
@@ -575,10 +579,11 @@ static int run(int argc, char **argv, const nbcl_ranks *rk, run_out *out)
             }
         }
     }
-    if (cli.nframes > 1 && (cli.cbffile || cli.nexusfile)) {
-        fprintf(stderr, "nbcl: %s with -nframes: a series of CBF/NXmx files is not supported "
-                        "yet; write the series as SMV (-intfile/-noisefile templates)\n",
-                cli.cbffile ? "-cbffile" : "-nexusfile");
+    if (cli.nframes > 1 && cli.nexusfile && (rk->size > 1 || cli.resume)) {
+        fprintf(stderr, "nbcl: -nexusfile with %s: one NXmx file holds the whole series (or the "
+                        "-frames range) and is written by one process in one go; use -frames "
+                        "ranges with a file each instead\n",
+                rk->size > 1 ? "several MPI ranks" : "-resume");
         return NBCL_EXIT_USAGE;
     }
     int series = cli.nframes > 1;

@@ -211,6 +211,99 @@ static void test_nexus_not_to_a_device(void **state)
     unlink(dev);
 }
 
+/* frame k of NXmx file `name` (0-based), checked to hold `nframes` frames */
+static int32_t *read_nexus_frame(const char *name, int k, int nframes)
+{
+    nbcl_counts_image ci;
+    char err[1024];
+    if (nbcl_read_nexus(in_dir(name), k, &ci, err, sizeof err) != NBCL_OK)
+        fail_msg("%s", err);
+    assert_int_equal(ci.nframes, nframes);
+    assert_int_equal(ci.fpixels, W);
+    assert_int_equal(ci.spixels, H);
+    return ci.counts;
+}
+
+static void assert_counts_equal(int32_t *a, int32_t *b)
+{
+    assert_memory_equal(a, b, sizeof(int32_t) * W * H);
+    free(a);
+    free(b);
+}
+
+static int file_exists(const char *name)
+{
+    struct stat st;
+    return stat(in_dir(name), &st) == 0;
+}
+
+/* a 4-frame series (-nframes): one CBF per frame and one NXmx file, each frame equal to the
+ * single run of that frame (its phi, its seed) */
+static void test_series_cbf_and_nexus(void **state)
+{
+    (void)state;
+    if (!nbcl_test_have_device())
+        skip();
+    nbcl_in_dir("-nframes 4 -phi 0 -osc 0.5 -nopgm -floatfile sf_#.bin -intfile si_#.img "
+                "-noisefile sn_#.img -cbffile sc_#.cbf -nexusfile ss.nxs",
+                0);
+    for (int k = 1; k <= 4; k++) {
+        char args[1024];
+        snprintf(args, sizeof args,
+                 "-seed %ld -phi %g -osc 0.5 -nopgm -floatfile 1f.bin -intfile 1i.img "
+                 "-noisefile 1n.img -cbffile 1c.cbf -nexusfile 1x.nxs",
+                 nbcl_frame_seed(11, k), 0.5 * (k - 1));
+        nbcl_in_dir(args, 0);
+        char cbf[64];
+        snprintf(cbf, sizeof cbf, "sc_%d.cbf", k);
+        assert_counts_equal(read_counts(cbf, 1), read_counts("1c.cbf", 1));
+        assert_counts_equal(read_nexus_frame("ss.nxs", k - 1, 4), read_nexus_frame("1x.nxs", 0, 1));
+    }
+    /* the frames differ (a check that the frame index is not ignored) */
+    int32_t *a = read_nexus_frame("ss.nxs", 0, 4), *b = read_nexus_frame("ss.nxs", 3, 4);
+    assert_true(memcmp(a, b, sizeof(int32_t) * W * H) != 0);
+    /* -frames 2 3: a file of those two frames, equal to frames 2 and 3 of the whole series */
+    nbcl_in_dir("-nframes 4 -frames 2 3 -phi 0 -osc 0.5 -nopgm -floatfile tf_#.bin "
+                "-intfile ti_#.img -noisefile tn_#.img -nexusfile part.nxs",
+                0);
+    assert_counts_equal(read_nexus_frame("part.nxs", 0, 2), read_nexus_frame("ss.nxs", 1, 4));
+    assert_counts_equal(read_nexus_frame("part.nxs", 1, 2), read_nexus_frame("ss.nxs", 2, 4));
+    free(a);
+    free(b);
+    /* -resume: complete CBFs are kept, a missing one is rendered again */
+    assert_int_equal(unlink(in_dir("sc_3.cbf")), 0);
+    nbcl_in_dir("-nframes 4 -phi 0 -osc 0.5 -nopgm -nonoise -floatfile sf_#.bin -intfile si_#.img "
+                "-cbffile sc_#.cbf -resume",
+                0);
+    char *o = nbcl_test_read_file(in_dir("out.txt"), NULL);
+    assert_non_null(strstr(o, "3 already complete"));
+    free(o);
+    assert_true(file_exists("sc_3.cbf"));
+}
+
+/* refusals: a CBF series without a '#' template; NXmx with -resume (one file for the series) */
+static void test_series_refusals(void **state)
+{
+    (void)state;
+    if (!nbcl_test_have_device())
+        skip();
+    nbcl_in_dir("-nframes 3 -nopgm -nonoise -floatfile rf_#.bin -intfile ri_#.img "
+                "-cbffile plain.cbf",
+                2);
+    char *e = nbcl_test_read_file(in_dir("err.txt"), NULL);
+    assert_non_null(strstr(e, "-cbffile 'plain.cbf'"));
+    free(e);
+    nbcl_in_dir("-nframes 3 -nopgm -nonoise -floatfile rf_#.bin -intfile ri_#.img "
+                "-nexusfile r.nxs -resume",
+                2);
+    e = nbcl_test_read_file(in_dir("err.txt"), NULL);
+    assert_non_null(strstr(e, "-nexusfile with -resume"));
+    free(e);
+    assert_false(file_exists("plain.cbf"));
+    assert_false(file_exists("r.nxs"));
+    assert_false(file_exists("rf_1.bin"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -218,6 +311,8 @@ int main(void)
         cmocka_unit_test(test_rounded_and_masked),
         cmocka_unit_test(test_compare_reads_cbf_and_nexus),
         cmocka_unit_test(test_nexus_not_to_a_device),
+        cmocka_unit_test(test_series_cbf_and_nexus),
+        cmocka_unit_test(test_series_refusals),
     };
     return cmocka_run_group_tests_name("formats_cli", tests, group_setup, NULL);
 }

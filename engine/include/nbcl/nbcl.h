@@ -159,7 +159,7 @@ NBCL_API int nbcl_cancel_requested(void);
 #include "nbcl/nbcl_scene.h"
 #include "nbcl/nbcl_render.h"
 #include "nbcl/nbcl_io.h"
-#include "nbcl/nbcl_output.h"
 #include "nbcl/nbcl_formats.h"
+#include "nbcl/nbcl_output.h" /* after formats: products hold counts and meta */
 
 #endif

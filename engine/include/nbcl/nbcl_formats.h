@@ -120,13 +120,6 @@ NBCL_API nbcl_status nbcl_write_nexus(const char *path, const nbcl_frame_meta *m
                                       const int32_t *counts, const nbcl_nexus_opts *o, char *err,
                                       size_t errlen);
 
-/* The CBF and/or NXmx file (either path may be NULL) of a rendered single frame: its
- * description from the scene, its counts (from `poisson` when not NULL), the files. */
-NBCL_API nbcl_status nbcl_write_counts_files(const nbcl_scene *s, const nbcl_image *img,
-                                             const float *poisson, const char *cbf_path,
-                                             const char *nexus_path, const nbcl_nexus_opts *o,
-                                             nbcl_counts_info *info, char *err, size_t errlen);
-
 /* ---- PNG preview: 8-bit greyscale of the PGM's pixels (nbcl_image_to_u8), the scale in a
  * tEXt comment. */
 NBCL_API nbcl_status nbcl_write_png(const char *path, int fpixels, int spixels, const uint8_t *pix,

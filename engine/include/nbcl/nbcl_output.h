@@ -24,6 +24,7 @@ typedef enum nbcl_output_kind {
     NBCL_OUT_PGM,       /* 8-bit PGM (-pgmfile) */
     NBCL_OUT_NOISE,     /* Poisson-noise 16-bit SMV image (-noisefile) */
     NBCL_OUT_PNG,       /* 8-bit PNG preview of the PGM's pixels (-pngfile) */
+    NBCL_OUT_CBF,       /* int32 photon counts, miniCBF (-cbffile; nbcl_frame_counts) */
     NBCL_OUT_KINDS
 } nbcl_output_kind;
 
@@ -52,6 +53,9 @@ typedef struct nbcl_frame_products {
     uint8_t *pgm;
     uint16_t *noise;
     float *poisson;               /* the noise image's deviates (with noise; for photon counts) */
+    int32_t *counts;              /* photon counts (CBF wanted, or nbcl_frame_products_counts) */
+    nbcl_counts_info counts_info;
+    nbcl_frame_meta meta;         /* the frame's description (borrows from the scene) */
 } nbcl_frame_products;
 
 /* Everything the wanted kinds need, in memory (no file is touched): scales, the integer images
@@ -60,6 +64,10 @@ NBCL_API nbcl_status nbcl_frame_products_make(const nbcl_scene *s, const nbcl_im
                                               const nbcl_stats *stats, const int want[NBCL_OUT_KINDS],
                                               nbcl_frame_products *p, char *err, size_t errlen);
 NBCL_API void nbcl_frame_products_free(nbcl_frame_products *p);
+/* The photon counts of p (nbcl_frame_counts: from p->poisson when the noise image was made,
+ * else the float image rounded) into p->counts, when not made yet; p->meta describes the frame. */
+NBCL_API nbcl_status nbcl_frame_products_counts(const nbcl_scene *s, const nbcl_image *img,
+                                                nbcl_frame_products *p, char *err, size_t errlen);
 /* Write one kind to `path` through an atomic output file (see nbcl_outfile_*). */
 NBCL_API nbcl_status nbcl_frame_products_write(const nbcl_frame_products *p, const nbcl_image *img,
                                                nbcl_output_kind k, const char *path, char *err,
@@ -146,8 +154,11 @@ typedef struct nbcl_series_opts {
      * run, result.check_failed): e.g. nbcl_image_check_finite */
     nbcl_status (*check_frame)(void *user, const nbcl_series_frame *f, char *err, size_t errlen);
     void *check_frame_user;
-    /* photon counts of a single frame (nframes == 1): miniCBF and/or NXmx files
-     * (nbcl_write_counts_files), from the noise deviates when -noisefile is written */
+    /* photon counts (nbcl_frame_products_counts: from the noise deviates when the noise image
+     * is written): cbf_path, a miniCBF of a single frame (nframes == 1; in a series use the
+     * NBCL_OUT_CBF kind, a template); nexus_path, one NXmx file of frames first..last written
+     * on the writer thread as frames complete and committed when all are in (none is left by a
+     * failed or interrupted series). An NXmx series refuses nranks > 1 and resume. */
     const char *cbf_path, *nexus_path;
     int nexus_compression;        /* an nbcl_nexus_compression */
     nbcl_progress_fn render_progress; /* per-tile progress of each render (single engine only) */

@@ -167,34 +167,6 @@ nbcl_status nbcl_frame_counts(const nbcl_frame_meta *m, const float *image, cons
     return NBCL_OK;
 }
 
-nbcl_status nbcl_write_counts_files(const nbcl_scene *s, const nbcl_image *img,
-                                    const float *poisson, const char *cbf_path,
-                                    const char *nexus_path, const nbcl_nexus_opts *o,
-                                    nbcl_counts_info *info, char *err, size_t errlen)
-{
-    nbcl_frame_meta m;
-    if (!s || !img || !img->data || nbcl_frame_meta_from_scene(s, &m) != NBCL_OK ||
-        img->fpixels != m.fpixels || img->spixels != m.spixels) {
-        nbcl__errf(err, errlen, "photon counts: the image does not belong to the scene");
-        return NBCL_INVALID_ARGUMENT;
-    }
-    size_t n = (size_t)m.fpixels * (size_t)m.spixels;
-    int32_t *counts = nbcl_alloc_large(n * sizeof *counts);
-    if (!counts) {
-        nbcl__errf(err, errlen, "out of memory for %zu photon counts", n);
-        return NBCL_OUT_OF_MEMORY;
-    }
-    nbcl_status st = nbcl_frame_counts(&m, img->data, poisson, counts, info);
-    if (st != NBCL_OK)
-        nbcl__errf(err, errlen, "photon counts: %s", nbcl_status_str(st));
-    if (st == NBCL_OK && cbf_path)
-        st = nbcl_write_cbf(cbf_path, &m, counts, err, errlen);
-    if (st == NBCL_OK && nexus_path)
-        st = nbcl_write_nexus(nexus_path, &m, counts, o, err, errlen);
-    free(counts);
-    return st;
-}
-
 nbcl_image_format nbcl_detect_format(const char *path)
 {
     static const unsigned char hdf5_sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};

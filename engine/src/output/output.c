@@ -23,6 +23,7 @@ static const kind_def KINDS[NBCL_OUT_KINDS] = {
     [NBCL_OUT_PGM] = {"-pgmfile"},
     [NBCL_OUT_NOISE] = {"-noisefile"},
     [NBCL_OUT_PNG] = {"-pngfile"},
+    [NBCL_OUT_CBF] = {"-cbffile"},
 };
 
 const char *nbcl_output_kind_flag(nbcl_output_kind k)
@@ -123,6 +124,8 @@ nbcl_status nbcl_frame_products_make(const nbcl_scene *s, const nbcl_image *img,
         nbcl_noise_from_poisson(p->poisson, img->fpixels, img->spixels, s->roi, s->adc_offset,
                                 p->noise, &p->overloads);
     }
+    if (want[NBCL_OUT_CBF])
+        return nbcl_frame_products_counts(s, img, p, err, errlen);
     return NBCL_OK;
 oom:
     nbcl_frame_products_free(p);
@@ -139,10 +142,37 @@ void nbcl_frame_products_free(nbcl_frame_products *p)
     free(p->pgm);
     free(p->noise);
     free(p->poisson);
+    free(p->counts);
     p->poisson = NULL;
+    p->counts = NULL;
     p->smv = NULL;
     p->pgm = NULL;
     p->noise = NULL;
+}
+
+nbcl_status nbcl_frame_products_counts(const nbcl_scene *s, const nbcl_image *img,
+                                       nbcl_frame_products *p, char *err, size_t errlen)
+{
+    if (p->counts)
+        return NBCL_OK;
+    if (nbcl_frame_meta_from_scene(s, &p->meta) != NBCL_OK || img->fpixels != p->meta.fpixels ||
+        img->spixels != p->meta.spixels) {
+        nbcl__errf(err, errlen, "photon counts: the image does not belong to the scene");
+        return NBCL_INVALID_ARGUMENT;
+    }
+    size_t npix = (size_t)img->fpixels * img->spixels;
+    p->counts = nbcl_alloc_large((npix ? npix : 1) * sizeof *p->counts);
+    if (!p->counts) {
+        nbcl__errf(err, errlen, "out of memory for %zu photon counts", npix);
+        return NBCL_OUT_OF_MEMORY;
+    }
+    nbcl_status st = nbcl_frame_counts(&p->meta, img->data, p->poisson, p->counts, &p->counts_info);
+    if (st != NBCL_OK) {
+        nbcl__errf(err, errlen, "photon counts: %s", nbcl_status_str(st));
+        free(p->counts);
+        p->counts = NULL;
+    }
+    return st;
 }
 
 nbcl_status nbcl_frame_products_write(const nbcl_frame_products *p, const nbcl_image *img,
@@ -169,6 +199,10 @@ nbcl_status nbcl_frame_products_write(const nbcl_frame_products *p, const nbcl_i
             break;
         return nbcl_write_png(path, img->fpixels, img->spixels, p->pgm, p->pgm_scale, err,
                               errlen);
+    case NBCL_OUT_CBF:
+        if (!p->counts)
+            break;
+        return nbcl_write_cbf(path, &p->meta, p->counts, err, errlen);
     default:
         break;
     }
@@ -222,6 +256,31 @@ static int pgm_complete(const char *path, long long size, long long npix, int fp
     return end && size == (long long)(end + 5 - h) + npix;
 }
 
+/* a miniCBF of this size whose binary section is closed (the writer's last line) */
+static int cbf_complete(const char *path, long long size, int fp, int sp)
+{
+    char h[8192], key[64], tail[128];
+    if (head_of(path, h, sizeof h) < 15 || strncmp(h, "###CBF: VERSION", 15) != 0)
+        return 0;
+    snprintf(key, sizeof key, "X-Binary-Size-Fastest-Dimension: %d\r", fp);
+    if (!strstr(h, key))
+        return 0;
+    snprintf(key, sizeof key, "X-Binary-Size-Second-Dimension: %d\r", sp);
+    if (!strstr(h, key))
+        return 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    long back = size < (long long)sizeof tail - 1 ? (long)size : (long)sizeof tail - 1;
+    size_t n = fseek(f, -back, SEEK_END) == 0 ? fread(tail, 1, (size_t)back, f) : 0;
+    fclose(f);
+    static const char end[] = "--CIF-BINARY-FORMAT-SECTION----"; /* after binary bytes */
+    for (size_t i = 0; i + sizeof end - 1 <= n; i++)
+        if (memcmp(tail + i, end, sizeof end - 1) == 0)
+            return 1;
+    return 0;
+}
+
 int nbcl_output_file_complete(nbcl_output_kind k, const char *path, int fpixels, int spixels)
 {
     long long size = 0, npix = (long long)fpixels * spixels;
@@ -247,6 +306,8 @@ int nbcl_output_file_complete(nbcl_output_kind k, const char *path, int fpixels,
         long ht = ((long)h[20] << 24) | (h[21] << 16) | (h[22] << 8) | h[23];
         return w == fpixels && ht == spixels;
     }
+    case NBCL_OUT_CBF:
+        return cbf_complete(path, size, fpixels, spixels);
     default:
         return 0;
     }

@@ -52,6 +52,9 @@ typedef struct series_ctx {
     char err[4096];
 
     int total, skipped, written, rendered;
+    int first, last;       /* the frame range (1-based) */
+    nbcl_nexus *nexus;     /* the NXmx file of a series (writer thread only: HDF5 is serial) */
+    int nexus_frames;      /* frames written into it */
     int render_interrupted; /* a render stopped part-way (cancel) */
     double t0, last_progress;
     nbcl_series_result acc; /* timing sums (under mu for the render side) */
@@ -275,6 +278,51 @@ static void report_progress(series_ctx *c, int force)
     c->o->progress(c->o->progress_user, &p);
 }
 
+/* frame k of a series into the NXmx file of frames first..last (opened on the first frame to
+ * arrive; frames come in any order). The file is committed by nexus_finish when all are in. */
+static nbcl_status nexus_frame(series_ctx *c, int k, const nbcl_frame_products *p, char *err,
+                               size_t errlen)
+{
+    if (!c->nexus) {
+        nbcl_nexus_opts no = {c->last - c->first + 1,
+                              (nbcl_nexus_compression)c->o->nexus_compression, 0};
+        nbcl_commit_set *prev = nbcl_commit_set_use(NULL); /* not the frame's set: its own */
+        nbcl_status st = nbcl_nexus_open(c->o->nexus_path, &p->meta, &no, &c->nexus, err, errlen);
+        nbcl_commit_set_use(prev);
+        if (st != NBCL_OK)
+            return st;
+    }
+    nbcl_status st = nbcl_nexus_write_frame(c->nexus, k - c->first, p->counts, &p->meta, err,
+                                            errlen);
+    if (st == NBCL_OK)
+        c->nexus_frames++;
+    return st;
+}
+
+/* at the end of the writer: commit the NXmx file when every frame of the range is in it, else
+ * remove it (a failed or interrupted series leaves no NXmx file) */
+static void nexus_finish(series_ctx *c)
+{
+    if (!c->nexus)
+        return;
+    pthread_mutex_lock(&c->mu);
+    nbcl_status failed = c->st;
+    pthread_mutex_unlock(&c->mu);
+    if (failed != NBCL_OK || cancelled(c) || c->nexus_frames != c->last - c->first + 1) {
+        nbcl_nexus_abort(c->nexus);
+    } else {
+        char err[2048];
+        nbcl_commit_set *prev = nbcl_commit_set_use(NULL);
+        nbcl_status st = nbcl_nexus_close(c->nexus, err, sizeof err);
+        nbcl_commit_set_use(prev);
+        if (st != NBCL_OK) {
+            c->acc.output_failed = 1;
+            fail_ctx(c, st, err);
+        }
+    }
+    c->nexus = NULL;
+}
+
 static nbcl_status write_item(series_ctx *c, item *it, char *err, size_t errlen)
 {
     const nbcl_series_opts *o = c->o;
@@ -332,18 +380,24 @@ static nbcl_status write_item(series_ctx *c, item *it, char *err, size_t errlen)
                                            errlen);
             c->acc.write_s[kd] += nbcl__now() - t;
         }
-    if (st == NBCL_OK && o->nframes == 1 && (o->cbf_path || o->nexus_path)) {
-        nbcl_nexus_opts no = {1, (nbcl_nexus_compression)o->nexus_compression, 0};
-        nbcl_counts_info ci;
+    if (st == NBCL_OK && (o->nexus_path || o->cbf_path)) {
         t = nbcl__now();
-        st = nbcl_write_counts_files(it->scene, &it->img, p.poisson, o->cbf_path, o->nexus_path,
-                                     &no, &ci, err, errlen);
-        c->acc.convert_s += nbcl__now() - t;
-        if (st == NBCL_OK) {
-            c->acc.counts_written = 1;
-            c->acc.counts_overloads = ci.overloads;
-            c->acc.counts_masked = ci.masked;
+        st = nbcl_frame_products_counts(it->scene, &it->img, &p, err, errlen);
+        if (st == NBCL_OK && o->nframes == 1) {
+            nbcl_nexus_opts no = {1, (nbcl_nexus_compression)o->nexus_compression, 0};
+            if (o->cbf_path)
+                st = nbcl_write_cbf(o->cbf_path, &p.meta, p.counts, err, errlen);
+            if (st == NBCL_OK && o->nexus_path)
+                st = nbcl_write_nexus(o->nexus_path, &p.meta, p.counts, &no, err, errlen);
+        } else if (st == NBCL_OK && o->nexus_path) {
+            st = nexus_frame(c, it->frame, &p, err, errlen);
         }
+        c->acc.convert_s += nbcl__now() - t;
+    }
+    if (st == NBCL_OK && p.counts && o->nframes == 1) {
+        c->acc.counts_written = 1;
+        c->acc.counts_overloads = p.counts_info.overloads;
+        c->acc.counts_masked = p.counts_info.masked;
     }
     for (size_t i = 0; i < o->nsinks && st == NBCL_OK; i++)
         st = o->sinks[i].write_frame(o->sinks[i].user, &f, err, errlen);
@@ -453,6 +507,7 @@ static void *writer_thread(void *arg)
             fail_ctx(c, st, err);
         }
     }
+    nexus_finish(c);
     return NULL;
 }
 
@@ -484,6 +539,13 @@ static nbcl_status make_plan(series_ctx *c, char *err, size_t errlen)
                    last, o->nframes, o->rank, o->nranks);
         return NBCL_INVALID_ARGUMENT;
     }
+    if (o->nexus_path && o->nframes > 1 && (o->nranks > 1 || o->resume)) {
+        nbcl__errf(err, errlen, "an NXmx series file holds every frame of the range: it cannot "
+                                "be shared by %s", o->resume ? "-resume" : "several ranks");
+        return NBCL_INVALID_ARGUMENT;
+    }
+    c->first = first;
+    c->last = last;
     c->plan = malloc(sizeof(int) * (size_t)(last - first + 1));
     if (!c->plan) {
         nbcl__errf(err, errlen, "out of memory");
