@@ -18,7 +18,7 @@ and the CBF/NXmx counts must equal the noise image less its ADC offset, pixel fo
 and fabio). A 4-frame NXmx written through the library (tests/unit/test_formats) must be one
 sweep of 4 images with each frame's pixels, and its -mask file's pixel_mask must be dxtbx's
 static mask; dials.import must accept the CBF, the NXmx, and
-three CBF runs stepping -phi as one sweep. Exit 77 (skipped) when DIALS is not installed."""
+a `-nframes 4` run's 4 CBF files and its NXmx file as one sweep of 4 each (the same pixels). Exit 77 (skipped) when DIALS is not installed."""
 import glob
 import json
 import os
@@ -208,23 +208,38 @@ with tempfile.TemporaryDirectory() as top:
                 check(r.returncode == 0 and os.path.exists(os.path.join(d, f + ".expt")),
                       tag + "dials.import %s failed: %s" % (f, (r.stdout + r.stderr)[-500:]))
 
-    # three single runs stepping -phi: one sweep of three CBF images
+    # one `nbcl -nframes 4` run: 4 CBF files and one NXmx file, each one sweep of 4 images
     d = os.path.join(top, "cbf_sweep")
     os.mkdir(d)
-    for k in range(3):
-        argv = BASE[:BASE.index("-phi")] + BASE[BASE.index("-osc"):] + NONSQ
-        argv = [a for a in argv]
-        argv += ["-phi", str(10 + 0.25 * k), "-cbffile", "sweep_%04d.cbf" % (k + 1)]
-        run([nbcl] + argv, d)
-    r = subprocess.run(["dials.import"] + ["sweep_%04d.cbf" % (k + 1) for k in range(3)], cwd=d,
-                       capture_output=True, text=True, timeout=300)
-    ok = r.returncode == 0 and os.path.exists(os.path.join(d, "imported.expt"))
-    if ok:
-        with open(os.path.join(d, "imported.expt")) as fh:
-            el = json.load(fh)
-        ok = len(el["scan"]) == 1 and el["scan"][0]["image_range"] == [1, 3]
-    check(ok, "dials.import does not see 3 CBF runs stepping -phi as one sweep: %s" % (
-        (r.stdout + r.stderr)[-500:]))
+    argv = BASE[:BASE.index("-floatfile")] + NONSQ + [
+        "-nframes", "4", "-floatfile", "f_#.bin", "-intfile", "s_#.img", "-noisefile", "n_#.img",
+        "-cbffile", "sweep_####.cbf", "-nexusfile", "sweep.nxs"]
+    run([nbcl] + argv, d)
+    cbfs = ["sweep_%04d.cbf" % (k + 1) for k in range(4)]
+    for files in (cbfs, ["sweep.nxs"]):
+        r = subprocess.run(["dials.import"] + files + ["output.experiments=%s.expt" % files[0]],
+                           cwd=d, capture_output=True, text=True, timeout=300)
+        ok = r.returncode == 0 and os.path.exists(os.path.join(d, files[0] + ".expt"))
+        if ok:
+            with open(os.path.join(d, files[0] + ".expt")) as fh:
+                el = json.load(fh)
+            ok = len(el["scan"]) == 1 and el["scan"][0]["image_range"] == [1, 4]
+        check(ok, "dials.import does not see the -nframes 4 %s as one sweep of 4: %s" % (
+            files[0], (r.stdout + r.stderr)[-500:]))
+    nx = dxtbx.load(os.path.join(d, "sweep.nxs"))
+    scan = nx.get_scan()
+    check(nx.get_num_images() == 4 and near(scan.get_oscillation(), (10.0, 0.25), 1e-9),
+          "-nframes NXmx: %d images, scan %s" % (nx.get_num_images(), scan.get_oscillation()))
+    for k in range(4):
+        c = dxtbx.load(os.path.join(d, cbfs[k]))
+        check(near(c.get_scan().get_oscillation(), (10.0 + 0.25 * k, 0.25), 1e-9),
+              "%s: scan %s" % (cbfs[k], c.get_scan().get_oscillation()))
+        raw = [nx.get_raw_data(k), c.get_raw_data()]
+        raw = [(x[0] if isinstance(x, tuple) else x).as_numpy_array() for x in raw]
+        check(np.array_equal(raw[0], raw[1]),
+              "-nframes: NXmx frame %d differs from %s" % (k + 1, cbfs[k]))
+    print("-nframes 4: 4 CBF files and one NXmx file, each one sweep of 4 images, oscillation %s"
+          % (scan.get_oscillation(),))
 
     # a 4-frame series written through the library API (tests/unit/test_formats)
     tool = os.path.join(bindir, "test_formats")
