@@ -480,7 +480,9 @@ static int series_finish(const nbcl_cli *cli, const nbcl_ranks *rk, nbcl_status 
     if (st == NBCL_INTERRUPTED) {
         if (cli->nframes > 1)
             fprintf(stderr, "nbcl: interrupted: %d finished frames kept, none partial; run again "
-                            "with -resume to render the rest\n", res->written);
+                            "with -resume to render the rest%s\n", res->written,
+                    cli->nexusfile ? " (no NXmx file: it needs every frame; run the series "
+                                     "again without -resume for it)" : "");
         else
             fprintf(stderr, "nbcl: %s: no output written\n", err);
         return NBCL_EXIT_INTERRUPTED;
