@@ -304,6 +304,31 @@ static void test_series_refusals(void **state)
     assert_false(file_exists("rf_1.bin"));
 }
 
+/* a series that fails at frame 3 (its CBF name is a directory): exit 6, the CBFs of frames 1
+ * and 2 are whole, no NXmx file and no temporary file is left */
+static void test_series_failure_leaves_no_nexus(void **state)
+{
+    (void)state;
+    if (!nbcl_test_have_device())
+        skip();
+    char cmd[4400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s/fail' && mkdir -p '%s/fail/c_3.cbf'", g_dir, g_dir);
+    assert_int_equal(nbcl_test_run(cmd), 0);
+    nbcl_in_dir("-nframes 4 -osc 0.5 -nopgm -nonoise -floatfile fail/f_#.bin -intfile fail/i_#.img "
+                "-cbffile fail/c_#.cbf -nexusfile fail/s.nxs",
+                6);
+    char *e = nbcl_test_read_file(in_dir("err.txt"), NULL);
+    assert_non_null(strstr(e, "c_3.cbf"));
+    free(e);
+    free(read_counts("fail/c_1.cbf", 1));
+    free(read_counts("fail/c_2.cbf", 1));
+    assert_false(file_exists("fail/s.nxs"));
+    assert_false(file_exists("fail/c_4.cbf"));
+    /* what is there: 2 frames of 3 files and the directory, nothing else */
+    snprintf(cmd, sizeof cmd, "test $(ls -A '%s/fail' | wc -l) -eq 7", g_dir);
+    assert_int_equal(nbcl_test_run(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -313,6 +338,7 @@ int main(void)
         cmocka_unit_test(test_nexus_not_to_a_device),
         cmocka_unit_test(test_series_cbf_and_nexus),
         cmocka_unit_test(test_series_refusals),
+        cmocka_unit_test(test_series_failure_leaves_no_nexus),
     };
     return cmocka_run_group_tests_name("formats_cli", tests, group_setup, NULL);
 }
