@@ -57,7 +57,8 @@ static void usage(FILE *out)
             "                        runs per row; the issue-6 speed-up is measured this way)\n"
             "  --profile             also write trace.json (Chrome trace) and a top-kernels table\n"
             "  --formats             only time the CBF/NXmx/PNG writers against the render of the\n"
-            "                        perf case (--sizes, --repeats; formats_summary.md)\n"
+            "                        perf case (--sizes, --repeats; formats_summary.md); not\n"
+            "                        with --series, --scaling or --peak\n"
             "  --peak                measure each device x precision's sustained FMA throughput\n"
             "                        and set the kernels' sub-path rates against it\n"
             "  --scaling             sweeps: detector size 256..4096 (perf), mosaic domains\n"
@@ -262,6 +263,13 @@ static int parse_args(bench_run *run, int argc, char **argv)
                 stat(run->reference, &rst) != 0 ? " (it does not exist)"
                 : S_ISDIR(rst.st_mode)          ? " (it is a folder)"
                                                 : "");
+        return BENCH_EXIT_USAGE;
+    }
+    /* --formats replaces every other measurement: a mode given with it would be dropped */
+    if (run->formats && (run->series_frames || run->scaling || run->peak)) {
+        fprintf(stderr, "nbcl-bench: --formats times only the writers; it cannot be combined "
+                        "with %s (run them separately)\n",
+                run->series_frames ? "--series" : run->scaling ? "--scaling" : "--peak");
         return BENCH_EXIT_USAGE;
     }
     if (run->ref_repeats < 0)

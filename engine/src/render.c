@@ -506,7 +506,7 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
         else if (kv == 1 && e->k_pixel_simd)
             simd = 1;
     }
-    const size_t vw = simd ? (f64 ? 8 : 16) : 1; /* NBCL_VW of cl/nbcl_pixel_simd.cl */
+    const size_t vw = simd ? (f64 ? 8 : 16) : 1; /* NBCL_VW of cl/nbcl_lane_vector.h */
     tm.kernel_name = simd ? "nbcl_k_pixel_simd" : "nbcl_k_pixel";
     cl_kernel k = simd ? e->k_pixel_simd : e->k_pixel;
     rc = clSetKernelArg(k, 0, sizeof(cl_mem), &dP);

@@ -268,6 +268,8 @@ static void test_documented_exit_codes(void **state)
         {"u4", "--sizes 0", "", "--sizes"},
         {"u5", "--case nosuchcase", "", "nosuchcase"},
         {"u6", "", "NBCL_STATS=gpu", "NBCL_STATS"},
+        {"u7", "--formats --series 2", "", "--series"}, /* --formats would drop the series */
+        {"u8", "--formats --scaling", "", "--scaling"},
     };
     char folder_opt[2200];
     snprintf(folder_opt, sizeof folder_opt, "--reference %s", nbcl_test_tmpdir());

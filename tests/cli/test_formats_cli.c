@@ -186,6 +186,13 @@ static void test_compare_reads_cbf_and_nexus(void **state)
     j = nbcl_test_read_file(in_dir("cmp.err"), NULL);
     assert_non_null(strstr(j, "no frame 2"));
     free(j);
+    /* the other formats hold one frame: --frame does not apply to them (nbcl-compare --help) */
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' c.cbf c.cbf --frame 5 --host --json > cmp3.json",
+             g_dir, nbcl_test_bin("nbcl-compare"));
+    assert_int_equal(nbcl_test_run(cmd), 0);
+    j = nbcl_test_read_file(in_dir("cmp3.json"), NULL);
+    assert_non_null(strstr(j, "\"max_abs_diff\": 0"));
+    free(j);
 }
 
 /* an NXmx file cannot be a character device or FIFO (HDF5 seeks): refused before any work */
