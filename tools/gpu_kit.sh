@@ -121,6 +121,34 @@ done
 [ -d "$GOLDEN/inputs" ] && cp -rL "$GOLDEN/inputs" "$STAGE/golden/inputs"
 [ -f "$GOLDEN/MANIFEST.md" ] && cp "$GOLDEN/MANIFEST.md" "$STAGE/golden/"
 chmod -R u+w "$STAGE/golden"
+# fonts for nbcl-bench's charts: a bare machine may have none with the glyphs they use (² and ×
+# came out as boxes on the first GPU run); DejaVu Sans from Debian and a fontconfig file naming
+# only this folder, which run.sh gives as FONTCONFIG_FILE
+mkdir -p "$STAGE/fonts"
+for face in "sans:style=Book" "sans:style=Bold" "sans:style=Oblique"; do
+    f=$(fc-match -f '%{file}' "$face" 2>/dev/null || true)
+    if [ -n "$f" ] && [ -f "$f" ]; then cp -L "$f" "$STAGE/fonts/"; fi
+done
+if ! ls "$STAGE/fonts/"* >/dev/null 2>&1; then   # no fc-match: Debian's DejaVu (fonts-dejavu-core)
+    for f in /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf \
+             /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf \
+             /usr/share/fonts/truetype/dejavu/DejaVuSans-Oblique.ttf; do
+        if [ -f "$f" ]; then cp -L "$f" "$STAGE/fonts/"; fi
+    done
+fi
+if ! ls "$STAGE/fonts/"* >/dev/null 2>&1; then
+    rmdir "$STAGE/fonts"
+    echo "gpu_kit: warning: no font found to ship; the charts use the GPU machine's fonts" >&2
+else
+cat >"$STAGE/fonts/fonts.conf" <<'FC'
+<?xml version="1.0"?>
+<!DOCTYPE fontconfig SYSTEM "fonts.dtd">
+<fontconfig>
+  <dir prefix="relative">.</dir>
+  <cachedir>/tmp/nbcl-kit-fontconfig</cachedir>
+</fontconfig>
+FC
+fi
 
 # libraries glibc provides on every machine; libstdc++/libgcc_s go to lib/compat (the runner adds
 # it only when the machine's own copies are missing or too old)

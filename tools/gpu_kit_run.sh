@@ -229,6 +229,8 @@ command -v nvidia-smi >/dev/null 2>&1 &&
 
 # the OpenCL ICD: a folder with one .icd file naming the vendor library
 export LD_LIBRARY_PATH="$KIT/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# the kit's own fonts for the charts (the machine may have none with their glyphs)
+[ -f "$KIT/fonts/fonts.conf" ] && export FONTCONFIG_FILE="$KIT/fonts/fonts.conf"
 if [ -n "${NBCL_KIT_ICD:-}" ]; then
     export OCL_ICD_VENDORS="$NBCL_KIT_ICD"
     icd_note="OCL_ICD_VENDORS=$NBCL_KIT_ICD (given)"

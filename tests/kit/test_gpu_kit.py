@@ -16,6 +16,7 @@ import glob
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -167,6 +168,15 @@ def main():
             check(os.path.isfile(os.path.join(kit, f)), "kit lacks " + f)
         size = sum(os.path.getsize(os.path.join(d, n)) for d, _, ns in os.walk(kit) for n in ns)
         check(0 < size < 60 * 1024 * 1024, "kit size %d" % size)
+        # the charts' fonts travel with the kit, and its fontconfig file finds them there
+        if os.path.isfile("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"):
+            conf = os.path.join(kit, "fonts", "fonts.conf")
+            check(os.path.isfile(conf), "kit lacks fonts/fonts.conf")
+            if shutil.which("fc-match") and os.path.isfile(conf):
+                rc, out = run(["fc-match", "-f", "%{file}", "sans"],
+                              env=dict(os.environ, FONTCONFIG_FILE=conf))
+                check(rc == 0 and out.startswith(os.path.join(kit, "fonts") + "/"),
+                      "the kit's fontconfig file finds %r, not a font of the kit" % out)
 
         bad, seen = ldd_outside(kit)
         check(not bad, "resolved outside the kit: %s" % bad)
