@@ -23,18 +23,6 @@
 #define SMALL "-cell 100 100 100 90 90 90 -default_F 100 -N 2 -lambda 1 -distance 100 " \
               "-pixel 0.1 -noprogress"
 
-static int g_have_device = -1;
-
-static void need_device(void)
-{
-    if (g_have_device < 0)
-        g_have_device = nbcl_test_have_device();
-    if (!g_have_device) {
-        printf("no OpenCL device: skipping\n");
-        skip();
-    }
-}
-
 /* ------------------------------------------------------------------ helpers */
 
 typedef struct run_result {
@@ -334,7 +322,7 @@ static void check_smv_layout(const char *path, int fp, int sp)
 static void nbcl_timing_line(void **state)
 {
     (void)state;
-    need_device();
+    nbcl_test_need_device();
     const char *d = workdir("timing");
     const char *args = SMALL " -detpixels 16 -floatfile f.bin -intfile i.img -nopgm -nonoise";
     setenv("NBCL_TIMING", "1", 1);
@@ -365,7 +353,7 @@ static void nbcl_timing_line(void **state)
 static void at_cli_002_minimal_render_headers(void **state)
 {
     (void)state;
-    need_device();
+    nbcl_test_need_device();
     const char *d = workdir("cli002");
     run_result r = nbcl_ok(d, SMALL " -detpixels 32 -floatfile f.bin -intfile i.img -nopgm -nonoise");
     run_free(&r);
@@ -413,7 +401,7 @@ static void tw_40x24(nbcl_config *c)
 static void at_io_001_smv_header_and_data_order(void **state)
 {
     (void)state;
-    need_device();
+    nbcl_test_need_device();
     const char *d = workdir("io001");
     run_result r = nbcl_ok(d, SMALL " -detpixels_f 40 -detpixels_s 24 -floatfile f.bin "
                               "-intfile i.img -noisefile n.img -seed 5 -nopgm");
@@ -526,7 +514,7 @@ static void check_origin_relations(const geo_report *g)
 static void at_cli_003_conventions_and_pivot(void **state)
 {
     (void)state;
-    need_device();
+    nbcl_test_need_device();
     const char *d = workdir("cli003");
     /* MOSFLM: BEAM pivot; centres per the MOSFLM mapping (see AT-CLI-002) */
     geo_report g = run_geometry(d, "-mosflm");
@@ -585,7 +573,7 @@ static int pivot_of(const char *extra)
 static void at_geo_002_pivot_from_flags(void **state)
 {
     (void)state;
-    need_device();
+    nbcl_test_need_device();
     assert_int_equal(pivot_of("-distance 100"), 0);                   /* A */
     assert_int_equal(pivot_of("-close_distance 100"), 1);             /* B */
     assert_int_equal(pivot_of("-distance 100 -pivot sample"), 1);     /* C */
@@ -596,7 +584,7 @@ static void at_geo_002_pivot_from_flags(void **state)
 static void at_pre_002_pivot_overrides(void **state)
 {
     (void)state;
-    need_device();
+    nbcl_test_need_device();
     assert_int_equal(pivot_of("-xds -Xbeam 1.6 -Ybeam 1.6"), 0);
     assert_int_equal(pivot_of("-Xclose 1.6 -Yclose 1.6"), 1);
     assert_int_equal(pivot_of("-ORGX 16.5 -ORGY 16.5"), 1);
@@ -627,7 +615,7 @@ static void at_pre_002_pivot_overrides(void **state)
 static void at_geo_004_twotheta_reported(void **state)
 {
     (void)state;
-    need_device();
+    nbcl_test_need_device();
     const char *conv[] = {"-mosflm", "-xds", "-dials"};
     for (int i = 0; i < 3; i++) {
         const char *d = workdir("geo004");
@@ -701,7 +689,7 @@ static const char *prepare_img_mask(void)
 static void at_pre_001_img_mask_last_wins(void **state)
 {
     (void)state;
-    need_device();
+    nbcl_test_need_device();
     const char *d = prepare_img_mask();
     run_result r = nbcl_ok(d, HDR_ARGS " -img img.img -mask mask.img");
     run_free(&r);
@@ -740,7 +728,7 @@ static void at_pre_001_img_mask_last_wins(void **state)
 static void at_cli_004_mask_skips_and_statistics(void **state)
 {
     (void)state;
-    need_device();
+    nbcl_test_need_device();
     const char *d = prepare_img_mask();
     run_result r = nbcl_ok(d, HDR_ARGS " -img img.img -mask mask.img -roi 2 29 3 27");
     double mean = out_value(r.out, "mean= "), rms = out_value(r.out, "rms= "),
@@ -799,7 +787,7 @@ static void at_cli_004_mask_skips_and_statistics(void **state)
 static void at_sta_001_cli_statistics_report(void **state)
 {
     (void)state;
-    need_device();
+    nbcl_test_need_device();
     const char *d = workdir("sta001");
     run_result r = nbcl_ok(d, SMALL " -detpixels 24 -oversample 2 -roi 3 20 2 21 -misset 5 10 15 "
                               "-floatfile f.bin -nopgm -nonoise -intfile i.img");
@@ -849,7 +837,7 @@ static void at_sta_001_cli_statistics_report(void **state)
 static void at_cli_005_roi_bounding(void **state)
 {
     (void)state;
-    need_device();
+    nbcl_test_need_device();
     const char *d = workdir("cli005");
     run_result r = nbcl_ok(d, SMALL " -detpixels 32 -roi 5 20 8 25 -floatfile f.bin -intfile i.img "
                               "-noisefile n.img -seed 3 -nopgm");
@@ -906,7 +894,7 @@ static int int_pixels_match(const float *f, const uint16_t *pix, size_t n, doubl
 static void at_cli_006_intfile_scaling(void **state)
 {
     (void)state;
-    need_device();
+    nbcl_test_need_device();
     const char *d = workdir("cli006");
     run_result r = nbcl_ok(d, SMALL " -detpixels 32 -floatfile f.bin -intfile i.img -nopgm -nonoise");
     double printed = out_value(r.out, "intfile_scale = ");
@@ -976,7 +964,7 @@ static void check_pgm(const char *path, const float *f, int fp, int sp, double s
 static void at_io_002_pgm_writer(void **state)
 {
     (void)state;
-    need_device();
+    nbcl_test_need_device();
     const char *d = workdir("io002");
     run_result r = nbcl_ok(d, SMALL " -detpixels 32 -floatfile f.bin -pgmfile p.pgm -pgmscale 1000 "
                               "-nonoise -intfile i.img");
@@ -1015,7 +1003,7 @@ static void at_io_002_pgm_writer(void **state)
 static void at_cli_007_noise_determinism(void **state)
 {
     (void)state;
-    need_device();
+    nbcl_test_need_device();
     const char *d = workdir("cli007");
     /* bright enough that some pixels overload */
     const char *base = SMALL " -detpixels 32 -roi 4 27 4 27 -fluence 3e34 -nopgm -floatfile f.bin "
@@ -1065,7 +1053,7 @@ static void tw_dist50(nbcl_config *c)
 static void at_cli_008_dmin_filtering(void **state)
 {
     (void)state;
-    need_device();
+    nbcl_test_need_device();
     const char *d = workdir("cli008");
     const double dmin_A = 28.0;
     run_result r = nbcl_ok(d, "-cell 100 100 100 90 90 90 -default_F 100 -N 2 -lambda 1 "
@@ -1118,7 +1106,7 @@ static void at_cli_008_dmin_filtering(void **state)
 static void at_io_003_fdump_cache(void **state)
 {
     (void)state;
-    need_device();
+    nbcl_test_need_device();
     const char *d = workdir("io003");
     write_text(in_dir(d, "h.hkl"), "-1 0 0 11\n0 0 0 22\n1 0 0 33\n1 2 -1 44\n0 1 1 55\n");
     run_result r = nbcl_ok(d, SMALL " -detpixels 24 -misset 10 20 30 -hkl h.hkl -default_F 3 "
@@ -1194,7 +1182,7 @@ static void at_io_003_fdump_cache(void **state)
 static void at_io_004_hkl_formats(void **state)
 {
     (void)state;
-    need_device();
+    nbcl_test_need_device();
     const char *d = workdir("io004");
     /* same reflections, negative indices included; extra columns (phase, sigma) ignored */
     write_text(in_dir(d, "minimal.hkl"),
@@ -1264,7 +1252,7 @@ static void at_io_004_hkl_formats(void **state)
 static void at_str_002_fallback_warning_once(void **state)
 {
     (void)state;
-    need_device();
+    nbcl_test_need_device();
     const char *d = workdir("str002");
     write_text(in_dir(d, "small.hkl"), "0 0 0 10\n1 0 0 20\n0 1 0 30\n0 0 1 40\n1 1 1 50\n");
     run_result r = nbcl_ok(d, SMALL " -detpixels 24 -misset 10 20 30 -hkl small.hkl -default_F 5 "

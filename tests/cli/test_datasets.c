@@ -21,18 +21,6 @@
 #define OSC 0.3
 #define NF 6
 
-static int g_have_device = -1;
-
-static void need_device(void)
-{
-    if (g_have_device < 0)
-        g_have_device = nbcl_test_have_device();
-    if (!g_have_device) {
-        printf("no OpenCL device: skipping\n");
-        skip();
-    }
-}
-
 static const char *workdir(const char *name)
 {
     const char *d = nbcl_test_workdir(name);
@@ -148,7 +136,7 @@ static void assert_same_series(const char *a, const char *b, int first, int last
 static void series_equals_single_runs(void **state)
 {
     (void)state;
-    need_device();
+    nbcl_test_need_device();
     static const char *const prec[] = {"single", "double"};
     for (int p = 0; p < 2; p++) {
         const char *s = workdir(p ? "series_d" : "series_s");
@@ -179,7 +167,7 @@ static void series_equals_single_runs(void **state)
 static void series_headers(void **state)
 {
     (void)state;
-    need_device();
+    nbcl_test_need_device();
     const char *s = workdir("headers");
     render_series(s, "");
     for (int k = 1; k <= NF; k++) {
@@ -199,7 +187,7 @@ static void series_headers(void **state)
 static void frames_slice(void **state)
 {
     (void)state;
-    need_device();
+    nbcl_test_need_device();
     const char *whole = workdir("whole");
     const char *part = workdir("part");
     render_series(whole, "");
@@ -215,7 +203,7 @@ static void frames_slice(void **state)
 static void stills_seeds(void **state)
 {
     (void)state;
-    need_device();
+    nbcl_test_need_device();
     const char *s = workdir("stills");
     const char *one = workdir("stills1");
     nbcl_ok(s, BASE " -misset random -misset_seed 11 -nframes 3 -floatfile f_#.bin -nonoise "
@@ -245,7 +233,7 @@ static void stills_seeds(void **state)
 static void resume_missing_frames(void **state)
 {
     (void)state;
-    need_device();
+    nbcl_test_need_device();
     const char *whole = workdir("resume_ref");
     const char *r = workdir("resume");
     render_series(whole, "");
@@ -280,7 +268,7 @@ static void resume_missing_frames(void **state)
 static void two_devices(void **state)
 {
     (void)state;
-    need_device();
+    nbcl_test_need_device();
     const char *one = workdir("dev1");
     const char *two = workdir("dev2");
     render_series(one, "");
@@ -334,7 +322,7 @@ static void two_devices(void **state)
 static void mpi_two_ranks(void **state)
 {
     (void)state;
-    need_device();
+    nbcl_test_need_device();
     if (nbcl_test_run("command -v mpirun > /dev/null 2>&1") != 0) {
         printf("no mpirun: skipping\n");
         return;
@@ -388,7 +376,7 @@ static void mpi_two_ranks(void **state)
 static void sigint_keeps_finished_frames(void **state)
 {
     (void)state;
-    need_device();
+    nbcl_test_need_device();
     const char *d = workdir("sigint");
     const char *heavy = "-cell 100 100 100 90 90 90 -default_F 100 -N 5 -lambda 1 -distance 100 "
                         "-pixel 0.1 -detpixels 128 -oversample 4 -mosaic 0.5 -mosaic_dom 20 "
@@ -450,7 +438,7 @@ static void sigint_keeps_finished_frames(void **state)
 static void failed_frame_keeps_earlier(void **state)
 {
     (void)state;
-    need_device();
+    nbcl_test_need_device();
     const char *d = workdir("failed_frame");
     char cmd[4400];
     snprintf(cmd, sizeof cmd, "mkdir '%s/i_003.img'", d);

@@ -152,14 +152,6 @@ static void no_temporaries(void)
         fail_msg("temporary files left in %s", g_dir);
 }
 
-static int need_device(void)
-{
-    if (nbcl_test_have_device())
-        return 1;
-    fprintf(stderr, "no OpenCL device: skipped\n");
-    return 0;
-}
-
 static int setup_reference(void **state)
 {
     (void)state;
@@ -184,8 +176,7 @@ static int setup_reference(void **state)
 static void test_null_device(void **state)
 {
     (void)state;
-    if (!need_device())
-        skip();
+    nbcl_test_need_device();
     fresh("nulldev");
     if (!nbcl_test_make_null_device(at("nulldev"))) {
         fprintf(stderr, "cannot make a null device here (needs root, no nodev mount): skipped\n");
@@ -204,8 +195,7 @@ static void test_null_device(void **state)
 static void test_links(void **state)
 {
     (void)state;
-    if (!need_device())
-        skip();
+    nbcl_test_need_device();
     fresh("links");
     sh("cd '%s' && printf old > sub/target && ln -s sub/target flink && ln -s sub/new dang && "
        "ln -s flink chain",
@@ -226,8 +216,7 @@ static void test_links(void **state)
 static void test_fifo_with_reader(void **state)
 {
     (void)state;
-    if (!need_device())
-        skip();
+    nbcl_test_need_device();
     fresh("fifo");
     sh("cd '%s' && mkfifo ff", g_dir);
     /* this process is the reader: the 1 KiB image fits in the pipe's buffer, read after the run
@@ -251,8 +240,7 @@ static void test_fifo_with_reader(void **state)
 static void test_fifo_without_reader(void **state)
 {
     (void)state;
-    if (!need_device())
-        skip();
+    nbcl_test_need_device();
     fresh("fifo_noreader");
     sh("cd '%s' && mkfifo ff", g_dir);
     /* found at open, after the render: nothing else of the run may be left (the other outputs
@@ -267,8 +255,7 @@ static void test_fifo_without_reader(void **state)
 static void test_fifo_reader_stalls(void **state)
 {
     (void)state;
-    if (!need_device())
-        skip();
+    nbcl_test_need_device();
     fresh("fifo_stall");
     sh("cd '%s' && mkfifo ff", g_dir);
     int in = open(at("ff"), O_RDONLY | O_NONBLOCK); /* a reader, which never reads */
@@ -390,8 +377,7 @@ static void test_all_or_nothing(void **state)
     /* the last output cannot be written: none is, the previous ones are untouched */
     refused(XTAL BASE ALL4 "-pgmfile adir", X_OUTPUT, "-pgmfile", "adir");
     refused("-hkl h.hkl " XTAL BASE ALL4 "-noisefile adir", X_OUTPUT, "-noisefile", "adir");
-    if (!need_device())
-        skip();
+    nbcl_test_need_device();
     /* the Fdump.bin cache: written after the outputs, on its own; a failure is a warning */
     succeeded("-hkl h.hkl " XTAL BASE ALL4 "-dumpfile adir");
     assert_non_null(strstr(g_stderr, "warning"));

@@ -198,17 +198,9 @@ static void build_argv(char **argv, size_t cap, const char *const *fixed, size_t
     argv[argc] = NULL;
 }
 
-static void need_device(void)
-{
-    if (!nbcl_test_have_device()) {
-        fprintf(stderr, "no OpenCL device: skipped\n");
-        skip();
-    }
-}
-
 static void interrupt_render(int sig)
 {
-    need_device();
+    nbcl_test_need_device();
     char dir[4200];
     char name[32];
     snprintf(name, sizeof name, "sig%d", sig);
@@ -297,7 +289,7 @@ static void test_fifo_inputs(void **state)
 static void test_fifo_hkl_with_writer(void **state)
 {
     (void)state;
-    need_device();
+    nbcl_test_need_device();
     char dir[4200], fifo[4400], cmd[16384];
     fresh_dir(dir, sizeof dir, "fifo_ok");
     snprintf(fifo, sizeof fifo, "%s/h.fifo", dir);
@@ -345,7 +337,7 @@ static void test_fifo_hkl_with_writer(void **state)
 static void heavy_render(const char *name, const char *pixels, const char *oversample, int sig,
                          const char *cpu_expect)
 {
-    need_device();
+    nbcl_test_need_device();
     char dir[4200], before[4096], after[4096];
     fresh_dir(dir, sizeof dir, name);
     listing(dir, before, sizeof before);

@@ -68,6 +68,17 @@ int nbcl_test_have_device(void)
     return n > 0;
 }
 
+void nbcl_test_need_device(void)
+{
+    static int have = -1;
+    if (have < 0)
+        have = nbcl_test_have_device();
+    if (!have) {
+        printf("no OpenCL device: skipping\n");
+        skip();
+    }
+}
+
 void *nbcl_test_read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");

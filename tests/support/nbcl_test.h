@@ -28,6 +28,8 @@ nbcl_engine *nbcl_test_engine(nbcl_precision p);
 void nbcl_test_engines_release(void);
 /* 1 if any OpenCL device exists */
 int nbcl_test_have_device(void);
+/* Inside a cmocka test: skip it (saying why) when no OpenCL device exists; the answer is cached. */
+void nbcl_test_need_device(void);
 /* Read a whole file; NULL on failure. */
 void *nbcl_test_read_file(const char *path, size_t *len);
 /* Scratch directory for this test binary (created). */
