@@ -69,12 +69,24 @@ static int parse_count(const char *v, long *out)
     return 1;
 }
 
-/* a number of seconds from 0 to one day, as render.c reads NBCL_LAUNCH_SECONDS */
+/* a number of seconds from 0 to one day (NBCL_LAUNCH_SECONDS, read by render.c through
+ * nbcl__env_seconds) */
 static int parse_seconds(const char *v)
 {
     char *end = NULL;
     double t = strtod(v, &end);
     return end != v && !*end && t >= 0.0 && t <= 86400.0;
+}
+
+int nbcl__env_seconds(const char *name, double *out)
+{
+    const char *v = nbcl_env_text(name);
+    if (!v)
+        return 0;
+    if (!parse_seconds(v))
+        return -1;
+    *out = strtod(v, NULL);
+    return 1;
 }
 
 const char *nbcl_env_text(const char *name)

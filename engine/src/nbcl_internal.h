@@ -44,6 +44,11 @@ void nbcl__set_error(nbcl_engine *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+
+/* env.c: an NBCL_* variable holding seconds (the table's kind): 1 and *out set when it is a number from 0
+ * to 86400, 0 when unset or empty, -1 when it is something else (*out untouched). */
+int nbcl__env_seconds(const char *name, double *out);
+
 void nbcl__log(const nbcl_engine *e, nbcl_log_level level, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))

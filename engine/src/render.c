@@ -297,17 +297,11 @@ static size_t local_size_for(size_t items, unsigned cus, int cpu)
 /* NBCL_LAUNCH_SECONDS: seconds >= 0 (0: every launch as small as it can be) */
 static double launch_seconds(const nbcl_engine *e)
 {
-    const char *v = getenv("NBCL_LAUNCH_SECONDS");
-    if (!v || !*v)
-        return NBCL_LAUNCH_SECONDS;
-    char *end = NULL;
-    double t = strtod(v, &end);
-    if (end == v || *end != '\0' || !(t >= 0.0) || t > 86400.0) {
+    double t = NBCL_LAUNCH_SECONDS; /* kept when unset or invalid */
+    if (nbcl__env_seconds("NBCL_LAUNCH_SECONDS", &t) < 0)
         nbcl__log(e, NBCL_LOG_WARN,
                   "NBCL_LAUNCH_SECONDS=\"%s\" is not a number of seconds from 0 to 86400: "
-                  "using %g", v, NBCL_LAUNCH_SECONDS);
-        return NBCL_LAUNCH_SECONDS;
-    }
+                  "using %g", getenv("NBCL_LAUNCH_SECONDS"), NBCL_LAUNCH_SECONDS);
     return t;
 }
 
