@@ -3,7 +3,7 @@
  * runs 8 independent chains of vector FMAs (8 doubles or 16 floats each: one AVX-512 register
  * on CPUs; GPUs split them into scalar FMAs), written out as separate variables so that every
  * compiler keeps them in registers; latency is hidden and nothing but the FMA units works.
- * 2 flops per lane per FMA: 8 chains x lanes x 2 per iteration (engine/src/peak.c). */
+ * 2 flops per lane per FMA: 8 chains x lanes x 2 per iteration (engine/src/device/peak.c). */
 #if NBCL_PRECISION == 64
 typedef double8 PEAKV;
 #define PEAK_LANES 8

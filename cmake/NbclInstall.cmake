@@ -105,7 +105,7 @@ set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION science)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
-# CLBlast is loaded with dlopen (engine/src/blas.c) and the OpenCL driver through the ICD
+# CLBlast is loaded with dlopen (engine/src/render/blas.c) and the OpenCL driver through the ICD
 # loader, so no ELF file names them: they are listed by hand. The rest comes from
 # dpkg-shlibdeps when it is there (dpkg-dev), else from this list (Debian 12 names).
 set(_nbcl_deb_runtime "libclblast1, pocl-opencl-icd | opencl-icd")

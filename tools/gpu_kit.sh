@@ -161,7 +161,7 @@ is_base() {
 }
 is_compat() { case "$1" in libstdc++.so.* | libgcc_s.so.*) return 0 ;; esac; return 1; }
 
-# CLBlast is opened with dlopen (engine/src/blas.c), so ldd of the programs does not show it:
+# CLBlast is opened with dlopen (engine/src/render/blas.c), so ldd of the programs does not show it:
 # its soname is the string the programs carry
 clblast=$(grep -ao 'libclblast\.so\.[0-9]*' "$BUILD/bin/nbcl" | head -1 || true)
 [ -n "$clblast" ] || die "cannot find the CLBlast soname in $BUILD/bin/nbcl"

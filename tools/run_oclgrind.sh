@@ -18,7 +18,7 @@
 # report uninitialized local-memory stores). The simulated device is therefore given
 # --global-mem-size 3500 bytes (NBCL_OCLGRIND_MEM): enough for every buffer of these scenes, too
 # small for the statistics vectors, so nbcl takes its documented host fallback for them
-# (engine/src/stats.c: vectors over half the device memory) and only nbcl's kernels run under
+# (engine/src/render/stats.c: vectors over half the device memory) and only nbcl's kernels run under
 # oclgrind. A log naming another kernel says this no longer holds.
 #
 # Exit status: 0 all clean; 1 a run failed, reported an error or disagreed with the reference;

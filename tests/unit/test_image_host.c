@@ -1,4 +1,4 @@
-/* Host image passes (engine/src/image.c): the reference's statistics and the SMV/PGM integer
+/* Host image passes (engine/src/render/image.c): the reference's statistics and the SMV/PGM integer
  * images, computed in parallel row blocks. Checked against plain one-pixel-at-a-time loops, with
  * a mask, a ROI, ties for the maximum across block boundaries, and the same bits for any number
  * of host threads. */

@@ -20,7 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern int nbcl__outfile_fail_rename_in; /* engine/src/io/outfile.c: fault injection */
+extern int nbcl__outfile_fail_rename_in; /* engine/src/output/outfile.c: fault injection */
 
 static char g_err[4096];
 static char g_dir[4096];

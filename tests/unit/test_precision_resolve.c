@@ -1,6 +1,6 @@
 /* The precision decision (issue 5: "double precision on a device without fp64"). No device here
  * lacks fp64 (PoCL, NVIDIA and oclgrind all have it), so the decision is tested directly:
- * nbcl__precision_resolve (engine/src/engine.c) is what nbcl_engine_create applies to the
+ * nbcl__precision_resolve (engine/src/core/engine.c) is what nbcl_engine_create applies to the
  * device's CL_DEVICE_DOUBLE_FP_CONFIG, and NBCL_NO_FP64 is what the CLI turns into exit 5 with a
  * one-line message naming the device. */
 #include "nbcl_test.h"

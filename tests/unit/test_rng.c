@@ -1,4 +1,4 @@
-/* Unit tests for the reference-compatible random numbers (engine/src/rng.c).
+/* Unit tests for the reference-compatible random numbers (engine/src/scene/rng.c).
  *
  * Hex-float constants below were printed (%a) by nanoBragg itself (bl831/nanoBragg@455534a,
  * gcc -O3 -fopenmp): its ran1/poidev/gaussdev for the listed seeds, and an instrumented run of

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 
 #include "nbcl_internal.h"
-#include "../io/io_util.h"
+#include "io/io_util.h"
 
 #define RTD (180.0 / M_PI)
 

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "nbcl_internal.h"
-#include "io_util.h"
+#include "io/io_util.h"
 
 #define MAX_LINKS 40 /* as the kernel's own limit for one lookup */
 

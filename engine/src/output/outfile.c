@@ -36,7 +36,7 @@
 #include <unistd.h>
 
 #include "nbcl_internal.h"
-#include "io_util.h"
+#include "io/io_util.h"
 
 #define OUTFILE_SLOTS 256 /* temporary files open at once, over all live sets */
 #define OUTFILE_PATHMAX 4096
