@@ -144,6 +144,7 @@ int bench_formats(bench_run *run)
     snprintf(spec, sizeof spec, "%u:%u", run->devices[0].platform_index,
              run->devices[0].device_index);
     o.device = spec;
+    o.cancel = bench_cancel;
     nbcl_engine *eng = NULL;
     if (nbcl_engine_create(&o, &eng, err, sizeof err) != NBCL_OK) {
         fprintf(stderr, "nbcl-bench: %s\n", err);

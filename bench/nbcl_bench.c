@@ -27,7 +27,7 @@ static void on_signal(int sig)
 {
     (void)sig;
     bench_interrupted = 1;
-    nbcl_request_cancel();
+    nbcl_cancel_trigger(bench_cancel);
 }
 
 static void usage(FILE *out)
@@ -488,6 +488,7 @@ int main(int argc, char **argv)
               run.git_dirty == 1 ? " dirty" : run.git_dirty == 0 ? " clean" : "",
               run.started_utc);
 
+    bench_cancel = nbcl_cancel_create(); /* NULL (no memory): a signal stops between cases */
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 volatile int bench_interrupted = 0;
+nbcl_cancel *bench_cancel = NULL;
 
 static int run_capture(const char *cmd, char *out, size_t cap)
 {

@@ -237,14 +237,14 @@ static void resume_and_products(void **state)
     assert_true(nbcl_output_pgm_scale(g_base, &st, 1.0) == 1.0);
 }
 
-static volatile int g_token;
+static nbcl_cancel *g_token;
 
 static void cancel_after_first(void *user, const nbcl_series_frame *f)
 {
     (void)f;
     int *n = user;
     if (++*n == 1)
-        g_token = 1;
+        nbcl_cancel_trigger(g_token);
 }
 
 /* an explicit cancel token stops the series; with keep_finished_on_cancel the frames done are
@@ -261,8 +261,9 @@ static void cancel_token(void **state)
     o.path[NBCL_OUT_FLOAT] = tf;
     o.keep_finished_on_cancel = 1;
     int n = 0;
-    g_token = 0;
-    o.cancel = &g_token;
+    g_token = nbcl_cancel_create();
+    assert_non_null(g_token);
+    o.cancel = g_token;
     o.on_frame = cancel_after_first;
     o.on_frame_user = &n;
     nbcl_series_result r;
@@ -270,7 +271,7 @@ static void cancel_token(void **state)
     nbcl_engine *e[1] = {g_eng};
     assert_int_equal(nbcl_series_run(e, 1, &g_cfg, g_base, &o, &r, err, sizeof err),
                      NBCL_INTERRUPTED);
-    assert_false(nbcl_cancel_requested()); /* the process-wide flag was not touched */
+    assert_true(nbcl_cancel_triggered(g_token));
     assert_true(r.written >= 1 && r.written < 40);
     char cmd[4400];
     snprintf(cmd, sizeof cmd, "test $(ls -A '%s' | wc -l) -eq %d && ! ls -A '%s' | grep -q tmp",
@@ -279,6 +280,8 @@ static void cancel_token(void **state)
     char p1[4300];
     snprintf(p1, sizeof p1, "%s/f_01.bin", dir);
     assert_true(nbcl_output_file_complete(NBCL_OUT_FLOAT, p1, 48, 48));
+    nbcl_cancel_destroy(g_token);
+    g_token = NULL;
 }
 
 /* the device pool: one engine for a plain spec, all or none for a list */

@@ -233,8 +233,8 @@ static void test_fifo(void **state)
     assert_int_equal(type_of("ff"), S_IFIFO);
     free(text);
 
-    /* a reader that never reads: the write waits, and a cancel request (SIGINT's handler makes
-     * one) ends the wait; the FIFO stays */
+    /* a reader that never reads: the write waits, and the writing thread's cancel token
+     * (SIGINT's handler triggers it) ends the wait; the FIFO stays */
     int rd = open("ff", O_RDONLY | O_NONBLOCK);
     assert_true(rd >= 0);
     text = calloc(1, big + 1);
@@ -242,9 +242,13 @@ static void test_fifo(void **state)
     memset(text, 'z', big);
     nbcl_outfile *f = NULL;
     assert_int_equal(nbcl_outfile_open("ff", &f, g_err, sizeof g_err), NBCL_OK);
-    nbcl_request_cancel();
+    nbcl_cancel *tok = nbcl_cancel_create();
+    assert_non_null(tok);
+    nbcl_cancel_trigger(tok);
+    nbcl_cancel_use(tok);
     assert_int_equal(nbcl_outfile_write(f, text, big, g_err, sizeof g_err), NBCL_INTERRUPTED);
-    nbcl_clear_cancel();
+    nbcl_cancel_use(NULL);
+    nbcl_cancel_destroy(tok);
     assert_non_null(strstr(g_err, "waiting for the reader"));
     assert_int_equal(nbcl_outfile_commit(f, g_err, sizeof g_err), NBCL_IO); /* failed: refused */
     close(rd);

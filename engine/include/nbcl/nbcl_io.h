@@ -23,7 +23,7 @@ extern "C" {
  *     directory); the link stays a link; a dangling link creates its target;
  *   - a character device or a FIFO: the bytes go to it directly, it is never replaced (a FIFO
  *     without a reader is refused at open, NBCL_IO; a write waiting for a slow reader ends with
- *     NBCL_INTERRUPTED once nbcl_request_cancel() is called);
+ *     NBCL_INTERRUPTED once the writing thread's nbcl_cancel_use() token is triggered);
  *   - a directory, block device or socket: refused at open (NBCL_IO). */
 typedef struct nbcl_outfile nbcl_outfile;
 NBCL_API nbcl_status nbcl_outfile_open(const char *path, nbcl_outfile **out, char *err, size_t errlen);

@@ -53,7 +53,7 @@ struct nbcl_outfile {
     int failed;  /* a write failed: commit refuses */
     int slot;    /* registry slot, -1 if none */
     int special; /* a character device or FIFO, written in place: no temporary, no rename */
-    int fifo;    /* kept O_NONBLOCK: a write waiting for the reader polls the cancel flag */
+    int fifo;    /* kept O_NONBLOCK: a write waiting for the reader polls the cancel token */
     int synced;  /* on disk and closed, target checked (step 1 of a set's commit) */
     int renamed; /* in place (step 2), but its set is not committed yet */
     int had_old; /* a previous target existed when it was renamed */
@@ -152,7 +152,7 @@ static void fsync_dir(const char *dir)
 }
 
 /* write all of len, or fail; for a FIFO without O_NONBLOCK cleared, wait for the reader in
- * short polls so that nbcl_request_cancel() ends the wait, and never take SIGPIPE (a reader that
+ * short polls so that the thread's cancel token (nbcl_cancel_use) ends the wait, and never take SIGPIPE (a reader that
  * went away is an error of this output, not the end of the process) */
 static ssize_t write_nosigpipe(int fd, const void *p, size_t n)
 {
@@ -357,7 +357,7 @@ nbcl_status nbcl_outfile_write(nbcl_outfile *f, const void *data, size_t len, ch
             if (errno == EINTR)
                 continue;
             if (f->fifo && errno == EAGAIN) { /* the reader is behind: wait, but not forever */
-                if (nbcl_cancel_requested()) {
+                if (nbcl__io_cancelled()) { /* the thread's token (nbcl_cancel_use) */
                     f->failed = 1;
                     nbcl__errf(err, errlen, "%s: interrupted while waiting for the reader",
                                f->path);
