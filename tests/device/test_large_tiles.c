@@ -240,6 +240,43 @@ static void test_cancel(void **state)
  * small as the device allows (so a signal is acted on soonest); the image and the solid angle
  * are the same bytes as in one launch, for both kernels and precisions, with an ROI, and every
  * launch boundary is a whole number of vector work-items (16 pixels) */
+/* the environment is read once: an engine keeps the NBCL_* values it was created with (a later
+ * setenv changes nothing), and options that carry the settings leave the environment unread
+ * (even a value nbcl_env_options_read would refuse) */
+static void test_env_read_once(void **state)
+{
+    (void)state;
+    setenv("NBCL_KERNEL", "scalar", 1);
+    nbcl_engine *e = nbcl_test_engine_with(NBCL_PRECISION_AUTO, NULL, NULL);
+    if (!e)
+        skip();
+    nbcl_scene *s = make_scene(32, 32, 1, 1, 1, NULL);
+    nbcl_image img = {0};
+    nbcl_render_timing tm;
+    setenv("NBCL_KERNEL", "simd", 1);
+    assert_int_equal(nbcl_render(e, s, NULL, &img, &tm), NBCL_OK);
+    assert_string_equal(tm.kernel_name, "nbcl_k_pixel");
+    nbcl_image_free(&img);
+    nbcl_engine_destroy(e);
+
+    setenv("NBCL_KERNEL", "vector", 1);
+    char err[512];
+    assert_int_equal(nbcl_env_options_read(NULL, err, sizeof err), NBCL_INVALID_ARGUMENT);
+    assert_non_null(strstr(err, "NBCL_KERNEL='vector': expected scalar|simd"));
+    nbcl_env_options env;
+    nbcl_env_options_init(&env);
+    env.kernel = 0;
+    e = nbcl_test_engine_with(NBCL_PRECISION_AUTO, &env, NULL);
+    assert_non_null(e);
+    assert_int_equal(nbcl_render(e, s, NULL, &img, &tm), NBCL_OK);
+    assert_string_equal(tm.kernel_name, "nbcl_k_pixel");
+    nbcl_image_free(&img);
+    nbcl_engine_destroy(e);
+    assert_null(nbcl_test_engine_with(NBCL_PRECISION_AUTO, NULL, NULL)); /* refused */
+    unsetenv("NBCL_KERNEL");
+    nbcl_scene_destroy(s);
+}
+
 static void launch_by_work(nbcl_precision prec, const char *kernel)
 {
     /* NBCL_KERNEL and NBCL_LAUNCH_SECONDS as an engine's settings: one engine with launches of
@@ -379,6 +416,7 @@ int main(void)
         cmocka_unit_test(test_tiles_f32),
         cmocka_unit_test(test_tiles_roi),
         cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_env_read_once),
         cmocka_unit_test(test_launch_work_f64_simd),
         cmocka_unit_test(test_launch_work_f32_simd),
         cmocka_unit_test(test_launch_work_scalar),

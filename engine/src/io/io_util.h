@@ -37,6 +37,9 @@ int nbcl__lines_next(nbcl__lines *it, const char **start, size_t *n);
 /* The temporary file an open output is written to (for libraries that write by path: HDF5);
  * valid until the file is committed or aborted; NULL when the output is written in place. */
 const char *nbcl__outfile_temp_path(const nbcl_outfile *f);
+/* Tests only (fault injection, per set): when n >= 0, the set's rename n renames from now fails
+ * with EIO (-1, the default: never). */
+void nbcl__commit_set_fail_rename_in(nbcl_commit_set *set, int n);
 
 /* The sensor thickness a format states: dxtbx needs one > 0 (NBCL_DEFAULT_SENSOR_THICKNESS_M
  * when the description has none). */
