@@ -437,7 +437,7 @@ int main(int argc, char **argv)
         return rc;
     {
         char eerr[512];
-        if (nbcl_env_check(eerr, sizeof eerr) != NBCL_OK) { /* a misspelt NBCL_* value */
+        if (nbcl_env_options_read(&bench_env, eerr, sizeof eerr) != NBCL_OK) { /* misspelt */
             fprintf(stderr, "nbcl-bench: %s\n", eerr);
             return BENCH_EXIT_USAGE;
         }

@@ -15,6 +15,7 @@
 
 volatile int bench_interrupted = 0;
 nbcl_cancel *bench_cancel = NULL;
+nbcl_env_options bench_env;
 
 static int run_capture(const char *cmd, char *out, size_t cap)
 {

@@ -67,6 +67,7 @@ nbcl_status bench_engine_create(bench_run *run, int device_index, int precision,
     o.device = spec;
     o.precision = precision == 64 ? NBCL_PRECISION_F64 : NBCL_PRECISION_F32;
     o.cancel = bench_cancel;
+    o.env = &bench_env;
     o.log = engine_log;
     o.log_user = run;
     return nbcl_engine_create(&o, eng, err, errlen);
