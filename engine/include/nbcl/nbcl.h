@@ -47,7 +47,9 @@ NBCL_API const char *nbcl_status_name(nbcl_status s);
 /* ---------------------------------------------------------------- environment */
 /* The NBCL_* environment variables (README "Environment variables"), read in ONE place:
  * nbcl_env_options_read() fills this struct from the environment, refusing an unknown value;
- * the library itself reads nothing from the environment after that, it uses the fields.
+ * an engine uses the fields it was created with and never reads the environment again. Two
+ * calls without an engine call the same reader themselves: nbcl_device_find() with no spec (for
+ * NBCL_DEVICE) and the host passes over an image (statistics, conversions: NBCL_HOST_THREADS).
  * A program may also fill it without the environment: nbcl_env_options_init() (everything
  * unset), then set fields (docs/api.md). Strings point into the environment (valid until that
  * variable is changed); an engine copies what it keeps. */
@@ -61,7 +63,7 @@ typedef struct nbcl_env_options {
     const char *build_options; /* NBCL_BUILD_OPTIONS: appended to every program build */
     int kernel;                /* NBCL_KERNEL: -1 unset (the device decides), 0 scalar, 1 simd */
     int stats;                 /* NBCL_STATS: -1 unset, 0 device, 1 host (read by programs) */
-    long host_threads;         /* NBCL_HOST_THREADS: >= 1, 0 unset */
+    long host_threads;         /* NBCL_HOST_THREADS: >= 1, 0 unset (read by the host passes) */
     int zero_copy;             /* NBCL_ZERO_COPY: -1 unset (the device decides), 0, 1 */
     int timing;                /* NBCL_TIMING: 0 or 1 (read by programs) */
     int verbose;               /* NBCL_VERBOSE: 0 or 1 (read by programs) */
