@@ -513,7 +513,7 @@ int main(int argc, char **argv)
         goto out;
     }
     nbcl_stats_profile prof;
-    nbcl__stats_last_profile(&prof);
+    nbcl_engine_stats_profile(eng, &prof);
     if (eng && prof.on_device) {
         snprintf(where, sizeof where, "%s (CLBlast)", nbcl_engine_device(eng)->device_name);
     } else if (eng) {
