@@ -534,7 +534,7 @@ static const nbcl_cli_flag FLAGS[] = {
     ROW("-nexus_compression", CODE, 1, "deflate|lz4|bslz4", "NXmx pixel compression (default deflate; lz4, bslz4: HDF5 filter plugins) (nbcl)", CODE(h_nexus_comp)),
     ROW("-pngfile", TEXT, 1, "FILE", "8-bit PNG preview, scaled as the PGM (nbcl)", .dst = {S_(pngfile)}),
     ROW("-seed", LONG, 1, "N", "noise seed (default: from the clock)", .dst = {L_(cfg.seed)}, .also = I_(cfg.seed_set), .also_val = 1),
-    ROW("-stol -4stol -Q -stolout", IGNORE, 1, "FILE", "amorphous S(Q) table: accepted, not used (as nanoBragg)"),
+    ROW("-stol -4stol -Q -stolout", IGNORE, 1, "FILE", "amorphous S(Q) table: accepted, not used (as nanoBragg)", .dst = {NBCL_CLI_NO_DST}),
     ROW("-printout", SET, 0, "", "trace the brightest pixel: position, S, hkl, F_cell, F_latt, omega, polarization, I (nbcl's format)", .dst = {I_(cfg.printout)}, .ival = 1),
     ROW("-printout_pixel", CODE, 2, "f s", "trace pixel (fast f, slow s) instead (implies -printout)", CODE(h_printout_pixel)),
     ROW("-noprogress", SET, 0, "", "no progress meter", .dst = {I_(progress)}, .ival = 0),
@@ -643,6 +643,12 @@ static int apply_vec3(nbcl_cli_state *st, const nbcl_cli_flag *f, const char *a,
     return 0;
 }
 
+/* a number in the flag's unit to the stored one (SI): v / div * mul, a 0 factor meaning 1 */
+static double to_unit(const nbcl_cli_flag *f, double v)
+{
+    return v / (f->div != 0.0 ? f->div : 1.0) * (f->mul != 0.0 ? f->mul : 1.0);
+}
+
 /* the row's values into its destinations; 0 or an exit code */
 static int apply_values(nbcl_cli_state *st, const nbcl_cli_flag *f, const char *a, char **v,
                         int need)
@@ -672,7 +678,7 @@ static int apply_values(nbcl_cli_state *st, const nbcl_cli_flag *f, const char *
         if ((rc = take_double(st, f, a, v[0], &d)))
             return rc;
         for (int k = 0; k < 3 && f->dst[k]; k++)
-            *(double *)member(cli, f->dst[k]) = d / (f->div ? f->div : 1.0) * (f->mul ? f->mul : 1.0);
+            *(double *)member(cli, f->dst[k]) = to_unit(f, d);
         if (f->raw)
             *(double *)member(cli, f->raw) = d;
         break;
