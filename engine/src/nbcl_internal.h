@@ -38,6 +38,7 @@ struct nbcl_engine {
     cl_mem f_cache;
     unsigned long long f_cache_id;
     double f_cache_fk;          /* the single-precision amplitude factor it was packed with */
+    nbcl_stats_profile stats_prof; /* of the last nbcl_image_stats / nbcl_compare_device (stats.c) */
     char last_error[NBCL_ERRLEN];
 };
 
