@@ -2,6 +2,7 @@
  * miniCBF and NXmx written and read back, a 4-frame NXmx series written out of order, PNG,
  * format detection, and the safety rules (no file when a write fails or a frame is missing). */
 #include "nbcl_test.h"
+#include "nbcl_scene_internal.h" /* white-box: the scene's fields */
 
 #include <hdf5.h>
 #include <png.h>
