@@ -3,7 +3,6 @@
  * under the entry's name. Each is detected by its header (size, SHA-256, key) before the driver
  * sees it, dropped with a warning and rewritten valid; renders stay right. */
 #include "nbcl_test.h"
-#include "nbcl_scene_internal.h" /* white-box: the scene's fields */
 #include "nbcl_embedded.h"
 #include "nbcl_kcache.h"
 

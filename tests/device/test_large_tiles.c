@@ -11,7 +11,6 @@
  *     needed stays below 100 Mpixels, else that case is skipped.
  * Exit 77 (skipped) without an OpenCL device. */
 #include "nbcl_test.h"
-#include "nbcl_scene_internal.h" /* white-box: the scene's fields */
 
 #include <math.h>
 #include <stdio.h>

@@ -7,7 +7,6 @@
  * Peak memory of this process and of nbcl is printed and bounded (3 GiB each).
  * About 20 s + 25 s on 2 cores (PoCL). Exit 77 (skipped) without an OpenCL device. */
 #include "nbcl_test.h"
-#include "nbcl_scene_internal.h" /* white-box: the scene's fields */
 
 #include <math.h>
 #include <stdio.h>
