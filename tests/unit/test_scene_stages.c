@@ -234,6 +234,82 @@ static void test_divergence_and_sources(void **state)
     nbcl_scene_destroy(s);
 }
 
+/* -flux 1e12 -exposure 1 -beamsize 0.1mm: fluence = flux exposure / beamsize^2 = 1e20 /m^2; a
+ * 0.2 mm high sample is clipped to the beam, with the reference's warning */
+static void test_beam_intensity(void **state)
+{
+    (void)state;
+    nbcl_config c;
+    nbcl_config_init(&c);
+    c.flux = 1e12;
+    c.exposure = 1.0;
+    c.beamsize = 1e-4;
+    c.sample_y = 2e-4;
+    c.sample_z = 0.5e-4;
+    nbcl_scene *s = fresh();
+    RUN(nbcl__stage_beam_intensity, &c, s);
+    assert_close(s->fluence, 1e20, 0, 1e-15);
+    assert_close(s->flux, 1e12, 0, 1e-15);
+    assert_true(s->sample[1] == 1e-4);   /* clipped */
+    assert_true(s->sample[2] == 0.5e-4); /* narrower than the beam: kept */
+    assert_non_null(strstr(s->log, "clipping sample (0.0002 m high) with beam (0.0001 m)"));
+    assert_null(strstr(s->log, "wide"));
+    nbcl_scene_destroy(s);
+}
+
+/* MOSFLM, 10 mm detector at 100 mm, beam pivot, no rotation: the first pixel lies at
+ * pix0 = -Fbeam fdet - Sbeam sdet + distance beam = (0.1, 5.1e-3, -5.1e-3) m; the near point is
+ * then the beam spot, ORGX = 5.1 mm / 0.1 mm + 0.5 = 51.5 */
+static void test_detector_geometry(void **state)
+{
+    (void)state;
+    nbcl_config c;
+    nbcl_config_init(&c);
+    c.detsize_f = c.detsize_s = 10e-3;
+    nbcl_scene *s = fresh();
+    RUN(nbcl__stage_detector_size, &c, s);
+    RUN(nbcl__stage_beam_centre, &c, s);
+    RUN(nbcl__stage_detector_geometry, &c, s);
+    const double pix0[3] = {0.1, 5.1e-3, -5.1e-3};
+    for (int i = 0; i < 3; i++)
+        assert_close(s->pix0[i], pix0[i], 0, 1e-13);
+    assert_close(s->distance, 0.1, 0, 1e-15);
+    assert_close(s->close_distance, 0.1, 0, 1e-15);
+    assert_close(s->Fclose, 5.1e-3, 0, 1e-13);
+    assert_close(s->Sclose, 5.1e-3, 0, 1e-13);
+    assert_close(s->ORGX, 51.5, 0, 1e-13);
+    assert_close(s->dials_origin[2], -100.0, 0, 1e-13);
+    assert_non_null(strstr(s->log, "mosflm convention selected.\n"));
+    assert_non_null(strstr(s->log, "pivoting detector around direct beam spot"));
+    nbcl_scene_destroy(s);
+}
+
+/* automatic interpolation: tricubic when a crystal edge has at most 2 cells (as given by -N,
+ * before the sample size), none otherwise */
+static void test_interpolation(void **state)
+{
+    (void)state;
+    nbcl_config c;
+    nbcl_config_init(&c);
+    c.Na = 5;
+    c.Nb = 5;
+    c.Nc = 2;
+    nbcl_scene *s = fresh();
+    RUN(nbcl__stage_interpolation, &c, s);
+    assert_int_equal(s->interpolate, 1);
+    c.Nc = 3;
+    RUN(nbcl__stage_interpolation, &c, s);
+    assert_int_equal(s->interpolate, 0);
+    assert_non_null(strstr(s->log, "auto-selected tricubic"));
+    assert_non_null(strstr(s->log, "auto-selected no interpolation"));
+    c.interpolate = 0; /* -nointerpolate: no choice, nothing logged */
+    size_t len = s->log_len;
+    RUN(nbcl__stage_interpolation, &c, s);
+    assert_int_equal(s->interpolate, 0);
+    assert_int_equal(s->log_len, len);
+    nbcl_scene_destroy(s);
+}
+
 /* steps = sources x domains x phi steps x oversample^2; scale = r_e^2 fluence / steps */
 static void test_normalisation(void **state)
 {
@@ -313,6 +389,9 @@ int main(void)
         cmocka_unit_test(test_mosaic),
         cmocka_unit_test(test_crystal_and_size),
         cmocka_unit_test(test_divergence_and_sources),
+        cmocka_unit_test(test_beam_intensity),
+        cmocka_unit_test(test_detector_geometry),
+        cmocka_unit_test(test_interpolation),
         cmocka_unit_test(test_normalisation),
         cmocka_unit_test(test_pack_from_scene),
     };
