@@ -102,44 +102,34 @@ typedef struct nbcl_scene_stage {
 extern const nbcl_scene_stage nbcl__scene_stages[];
 extern const int nbcl__scene_stage_count;
 
+/* the stages, by file; each is an nbcl_scene_stage_fn named nbcl__stage_<name> */
+#define NBCL_SCENE_STAGE(name)                                                                \
+    nbcl_status nbcl__stage_##name(const nbcl_config *cfg, nbcl_scene *s, char *err,          \
+                                   size_t errlen)
 /* detector.c */
-nbcl_status nbcl__stage_inputs(const nbcl_config *cfg, nbcl_scene *s, char *err, size_t errlen);
-nbcl_status nbcl__stage_detector_size(const nbcl_config *cfg, nbcl_scene *s, char *err,
-                                      size_t errlen);
-nbcl_status nbcl__stage_beam_centre(const nbcl_config *cfg, nbcl_scene *s, char *err,
-                                    size_t errlen);
-nbcl_status nbcl__stage_detector_thickness(const nbcl_config *cfg, nbcl_scene *s, char *err,
-                                           size_t errlen);
-nbcl_status nbcl__stage_detector_geometry(const nbcl_config *cfg, nbcl_scene *s, char *err,
-                                          size_t errlen);
-nbcl_status nbcl__stage_roi_mask(const nbcl_config *cfg, nbcl_scene *s, char *err, size_t errlen);
+NBCL_SCENE_STAGE(inputs);
+NBCL_SCENE_STAGE(detector_size);
+NBCL_SCENE_STAGE(beam_centre);
+NBCL_SCENE_STAGE(detector_thickness);
+NBCL_SCENE_STAGE(detector_geometry);
+NBCL_SCENE_STAGE(roi_mask);
 /* beam.c */
-nbcl_status nbcl__stage_beam_intensity(const nbcl_config *cfg, nbcl_scene *s, char *err,
-                                       size_t errlen);
-nbcl_status nbcl__stage_divergence(const nbcl_config *cfg, nbcl_scene *s, char *err,
-                                   size_t errlen);
-nbcl_status nbcl__stage_sources(const nbcl_config *cfg, nbcl_scene *s, char *err, size_t errlen);
+NBCL_SCENE_STAGE(beam_intensity);
+NBCL_SCENE_STAGE(divergence);
+NBCL_SCENE_STAGE(sources);
 /* crystal.c */
-nbcl_status nbcl__stage_interpolation(const nbcl_config *cfg, nbcl_scene *s, char *err,
-                                      size_t errlen);
-nbcl_status nbcl__stage_crystal(const nbcl_config *cfg, nbcl_scene *s, char *err, size_t errlen);
-nbcl_status nbcl__stage_crystal_size(const nbcl_config *cfg, nbcl_scene *s, char *err,
-                                     size_t errlen);
-nbcl_status nbcl__stage_structure_factors(const nbcl_config *cfg, nbcl_scene *s, char *err,
-                                          size_t errlen);
+NBCL_SCENE_STAGE(interpolation);
+NBCL_SCENE_STAGE(crystal);
+NBCL_SCENE_STAGE(crystal_size);
+NBCL_SCENE_STAGE(structure_factors);
 /* sampling.c */
-nbcl_status nbcl__stage_phi_steps(const nbcl_config *cfg, nbcl_scene *s, char *err,
-                                  size_t errlen);
-nbcl_status nbcl__stage_mosaic(const nbcl_config *cfg, nbcl_scene *s, char *err, size_t errlen);
-nbcl_status nbcl__stage_oversample(const nbcl_config *cfg, nbcl_scene *s, char *err,
-                                   size_t errlen);
-nbcl_status nbcl__stage_normalisation(const nbcl_config *cfg, nbcl_scene *s, char *err,
-                                      size_t errlen);
-nbcl_status nbcl__stage_output_params(const nbcl_config *cfg, nbcl_scene *s, char *err,
-                                      size_t errlen);
+NBCL_SCENE_STAGE(phi_steps);
+NBCL_SCENE_STAGE(mosaic);
+NBCL_SCENE_STAGE(oversample);
+NBCL_SCENE_STAGE(normalisation);
+NBCL_SCENE_STAGE(output_params);
 /* orientations.c */
-nbcl_status nbcl__stage_orientations(const nbcl_config *cfg, nbcl_scene *s, char *err,
-                                     size_t errlen);
+NBCL_SCENE_STAGE(orientations);
 
 /* scene.c: append a printf-formatted line to s->log */
 void nbcl__scene_logf(nbcl_scene *s, const char *fmt, ...)
