@@ -48,7 +48,6 @@ struct nbcl_scene {
     double phi0, phistep, osc;
     int mosaic_domains;
     double mosaic_spread;
-    double *mosaic_umats;          /* 9 per domain */
     double *orient;                /* phisteps*mosaic_domains*9: a,b,c (m) per (phi, domain), phi-major */
 
     /* structure factors (stages interpolation, structure_factors) */

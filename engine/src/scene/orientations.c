@@ -10,13 +10,14 @@
 #include "nbcl_scene_internal.h"
 #include "scene/stage_util.h"
 
-/* one rotation per domain, drawn from the -mosaic_seed stream; domain 0 is the identity */
-static void mosaic_rotations(const nbcl_config *cfg, nbcl_scene *s)
+/* one rotation per domain (9 each into umats), drawn from the -mosaic_seed stream; domain 0 is
+ * the identity */
+static void mosaic_rotations(const nbcl_config *cfg, const nbcl_scene *s, double *umats)
 {
     nbcl_rng r;
     nbcl_rng_init(&r, -cfg->mosaic_seed);
     for (int m = 0; m < s->mosaic_domains; m++) {
-        double *u = s->mosaic_umats + 9 * m;
+        double *u = umats + 9 * m;
         nbcl_mosaic_rotation_umat(&r, (float)s->mosaic_spread, u);
         if (m == 0) {
             memset(u, 0, 9 * sizeof(double));
@@ -26,17 +27,20 @@ static void mosaic_rotations(const nbcl_config *cfg, nbcl_scene *s)
 }
 
 /* the (phi x domain) table: a, b, c (m) rotated by phi about the spindle, then by the domain's
- * rotation; phi-major (orient[(p * domains + m) * 9]) */
+ * rotation; phi-major (orient[(p * domains + m) * 9]). The domain rotations live only here: the
+ * table is what the kernel reads. */
 nbcl_status nbcl__stage_orientations(const nbcl_config *cfg, nbcl_scene *s, char *err,
                                      size_t errlen)
 {
     int domains = s->mosaic_domains;
-    s->mosaic_umats = calloc((size_t)domains * 9, sizeof(double));
+    double *umats = calloc((size_t)domains * 9, sizeof(double));
     size_t norient = (size_t)s->phisteps * (size_t)domains;
     s->orient = calloc(norient * 9, sizeof(double));
-    if (!s->mosaic_umats || !s->orient)
+    if (!umats || !s->orient) {
+        free(umats);
         return stage_fail(NBCL_OUT_OF_MEMORY, err, errlen, "out of memory for orientations");
-    mosaic_rotations(cfg, s);
+    }
+    mosaic_rotations(cfg, s, umats);
     for (int p = 0; p < s->phisteps; p++) {
         double phi = s->phi0 + s->phistep * p;
         double ap[3], bp[3], cp[3];
@@ -52,9 +56,9 @@ nbcl_status nbcl__stage_orientations(const nbcl_config *cfg, nbcl_scene *s, char
         for (int m = 0; m < domains; m++) {
             double *o = s->orient + ((size_t)p * domains + m) * 9;
             if (s->mosaic_spread > 0.0) {
-                nbcl_mat3_apply(s->mosaic_umats + 9 * m, ap, o);
-                nbcl_mat3_apply(s->mosaic_umats + 9 * m, bp, o + 3);
-                nbcl_mat3_apply(s->mosaic_umats + 9 * m, cp, o + 6);
+                nbcl_mat3_apply(umats + 9 * m, ap, o);
+                nbcl_mat3_apply(umats + 9 * m, bp, o + 3);
+                nbcl_mat3_apply(umats + 9 * m, cp, o + 6);
             } else {
                 copy3(o, ap);
                 copy3(o + 3, bp);
@@ -62,5 +66,6 @@ nbcl_status nbcl__stage_orientations(const nbcl_config *cfg, nbcl_scene *s, char
             }
         }
     }
+    free(umats);
     return NBCL_OK;
 }

@@ -49,7 +49,6 @@ void nbcl_scene_destroy(nbcl_scene *s)
         free(s->mask);
         free(s->hkl.F);
     }
-    free(s->mosaic_umats);
     free(s->orient);
     free(s->source_dir);
     free(s->source_lambda);
