@@ -128,9 +128,20 @@ const nbcl_blas *nbcl__blas(char *why, size_t whycap);
 
 /* host threads for large image passes: the CPUs this process may use, or NBCL_HOST_THREADS */
 int nbcl__host_threads(void);
-/* fn(ctx, c) for every c in [0, nchunks), on up to nbcl__host_threads() threads; returns when
- * all are done. Chunks run in any order: give each its own output slot. */
-void nbcl__parallel_chunks(size_t nchunks, void (*fn)(void *ctx, size_t chunk), void *ctx);
+/* threads a pass of nchunks chunks over npixels pixels runs on: NBCL_HOST_THREADS when set,
+ * else one per million pixels up to nbcl__host_threads(); never more than nchunks, at least 1 */
+int nbcl__host_threads_for(size_t nchunks, size_t npixels);
+/* fn(ctx, c) for every c in [0, nchunks), on nbcl__host_threads_for(nchunks, npixels) threads
+ * (one: on the caller's, in order, no thread started); returns when all are done. Chunks run in
+ * any order: give each its own output slot. */
+void nbcl__parallel_chunks(size_t nchunks, size_t npixels, void (*fn)(void *ctx, size_t chunk),
+                           void *ctx);
+/* nbcl_image_stats_host() and, in the same sweep as its RMSD pass, the SMV image of the ROI
+ * (nbcl_image_to_u16 at scale_of(s, st) and s->adc_offset, where st has max_I, its position,
+ * sum, mean and n; u16 holds every pixel) */
+void nbcl__image_stats_u16(const nbcl_scene *s, const nbcl_image *img, nbcl_stats *out,
+                           uint16_t *u16,
+                           double (*scale_of)(const nbcl_scene *, const nbcl_stats *));
 /* Fill the non-finite fields of st (image.c): a counting pass over the ROI only when one of
  * the sums in st is not finite. */
 void nbcl__stats_count_nonfinite(const nbcl_scene *s, const nbcl_image *img, nbcl_stats *st);

@@ -326,14 +326,7 @@ static void nexus_finish(series_ctx *c)
 static nbcl_status write_item(series_ctx *c, item *it, char *err, size_t errlen)
 {
     const nbcl_series_opts *o = c->o;
-    double t = nbcl__now();
-    if (!it->have_stats)
-        nbcl_image_stats_host(it->scene, &it->img, &it->stats);
-    t = nbcl__now() - t;
-    pthread_mutex_lock(&c->mu); /* stats_s is shared with the render side */
-    c->acc.stats_s += t;
-    pthread_mutex_unlock(&c->mu);
-    t = nbcl__now(); /* the writer's other sums are its own (read after the join) */
+    double t = nbcl__now(); /* the writer's sums are its own (read after the join) */
     int want[NBCL_OUT_KINDS];
     char names[NBCL_OUT_KINDS][PATHCAP];
     nbcl_series_frame f;
@@ -351,8 +344,11 @@ static nbcl_status write_item(series_ctx *c, item *it, char *err, size_t errlen)
         f.path[kd] = names[kd];
     }
     nbcl_frame_products p;
-    nbcl_status st = nbcl_frame_products_make(it->scene, &it->img, &it->stats, want, &p, err,
+    /* without device statistics the host's are made with the SMV image (one sweep fewer) */
+    nbcl_status st = nbcl_frame_products_make(it->scene, &it->img,
+                                              it->have_stats ? &it->stats : NULL, want, &p, err,
                                               errlen);
+    it->stats = p.stats;
     c->acc.convert_s += nbcl__now() - t;
     if (st != NBCL_OK)
         return st;
