@@ -6,7 +6,8 @@
  * Durability: each frame's files are written to temporary files in a commit set of the frame's
  * own; when a batch is full (as many frames as 96 open files allow, or sync_frames), when
  * sync_interval_s (2 s) has passed since the last commit, and at the end, one pass fdatasyncs
- * the whole batch (nbcl_commit_sets_prepare), then each frame's set is renamed into place. A
+ * the whole batch, then each frame's set is renamed into place and the directories are synced
+ * once (nbcl_commit_sets_commit). A
  * frame's files therefore appear complete or not at all (a failed rename is undone), and a
  * crash loses at most the frames of the batch in progress. */
 #include <math.h>
@@ -420,20 +421,14 @@ static int batch_frames(const series_ctx *c)
     return n < 1 ? 1 : (n > BATCH_FILES ? BATCH_FILES : n);
 }
 
-/* sync every frame of the batch at once, then rename frame by frame; the batch is empty after */
+/* sync every frame of the batch at once, rename frame by frame, sync the directories once; the
+ * batch is empty after */
 static nbcl_status batch_commit(series_ctx *c, batch *b, char *err, size_t errlen)
 {
     double t = nbcl__now();
-    nbcl_status st = b->n ? nbcl_commit_sets_prepare(b->set, (size_t)b->n, err, errlen) : NBCL_OK;
-    for (int i = 0; i < b->n; i++) { /* a set that failed to sync was aborted: it is empty */
-        char e2[1024];
-        nbcl_status s2 = nbcl_commit_set_commit(b->set[i], e2, sizeof e2);
-        if (s2 != NBCL_OK && st == NBCL_OK) {
-            st = s2;
-            nbcl__errf(err, errlen, "%s", e2);
-        }
+    nbcl_status st = nbcl_commit_sets_commit(b->set, (size_t)b->n, err, errlen);
+    for (int i = 0; i < b->n; i++)
         nbcl_commit_set_destroy(b->set[i]);
-    }
     b->n = 0;
     c->acc.commit_s += nbcl__now() - t;
     return st;
