@@ -35,6 +35,7 @@ struct nbcl_engine {
     unsigned long long f_cache_id;
     double f_cache_fk;          /* the single-precision amplitude factor it was packed with */
     char last_error[NBCL_ERRLEN];
+    struct nbcl_program_prep *prep; /* program.c: the source made while the platform loads */
 };
 
 /* status.c / engine.c */
@@ -83,6 +84,10 @@ void nbcl__device_query(cl_platform_id p, cl_device_id d, unsigned pi, unsigned 
  * using the on-disk cache (kcache.c); fills e->program and e->facts. Build log on failure goes
  * to last_error (with device and options). */
 nbcl_status nbcl__program_build(nbcl_engine *e);
+/* program.c: start making the program source on a helper thread (before the device is
+ * resolved; nbcl__program_build takes it); _end waits for it and drops it (engine teardown) */
+void nbcl__program_prep_start(nbcl_engine *e);
+void nbcl__program_prep_end(nbcl_engine *e);
 /* Assemble the full source text for a precision (32 or 64); caller frees. */
 nbcl_status nbcl__program_source(const char *kernel_dir, int precision, char **out, char *err,
                                  size_t errlen);
