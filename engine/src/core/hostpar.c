@@ -66,8 +66,9 @@ int nbcl__host_threads_for(size_t nchunks, size_t npixels)
 {
     int nt = forced_threads();
     if (!nt) {
-        nt = nbcl__host_threads();
         size_t by_work = npixels / HOSTPAR_PIXELS_PER_THREAD;
+        /* a light pass asks nothing of the system (the CPU count reads /sys) */
+        nt = by_work > 1 ? nbcl__host_threads() : 1;
         if ((size_t)nt > by_work)
             nt = by_work > 0 ? (int)by_work : 1;
     }
