@@ -259,6 +259,26 @@ static void test_stats_u16_fused(void **state)
         assert_int_equal(got[(size_t)2 * w + 3], 0);
     }
     unsetenv("NBCL_HOST_THREADS");
+    /* ROIs reaching past the image on either side: clipped to it, the same way by all passes */
+    const int rois[2][4] = {{600, w + 10, 250, h + 5}, {-2, 30, -1, 20}};
+    for (int r = 0; r < 2; r++) {
+        memcpy(s.roi, rois[r], sizeof s.roi);
+        nbcl_stats ref, fused;
+        nbcl_image_stats_host(&s, &img, &ref);
+        nbcl_image_to_u16(&img, s.roi, scale_from_max(&s, &ref), s.adc_offset, want);
+        memset(got, 0xab, npix * 2);
+        nbcl__image_stats_u16(&s, &img, &fused, got, scale_from_max);
+        assert_memory_equal(&fused, &ref, sizeof ref);
+        assert_memory_equal(got, want, npix * 2);
+        nbcl_scene clipped = s; /* the plain loops over the ROI inside the image */
+        clipped.roi[0] = s.roi[0] > 0 ? s.roi[0] : 0;
+        clipped.roi[1] = s.roi[1] < w - 1 ? s.roi[1] : w - 1;
+        clipped.roi[2] = s.roi[2] > 0 ? s.roi[2] : 0;
+        clipped.roi[3] = s.roi[3] < h - 1 ? s.roi[3] : h - 1;
+        nbcl_stats plain;
+        naive_stats(&clipped, &img, &plain);
+        check_close(&ref, &plain);
+    }
     /* an empty ROI: no statistics, an all-zero image */
     s.roi[0] = 10;
     s.roi[1] = 9;

@@ -201,9 +201,9 @@ static void stat_job_init(stat_job *j, const nbcl_scene *s, const nbcl_image *im
     j->data = img->data;
     j->mask = s->mask;
     j->width = img->fpixels;
-    j->x0 = s->roi[0];
+    j->x0 = s->roi[0] > 0 ? s->roi[0] : 0; /* clipped as the conversions clip it */
     j->x1 = s->roi[1] < img->fpixels - 1 ? s->roi[1] : img->fpixels - 1;
-    *y0 = s->roi[2];
+    *y0 = s->roi[2] > 0 ? s->roi[2] : 0;
     *y1 = s->roi[3] < img->spixels - 1 ? s->roi[3] : img->spixels - 1;
     if (j->x1 < j->x0)
         *y1 = *y0 - 1; /* an empty ROI: no rows */
@@ -295,11 +295,6 @@ void nbcl__image_stats_u16(const nbcl_scene *s, const nbcl_image *img, nbcl_stat
                            uint16_t *u16,
                            double (*scale_of)(const nbcl_scene *, const nbcl_stats *))
 {
-    if (s->roi[0] < 0 || s->roi[2] < 0) { /* the conversion clips such a ROI, the stats do not */
-        stats_run(s, img, out, NULL, NULL);
-        nbcl_image_to_u16(img, s->roi, scale_of(s, out), s->adc_offset, u16);
-        return;
-    }
     stats_run(s, img, out, u16, scale_of);
 }
 
