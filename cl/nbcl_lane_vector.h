@@ -44,6 +44,7 @@ typedef int16 IV;
 #undef LSTORE
 #undef LLOAD
 #undef LMASK_LOAD
+#undef LFRAMES
 
 #define LW NBCL_VW
 #define LREAL RV
@@ -58,3 +59,4 @@ typedef int16 IV;
 #define LSTORE(v, a) VSTORE(v, 0, a)
 #define LLOAD(a) VLOAD(0, a)
 #define LMASK_LOAD(a) CONVERT_MV(VLOAD(0, a))
+#define LFRAMES NBCL_BATCH_MAX /* frames of a rotation series per launch (nbcl_layout.h) */

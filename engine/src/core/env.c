@@ -32,6 +32,7 @@ static const env_def ENV[] = {
     {"NBCL_TIMING", ENV_WORDS, "0 1"},
     {"NBCL_VERBOSE", ENV_WORDS, "0 1"},
     {"NBCL_LAUNCH_SECONDS", ENV_SECONDS, NULL}, /* read by render.c */
+    {"NBCL_BATCH", ENV_COUNT, NULL},            /* frames per launch, read by render.c */
 };
 #define NENV (sizeof ENV / sizeof ENV[0])
 
