@@ -7,6 +7,7 @@
 #if NBCL_PRECISION == 64
 #define NBCL_VW 8
 typedef double8 RV;
+typedef float8 FV;
 typedef long8 MV;
 typedef int8 IV;
 #define VLOAD vload8
@@ -19,6 +20,7 @@ typedef int8 IV;
 #else
 #define NBCL_VW 16
 typedef float16 RV;
+typedef float16 FV;
 typedef int16 MV;
 typedef int16 IV;
 #define VLOAD vload16

@@ -4,16 +4,28 @@
  * caching and running-sum semantics as the scalar kernel, lane by lane, because it is the same
  * source. This file only maps work-items to pixels and writes them. */
 
+#if NBCL_BATCH_MAX != 16
+#error "nbcl_k_pixel_simd has one output argument per frame: 16 (NBCL_BATCH_MAX)"
+#endif
+
 /* NBCL_VW consecutive pixels per work-item: pixels [first + NBCL_VW*gid, ... + NBCL_VW), in
  * nframes (1 .. NBCL_BATCH_MAX) frames of a rotation series that differ only in their
- * orientation tables (orient: nframes x NBCL_IP_NORIENT records): frame b's pixels go to
- * out[b*count ...], its first interpolation fallback to flags[b]; the solid angle is the same
- * in every frame and written once */
+ * orientation tables (orient: nframes x NBCL_IP_NORIENT records). Frame b's pixels go to its own
+ * buffer (out, out1 .. out15: each frame's image itself where the device works in host memory)
+ * at b*stride (stride 0), or all to out at b*stride (stride = count); its first interpolation
+ * fallback goes to flags[b]. The solid angle is the same in every frame and written once. */
 __kernel void nbcl_k_pixel_simd(__global const REAL *P, __global const int *IP,
                                 __global const REAL *src, __global const REAL *orient,
                                 __global const REAL *Fhkl, __global const uchar *mask,
                                 __global float *out, __global int *flags,
-                                __global float *omega_out, int first, int count, int nframes)
+                                __global float *omega_out, int first, int count, int nframes,
+                                int stride, __global float *out1, __global float *out2,
+                                __global float *out3, __global float *out4, __global float *out5,
+                                __global float *out6, __global float *out7, __global float *out8,
+                                __global float *out9, __global float *out10,
+                                __global float *out11, __global float *out12,
+                                __global float *out13, __global float *out14,
+                                __global float *out15)
 {
     int gid = (int)get_global_id(0);
     int base = gid * NBCL_VW;
@@ -70,12 +82,20 @@ __kernel void nbcl_k_pixel_simd(__global const REAL *P, __global const int *IP,
         for (int i = 0; i < NBCL_VW; i++)
             om[i] = 0.0f;
     }
+    __global float *const outs[NBCL_BATCH_MAX] = {out,   out1,  out2,  out3,  out4,  out5,
+                                                   out6,  out7,  out8,  out9,  out10, out11,
+                                                   out12, out13, out14, out15};
     for (int b = 0; b < nframes; b++) {
-        float res[NBCL_VW];
-        VSTORE(CONVERT_FV(select(LSPLAT(R(0.0)), v[b], live)), 0, res);
-        __global float *ob = out + b * count + base;
-        for (int i = 0; i < lim; i++)
-            ob[i] = res[i];
+        __global float *ob = outs[b] + b * stride + base;
+        FV res = CONVERT_FV(select(LSPLAT(R(0.0)), v[b], live));
+        if (lim == NBCL_VW) {
+            VSTORE(res, 0, ob);
+        } else {
+            float r[NBCL_VW];
+            VSTORE(res, 0, r);
+            for (int i = 0; i < lim; i++)
+                ob[i] = r[i];
+        }
     }
     float osum_item = 0.0f;
     for (int i = 0; i < lim; i++)

@@ -145,24 +145,55 @@ static nbcl_status cl_fail(nbcl_engine *e, const char *what, cl_int rc)
                : NBCL_CL_ERROR;
 }
 
-/* the launch's pixels into the images: frame b's are at b*count in the output buffer, or (zero
- * copy, one frame) already in the image, where mapping makes the host memory current (a no-op
- * where the device used it in place, a copy where it could not) */
-static cl_int read_tile(render_job *j, cl_mem dTile, size_t first, size_t count)
+/* kernel arguments of nbcl_k_pixel_simd (cl/nbcl_pixel_simd.cl) after the common ones */
+#define ARG_NFRAMES 11
+#define ARG_STRIDE 12
+#define ARG_OUT1 13 /* out1 .. out15: frames 1 .. 15 */
+
+/* The launch's output buffers. Zero copy: one over each frame's part of its image (the kernel
+ * writes the images in place); else the one output buffer, frame b's pixels at b x count. */
+static cl_int tile_outputs(render_job *j, size_t first, size_t count, cl_mem *tiles)
+{
+    cl_int rc = CL_SUCCESS, stride = j->zero_copy ? 0 : (cl_int)count;
+    for (size_t b = 0; b < j->nframes && rc == CL_SUCCESS; b++)
+        tiles[b] = j->zero_copy ? clCreateBuffer(j->e->ctx, CL_MEM_WRITE_ONLY | CL_MEM_USE_HOST_PTR,
+                                                 count * sizeof(float), j->imgs[b].data + first,
+                                                 &rc)
+                                : j->dOut;
+    if (rc == CL_SUCCESS)
+        rc = clSetKernelArg(j->k, 6, sizeof(cl_mem), &tiles[0]);
+    if (j->simd) {
+        if (rc == CL_SUCCESS)
+            rc = clSetKernelArg(j->k, ARG_STRIDE, sizeof(cl_int), &stride);
+        for (size_t b = 1; b < NBCL_BATCH_MAX && rc == CL_SUCCESS; b++) /* unused: frame 0's */
+            rc = clSetKernelArg(j->k, ARG_OUT1 + (cl_uint)b - 1, sizeof(cl_mem),
+                                &tiles[b < j->nframes ? b : 0]);
+    }
+    return rc;
+}
+
+/* the launch's pixels into the images: frame b's at b x count in the output buffer, or (zero
+ * copy) already in the image, where mapping makes the host memory current (a no-op where the
+ * device used it in place, a copy where it could not) */
+static cl_int read_tile(render_job *j, const cl_mem *tiles, size_t first, size_t count)
 {
     nbcl_engine *e = j->e;
     cl_int rc = CL_SUCCESS;
-    if (dTile) {
-        void *p = clEnqueueMapBuffer(e->queue, dTile, CL_TRUE, CL_MAP_READ, 0,
-                                     count * sizeof(float), 0, NULL, NULL, &rc);
-        if (rc == CL_SUCCESS)
-            rc = clEnqueueUnmapMemObject(e->queue, dTile, p, 0, NULL, NULL);
-        return rc == CL_SUCCESS ? clFinish(e->queue) : rc;
+    for (size_t b = 0; b < j->nframes && rc == CL_SUCCESS; b++) {
+        cl_bool last = b + 1 == j->nframes;
+        if (j->zero_copy) {
+            void *p = clEnqueueMapBuffer(e->queue, tiles[b], CL_FALSE, CL_MAP_READ, 0,
+                                         count * sizeof(float), 0, NULL, NULL, &rc);
+            if (rc == CL_SUCCESS)
+                rc = clEnqueueUnmapMemObject(e->queue, tiles[b], p, 0, NULL, NULL);
+            if (rc == CL_SUCCESS && last)
+                rc = clFinish(e->queue);
+        } else {
+            rc = clEnqueueReadBuffer(e->queue, j->dOut, last, b * count * sizeof(float),
+                                     count * sizeof(float), j->imgs[b].data + first, 0, NULL,
+                                     NULL);
+        }
     }
-    for (size_t b = 0; b < j->nframes && rc == CL_SUCCESS; b++)
-        rc = clEnqueueReadBuffer(e->queue, j->dOut, b + 1 == j->nframes ? CL_TRUE : CL_FALSE,
-                                 b * count * sizeof(float), count * sizeof(float),
-                                 j->imgs[b].data + first, 0, NULL, NULL);
     return rc;
 }
 
@@ -173,23 +204,18 @@ static nbcl_status launch_tile(render_job *j, size_t first, size_t count, size_t
 {
     nbcl_engine *e = j->e;
     cl_int ifirst = (cl_int)first, icount = (cl_int)count, rc = CL_SUCCESS;
-    cl_mem dTile = NULL, dOut = j->dOut;
-    const char *what = "clCreateBuffer(image tile)";
-    if (j->zero_copy) { /* the kernel writes the image's own memory: no device copy to read */
-        dTile = clCreateBuffer(e->ctx, CL_MEM_WRITE_ONLY | CL_MEM_USE_HOST_PTR,
-                               count * sizeof(float), j->imgs[0].data + first, &rc);
-        dOut = dTile;
-    }
-    if (rc == CL_SUCCESS && j->s->mask) { /* the tile's part of the mask */
-        what = "clEnqueueWriteBuffer(mask)";
+    cl_mem tiles[NBCL_BATCH_MAX] = {NULL};
+    const char *what = "clEnqueueWriteBuffer(mask)";
+    if (j->s->mask) /* the tile's part of the mask */
         rc = clEnqueueWriteBuffer(e->queue, j->dM, CL_FALSE, 0, count, j->s->mask + first, 0,
                                   NULL, NULL);
+    if (rc == CL_SUCCESS) {
+        what = j->zero_copy ? "clCreateBuffer(image tile)" : "clSetKernelArg";
+        rc = tile_outputs(j, first, count, tiles);
     }
     if (rc == CL_SUCCESS) {
         what = "clSetKernelArg";
-        rc = clSetKernelArg(j->k, 6, sizeof(cl_mem), &dOut);
-        if (rc == CL_SUCCESS)
-            rc = clSetKernelArg(j->k, 9, sizeof(cl_int), &ifirst);
+        rc = clSetKernelArg(j->k, 9, sizeof(cl_int), &ifirst);
         if (rc == CL_SUCCESS)
             rc = clSetKernelArg(j->k, 10, sizeof(cl_int), &icount);
     }
@@ -203,13 +229,14 @@ static nbcl_status launch_tile(render_job *j, size_t first, size_t count, size_t
     double t_rb = nbcl__now();
     if (rc == CL_SUCCESS) {
         what = "clEnqueueReadBuffer";
-        rc = read_tile(j, dTile, first, count);
+        rc = read_tile(j, tiles, first, count);
     }
     if (rc == CL_SUCCESS && with_omega) /* one solid-angle sum per work-item */
         rc = clEnqueueReadBuffer(e->queue, j->dOmega, CL_TRUE, 0, items * sizeof(float),
                                  j->homega, 0, NULL, NULL);
-    if (dTile)
-        clReleaseMemObject(dTile);
+    for (size_t b = 0; j->zero_copy && b < j->nframes; b++)
+        if (tiles[b])
+            clReleaseMemObject(tiles[b]);
     if (rc != CL_SUCCESS) {
         if (ev)
             clReleaseEvent(ev);
@@ -401,8 +428,8 @@ static int use_simd(const nbcl_engine *e)
 }
 
 /* The job's facts, kernel and images. Zero copy where the device works in host memory (CPUs,
- * integrated GPUs) and the job has one frame: each launch's output buffer is the image itself
- * (NBCL_ZERO_COPY=0 turns it off); several frames are read back from one buffer. */
+ * integrated GPUs): each launch's output buffers are the images themselves (NBCL_ZERO_COPY=0
+ * turns it off: one buffer read back). */
 static nbcl_status job_begin(render_job *j, nbcl_engine *e, const nbcl_scene *s, size_t n,
                              nbcl_image *imgs)
 {
@@ -424,11 +451,11 @@ static nbcl_status job_begin(render_job *j, nbcl_engine *e, const nbcl_scene *s,
                         NULL) != CL_SUCCESS)
         unified = CL_FALSE;
     int zc_env = nbcl_env_word("NBCL_ZERO_COPY"); /* "0 1": 0, 1; -1 unset */
-    j->zero_copy = n == 1 && (zc_env >= 0 ? zc_env : unified == CL_TRUE);
+    j->zero_copy = zc_env >= 0 ? zc_env : unified == CL_TRUE;
     j->tm.zero_copy = j->zero_copy;
     for (size_t b = 0; b < n; b++)
         imgs[b].data = NULL;
-    for (size_t b = 0; b < n; b++) /* read back whole (n > 1): no need to zero them */
+    for (size_t b = 0; b < n; b++) /* written whole: no need to zero them */
         if ((j->zero_copy || n > 1 ? image_alloc_aligned(&imgs[b], s->fpixels, s->spixels)
                                    : nbcl_image_alloc(&imgs[b], s->fpixels, s->spixels)) !=
             NBCL_OK) {
@@ -609,7 +636,7 @@ static nbcl_status job_upload(render_job *j, const nbcl_scene *const *frames,
     rc |= clSetKernelArg(j->k, 7, sizeof(cl_mem), &j->dFlags);
     rc |= clSetKernelArg(j->k, 8, sizeof(cl_mem), &j->dOmega);
     if (j->simd)
-        rc |= clSetKernelArg(j->k, 11, sizeof(cl_int), &nframes);
+        rc |= clSetKernelArg(j->k, ARG_NFRAMES, sizeof(cl_int), &nframes);
     if (rc != CL_SUCCESS) {
         nbcl__set_error(e, "clSetKernelArg failed (%d)", rc);
         return NBCL_CL_ERROR;
