@@ -69,9 +69,9 @@ NBCL_API nbcl_status nbcl_render_frames(nbcl_engine *e, const nbcl_scene *const 
  * off for the rest of a run: per-frame state). */
 NBCL_API int nbcl_scenes_batchable(const nbcl_scene *a, const nbcl_scene *b);
 /* How many frames like `s` one nbcl_render_frames launch series should take on this engine:
- * 1 on the scalar kernel (GPUs) and with interpolation; else more the lighter the frame (the
- * shared per-pixel work is worth about 3 sub-paths), up to NBCL_BATCH_MAX and 512 MiB of
- * images. NBCL_BATCH=N replaces the choice (1: every frame alone). */
+ * 1 on the scalar kernel (GPUs) and with interpolation; else ceil(32 / sub-paths per pixel)
+ * (the shared per-pixel work is worth 2-3 sub-paths), at most NBCL_BATCH_MAX (16) and 512 MiB
+ * of images. NBCL_BATCH=N replaces the choice (1: every frame alone). */
 NBCL_API size_t nbcl_render_batch_max(const nbcl_engine *e, const nbcl_scene *s);
 
 /* Image statistics as the reference prints them (over the ROI; mask honoured like the

@@ -813,9 +813,12 @@ int nbcl_scenes_batchable(const nbcl_scene *a, const nbcl_scene *b)
     return 1;
 }
 
-/* sub-paths per pixel below which a frame's per-pixel work (ray, solid angle, polarization,
- * scattering vector: about 3 sub-paths' worth on a PoCL core) is worth sharing */
-#define NBCL_BATCH_SUBPATHS 64.0
+/* Sub-paths per pixel of a batch: B = ceil(this / sub-paths per pixel). A pixel's shared work
+ * (the work-item, ray, solid angle, polarization, scattering vector) costs about 2-3 sub-paths
+ * on a PoCL core, so a batch of this many keeps its share per frame under ~10 % while batches
+ * stay small enough for the series pipeline to overlap writing with rendering (the writer
+ * starts on a batch only when all of it is rendered). */
+#define NBCL_BATCH_SUBPATHS 32.0
 /* the images of one batch stay within this many bytes */
 #define NBCL_BATCH_BYTES ((size_t)512 << 20)
 
