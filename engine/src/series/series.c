@@ -255,17 +255,21 @@ static void render_loop(series_ctx *c, size_t ei)
     int ks[NBCL_SERIES_BATCH];
     for (int n; (n = next_frames(c, ei, ks)) > 0;) {
         item *its[NBCL_SERIES_BATCH] = {0};
-        int ok = 1;
+        int ok = 1, done = 0;
         for (int i = 0; i < n && ok; i++)
             ok = (its[i] = frame_item(c, ei, ks[i])) != NULL;
-        if (ok)
-            ok = render_items(c, ei, its, n) == 0;
-        for (int i = 0; i < n; i++) {
-            if (ok)
+        /* a run of frames that share launches is rendered, then queued, before the next run */
+        while (ok && done < n) {
+            int m = 1;
+            while (done + m < n && nbcl_scenes_batchable(its[done]->scene, its[done + m]->scene))
+                m++;
+            ok = render_items(c, ei, its + done, m) == 0;
+            for (int i = done; ok && i < done + m; i++)
                 queue_push(c, its[i]);
-            else
-                item_free(its[i]);
+            done += ok ? m : 0;
         }
+        for (int i = done; i < n; i++) /* not rendered or failed: dropped */
+            item_free(its[i]);
         if (!ok)
             break;
     }
@@ -638,8 +642,8 @@ nbcl_status nbcl_series_run(nbcl_engine *const *engines, size_t nengines, const 
         return st;
     }
     c->cap = 1; /* a batch of each engine waiting for the writer while the next renders */
-    for (size_t i = 0; i < nengines; i++) {
-        size_t b = nbcl_render_batch_max(engines[i], base);
+    for (size_t i = 0; i < nengines; i++) { /* stills: each frame has its own orientation */
+        size_t b = o->stills ? 1 : nbcl_render_batch_max(engines[i], base);
         c->bmax[i] = b < NBCL_SERIES_BATCH ? (int)b : NBCL_SERIES_BATCH;
         c->cap += c->bmax[i];
     }
