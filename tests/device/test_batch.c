@@ -196,13 +196,20 @@ static void interpolation_alone(void **state)
     destroy_frames(s, 2, base);
 }
 
-/* the series pipeline: the same files with every frame alone (NBCL_BATCH=1), in batches of 3
+static size_t seen_tiles;
+
+static void count_tiles(void *user, const nbcl_series_frame *f)
+{
+    *(size_t *)user += f->timing->tiles;
+}
+
+/* the series pipeline: the same files with every frame alone (max_batch 1), in batches of 3
  * (7 frames: 3 + 2 + 2) and as it chooses */
 static void series_any_batch_size(void **state)
 {
     (void)state;
     nbcl_test_need_device();
-    static const char *const batch[] = {"1", "3", NULL};
+    static const int batch[] = {1, 3, 0};
     static const nbcl_precision prec[] = {NBCL_PRECISION_F32, NBCL_PRECISION_F64};
     for (int p = 0; p < 2; p++) {
         nbcl_engine *e = nbcl_test_engine(prec[p]);
@@ -222,14 +229,20 @@ static void series_any_batch_size(void **state)
             o.nframes = NFR;
             o.osc_deg = 0.4;
             o.path[NBCL_OUT_FLOAT] = tmpl;
-            if (batch[b])
-                setenv("NBCL_BATCH", batch[b], 1);
-            else
-                unsetenv("NBCL_BATCH");
+            o.max_batch = batch[b];
+            seen_tiles = 0;
+            o.on_frame = count_tiles;
+            o.on_frame_user = &seen_tiles;
             nbcl_series_result r;
             assert_int_equal(nbcl_series_run(&e, 1, &cfg, base, &o, &r, err, sizeof err),
                              NBCL_OK);
             assert_int_equal(r.written, NFR);
+            /* launches are counted on a batch's first frame: 7 frames alone are 7 counts, in
+             * batches of 3 three (light frames: one launch each) */
+            if (b == 0)
+                assert_int_equal(seen_tiles, NFR);
+            else if (b == 1 && nbcl_render_batch_max(e, base) > 1)
+                assert_int_equal(seen_tiles, 3);
             for (int k = 0; k < NFR; k++) {
                 char fp[4300];
                 snprintf(fp, sizeof fp, "%s/f_%d.bin", dir, k + 1);
@@ -239,7 +252,6 @@ static void series_any_batch_size(void **state)
                 assert_int_equal(len, 40 * 37 * sizeof(float));
             }
         }
-        unsetenv("NBCL_BATCH");
         for (int k = 0; k < NFR; k++) {
             assert_memory_equal(files[0][k], files[1][k], 40 * 37 * sizeof(float));
             assert_memory_equal(files[0][k], files[2][k], 40 * 37 * sizeof(float));

@@ -166,6 +166,10 @@ typedef struct nbcl_series_opts {
     const volatile int *cancel;   /* non-zero stops the series like nbcl_request_cancel() does
                                      (no new frame, the render in flight stops at its next tile);
                                      NULL: only the process-wide flag */
+    int max_batch;                /* the most frames rendered by the same kernel launches
+                                     (nbcl_render_frames; results do not depend on it): 0 lets
+                                     nbcl_render_batch_max() decide per engine, 1 renders every
+                                     frame alone; at most 16 are used */
 } nbcl_series_opts;
 
 NBCL_API void nbcl_series_opts_init(nbcl_series_opts *o);

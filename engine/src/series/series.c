@@ -643,7 +643,9 @@ nbcl_status nbcl_series_run(nbcl_engine *const *engines, size_t nengines, const 
     }
     c->cap = 1; /* a batch of each engine waiting for the writer while the next renders */
     for (size_t i = 0; i < nengines; i++) { /* stills: each frame has its own orientation */
-        size_t b = o->stills ? 1 : nbcl_render_batch_max(engines[i], base);
+        size_t b = o->stills                ? 1
+                   : o->max_batch > 0 ? (size_t)o->max_batch
+                                      : nbcl_render_batch_max(engines[i], base);
         c->bmax[i] = b < NBCL_SERIES_BATCH ? (int)b : NBCL_SERIES_BATCH;
         c->cap += c->bmax[i];
     }
