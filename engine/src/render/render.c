@@ -349,15 +349,11 @@ static size_t local_size_for(size_t items, unsigned cus, int cpu)
     return items >= (size_t)32 * cus ? 8 : 1;
 }
 
-/* NBCL_LAUNCH_SECONDS: seconds >= 0 (0: every launch as small as it can be) */
+/* NBCL_LAUNCH_SECONDS (the engine's env options, checked by env.c): seconds >= 0 (0: every
+ * launch as small as it can be) */
 static double launch_seconds(const nbcl_engine *e)
 {
-    double t = NBCL_LAUNCH_SECONDS; /* kept when unset or invalid */
-    if (nbcl__env_seconds("NBCL_LAUNCH_SECONDS", &t) < 0)
-        nbcl__log(e, NBCL_LOG_WARN,
-                  "NBCL_LAUNCH_SECONDS=\"%s\" is not a number of seconds from 0 to 86400: "
-                  "using %g", getenv("NBCL_LAUNCH_SECONDS"), NBCL_LAUNCH_SECONDS);
-    return t;
+    return e->env.launch_seconds >= 0.0 ? e->env.launch_seconds : NBCL_LAUNCH_SECONDS;
 }
 
 /* "2.4 hours", "35 minutes", "40 seconds" */
@@ -419,7 +415,7 @@ static void warn_long_item(const nbcl_engine *e, const launch_sizer *z, double r
 static int use_simd(const nbcl_engine *e)
 {
     int simd = e->k_pixel_simd && strcmp(e->info.device_type, "CPU") == 0;
-    int kv = nbcl_env_word("NBCL_KERNEL"); /* "scalar simd" */
+    int kv = e->env.kernel; /* NBCL_KERNEL: 0 scalar, 1 simd, -1 unset */
     if (kv == 0)
         simd = 0;
     else if (kv == 1 && e->k_pixel_simd)
@@ -450,7 +446,7 @@ static nbcl_status job_begin(render_job *j, nbcl_engine *e, const nbcl_scene *s,
     if (clGetDeviceInfo(e->device, CL_DEVICE_HOST_UNIFIED_MEMORY, sizeof unified, &unified,
                         NULL) != CL_SUCCESS)
         unified = CL_FALSE;
-    int zc_env = nbcl_env_word("NBCL_ZERO_COPY"); /* "0 1": 0, 1; -1 unset */
+    int zc_env = e->env.zero_copy; /* NBCL_ZERO_COPY: 0, 1; -1 unset */
     j->zero_copy = zc_env >= 0 ? zc_env : unified == CL_TRUE;
     j->tm.zero_copy = j->zero_copy;
     for (size_t b = 0; b < n; b++)
@@ -694,7 +690,7 @@ static nbcl_status job_run(render_job *j, const nbcl_render_opts *opts)
     warn_long_item(j->e, &z, fast, 0, j->vw, j->cus);
     double done_work = 0.0, done_s = 0.0;
     for (size_t first = 0, count = 0; first < j->npix; first += count) {
-        if (nbcl_cancel_requested()) {
+        if (nbcl_cancel_triggered(j->e->opts.cancel)) {
             nbcl__set_error(j->e, "render interrupted");
             return NBCL_INTERRUPTED;
         }
@@ -829,7 +825,7 @@ size_t nbcl_render_batch_max(const nbcl_engine *e, const nbcl_scene *s)
     double per_pixel = (double)s->steps * (double)(s->thicksteps > 0 ? s->thicksteps : 1);
     double want = ceil(NBCL_BATCH_SUBPATHS / (per_pixel > 1.0 ? per_pixel : 1.0));
     size_t b = want < NBCL_BATCH_MAX ? (size_t)want : NBCL_BATCH_MAX;
-    long env = nbcl_env_count("NBCL_BATCH"); /* replaces the choice by work; 1: each alone */
+    long env = e->env.batch; /* NBCL_BATCH replaces the choice by work; 1: each alone */
     if (env > 0)
         b = env < NBCL_BATCH_MAX ? (size_t)env : NBCL_BATCH_MAX;
     size_t img = (size_t)s->fpixels * (size_t)s->spixels * sizeof(float);
