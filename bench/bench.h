@@ -210,7 +210,7 @@ typedef struct bench_run {
     int argc;
     char **argv;
     /* state */
-    double t0;                  /* nbcl__now() at start */
+    double t0;                  /* bench_now() (CLOCK_MONOTONIC) at start */
     char started_utc[32];
     char git_sha[64];
     int git_dirty;              /* -1 unknown */
@@ -357,5 +357,9 @@ void bench_git_info(char *sha, size_t cap, int *dirty);
 int bench_spawn(char *const argv[], const char *cwd, const char *logpath, double *wall_s,
                 double *max_rss_bytes);
 extern volatile int bench_interrupted;
+/* the token of every engine the bench creates: SIGINT/SIGTERM trigger it (nbcl_bench.c) */
+extern nbcl_cancel *bench_cancel;
+/* the NBCL_* settings, read once at start and given to every engine the bench creates */
+extern nbcl_env_options bench_env;
 
 #endif

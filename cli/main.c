@@ -21,6 +21,13 @@
  * process at once (no output file exists while rendering). */
 #define NBCL_STOP_GRACE_S 3
 static volatile sig_atomic_t g_rendering;
+/* the run's cancel token: given to the engines and the series, installed for file waits on the
+ * threads that read inputs and write outputs (nbcl_cancel_use), triggered by the handlers */
+static nbcl_cancel *g_cancel;
+/* the NBCL_* settings, read once (main) and handed to the engines */
+static nbcl_env_options g_env;
+static nbcl_status g_env_st;
+static char g_env_err[512];
 
 static void on_alarm(int sig)
 {
@@ -39,7 +46,7 @@ static void on_alarm(int sig)
 static void on_signal(int sig)
 {
     (void)sig;
-    nbcl_request_cancel();
+    nbcl_cancel_trigger(g_cancel);
     nbcl_outfile_abort_all_signal_safe();
     if (g_rendering)
         alarm(NBCL_STOP_GRACE_S);
@@ -50,11 +57,11 @@ static void on_signal(int sig)
 static void on_signal_series(int sig)
 {
     (void)sig;
-    if (nbcl_cancel_requested()) {
+    if (nbcl_cancel_triggered(g_cancel)) {
         nbcl_outfile_abort_all_signal_safe();
         _exit(NBCL_EXIT_INTERRUPTED);
     }
-    nbcl_request_cancel();
+    nbcl_cancel_trigger(g_cancel);
 }
 
 /* 1 the first time a warning starting like msg is seen: a series renders many frames (on
@@ -81,7 +88,7 @@ static void log_cb(void *user, nbcl_log_level level, const char *msg)
     if (level == NBCL_LOG_WARN) { /* errors come back as the failing call's message */
         if (first_of_its_kind(msg))
             fprintf(stderr, "nbcl: %s\n", msg);
-    } else if (nbcl_env_word("NBCL_VERBOSE") == 1) {
+    } else if (g_env.verbose == 1) {
         fprintf(stderr, "nbcl: %s\n", msg);
     }
 }
@@ -94,7 +101,7 @@ static int progress_cb(void *user, size_t done, size_t total)
     if (done == total)
         fputc('\n', stderr);
     fflush(stderr);
-    return nbcl_cancel_requested();
+    return nbcl_cancel_triggered(g_cancel);
 }
 
 /* NBCL_TIMING=1: wall time of each phase of the run on stderr, to see where a whole process
@@ -163,7 +170,9 @@ typedef struct scene_job {
 static void *scene_thread(void *arg)
 {
     scene_job *j = arg;
+    nbcl_cancel *prev = nbcl_cancel_use(g_cancel); /* a FIFO input stops waiting on a signal */
     j->st = nbcl_scene_build(j->cfg, &j->scene, j->err, sizeof j->err);
+    nbcl_cancel_use(prev);
     return NULL;
 }
 
@@ -285,7 +294,7 @@ typedef struct engines {
  * ranks, the GPU of this node-local rank */
 static const char *rank_device(const nbcl_cli *cli, const nbcl_ranks *rk, char *buf, size_t cap)
 {
-    if (cli->device || getenv("NBCL_DEVICE") || rk->size <= 1)
+    if (cli->device || g_env.device || rk->size <= 1)
         return cli->device;
     nbcl_device_info d[MAX_ENGINES];
     size_t n = 0, gpus = 0;
@@ -313,6 +322,8 @@ static void engines_create(engines *en, const nbcl_cli *cli, const char *spec)
     o.fast_math = cli->fast_math;
     o.kernel_dir = cli->kernel_dir;
     o.log = log_cb;
+    o.cancel = g_cancel;
+    o.env = &g_env;
     en->st = nbcl_engine_create_list(&o, en->e, MAX_ENGINES, &en->n, en->err, sizeof en->err);
 }
 
@@ -457,11 +468,12 @@ static void series_opts_fill(nbcl_series_opts *so, const nbcl_cli *cli, const nb
     so->rank = rk->rank;
     so->nranks = rk->size;
     so->keep_finished_on_cancel = cli->nframes > 1;
-    int sv = nbcl_env_word("NBCL_STATS"); /* "device host" */
+    int sv = g_env.stats; /* NBCL_STATS: 0 device, 1 host, -1 unset */
     so->stats = sv == 0 ? NBCL_STATS_DEVICE : sv == 1 ? NBCL_STATS_HOST : NBCL_STATS_AUTO;
     so->cbf_path = NULL; /* -cbffile is the NBCL_OUT_CBF kind (a template in a series) */
     so->nexus_path = cli->nexusfile;
     so->nexus_compression = (int)cli->nexus_compression;
+    so->cancel = g_cancel;
 }
 
 static void timing_series(const nbcl_series_result *r)
@@ -534,6 +546,184 @@ static void print_devices(const engines *en, const nbcl_cli *cli, const nbcl_ran
     fflush(stdout);
 }
 
+/* before any work: no file named twice (two outputs, or an output over an input), and every
+ * output writable: its directory exists, it is not a directory (docs/reliability.md) */
+static int check_files(const nbcl_cli *cli, char *err, size_t errlen)
+{
+    nbcl_file_ref files[NBCL_CLI_MAX_FILES];
+    size_t nf = nbcl_cli_files(cli, files, NBCL_CLI_MAX_FILES);
+    if (nbcl_files_check_distinct(files, nf, err, errlen) != NBCL_OK) {
+        fprintf(stderr, "nbcl: %s\n", err);
+        return NBCL_EXIT_USAGE;
+    }
+    for (size_t i = 0; i < nf; i++) {
+        if (files[i].is_output && files[i].path != cli->cfg.dumpfile && /* cache: best effort */
+            nbcl_outfile_check(files[i].path, err, errlen) != NBCL_OK) {
+            fprintf(stderr, "nbcl: %s %s\n", files[i].role, err);
+            return NBCL_EXIT_OUTPUT;
+        }
+    }
+    return 0;
+}
+
+/* -nexusfile: one process writes it in one go, to a regular file, with an available filter */
+static int check_nexus(const nbcl_cli *cli, const nbcl_ranks *rk)
+{
+    if (cli->nframes > 1 && cli->nexusfile && (rk->size > 1 || cli->resume)) {
+        fprintf(stderr, "nbcl: -nexusfile with %s: one NXmx file holds the whole series (or the "
+                        "-frames range) and is written by one process in one go; use -frames "
+                        "ranges with a file each instead\n",
+                rk->size > 1 ? "several MPI ranks" : "-resume");
+        return NBCL_EXIT_USAGE;
+    }
+    struct stat nxst; /* HDF5 seeks: an NXmx file cannot be a device or FIFO written in place */
+    if (cli->nexusfile && stat(cli->nexusfile, &nxst) == 0 && !S_ISREG(nxst.st_mode)) {
+        fprintf(stderr, "nbcl: -nexusfile %s: an NXmx file must be a regular file\n",
+                cli->nexusfile);
+        return NBCL_EXIT_OUTPUT;
+    }
+    if (cli->nexusfile && !nbcl_nexus_filter_available(cli->nexus_compression)) {
+        fprintf(stderr, "nbcl: -nexus_compression: the HDF5 filter plugin is not available here "
+                        "(Debian: hdf5-filter-plugin for lz4); use deflate\n");
+        return NBCL_EXIT_PARAM;
+    }
+    return 0;
+}
+
+/* the command line, read and checked before any work: -1 to go on, else the exit code */
+static int parse_checked(int argc, char **argv, nbcl_cli *cli, const nbcl_ranks *rk,
+                         const char *outs[NBCL_OUT_KINDS], char *err, size_t errlen)
+{
+    int rc = nbcl_cli_parse(argc, argv, cli, err, errlen);
+    if (rc) {
+        fprintf(stderr, "nbcl: %s\n", err);
+        return rc;
+    }
+    if (g_env_st != NBCL_OK) { /* a misspelt NBCL_* value */
+        fprintf(stderr, "nbcl: %s\n", g_env_err);
+        return NBCL_EXIT_USAGE;
+    }
+    if (cli->help || cli->version || cli->list_devices) {
+        if (cli->help)
+            nbcl_cli_usage(stdout);
+        else if (cli->version)
+            printf("nbcl %s (git %s)\n", nbcl_version(), nbcl_git_sha());
+        return cli->list_devices && !cli->help && !cli->version ? list_devices() : 0;
+    }
+    if (argc <= 1) {
+        nbcl_cli_usage(stderr);
+        fprintf(stderr, "nbcl: nothing to do: give a crystal (-cell or -mat) and structure factors "
+                        "(-hkl or -default_F)\n");
+        return NBCL_EXIT_MISSING;
+    }
+    const char *o[NBCL_OUT_KINDS] = {
+        cli->write_float ? cli->floatfile : NULL, cli->write_int ? cli->intfile : NULL,
+        cli->write_pgm ? cli->pgmfile : NULL, cli->write_noise ? cli->noisefile : NULL,
+        cli->pngfile, cli->cbffile};
+    memcpy(outs, o, sizeof o);
+    if ((rc = check_series(cli, outs)) != 0 || (rc = check_files(cli, err, errlen)) != 0 ||
+        (rc = check_nexus(cli, rk)) != 0)
+        return rc;
+    return -1;
+}
+
+/* the scene (built on a thread) and the engines (created meanwhile), checked; the summary.
+ * -1 to go on (both set), else the exit code (both released) */
+static int prepare(nbcl_cli *cli, const nbcl_ranks *rk, int series, nbcl_scene **scene_out,
+                   engines *en)
+{
+    static scene_job sj;
+    sj.cfg = &cli->cfg;
+    scene_start(&sj);
+    char devbuf[32];
+    engines_create(en, cli, rank_device(cli, rk, devbuf, sizeof devbuf));
+    phase("device");
+
+    /* input errors first: they are the user's to fix whatever the device */
+    nbcl_status st = scene_wait(&sj);
+    nbcl_scene *scene = sj.scene;
+    if (st != NBCL_OK) {
+        fprintf(stderr, "nbcl: %s\n", sj.err);
+        engines_destroy(en);
+        if (st == NBCL_INVALID_ARGUMENT &&
+            (strstr(sj.err, "no crystal") || strstr(sj.err, "no structure factors"))) {
+            nbcl_cli_usage(stderr);
+            return NBCL_EXIT_MISSING;
+        }
+        return status_exit(st);
+    }
+    int rc = check_memory(scene, cli, series ? en->n + 2 : 1), fpixels, spixels;
+    nbcl_scene_size(scene, &fpixels, &spixels);
+    if (rc == 0 && (cli->cfg.printout_fpixel >= fpixels || cli->cfg.printout_spixel >= spixels ||
+                    (cli->cfg.printout_fpixel < 0) != (cli->cfg.printout_spixel < 0))) {
+        fprintf(stderr, "nbcl: -printout_pixel %d %d lies outside the %dx%d detector\n",
+                cli->cfg.printout_fpixel, cli->cfg.printout_spixel, fpixels, spixels);
+        rc = NBCL_EXIT_PARAM;
+    }
+    if (rc == 0) {
+        if (rk->rank == 0) {
+            nbcl_print_summary(stdout, scene, cli->write_noise);
+            fflush(stdout);
+        }
+        phase("scene");
+        if (en->st != NBCL_OK) {
+            fprintf(stderr, "nbcl: %s\n", en->err);
+            rc = en->st == NBCL_INVALID_ARGUMENT ? NBCL_EXIT_USAGE : NBCL_EXIT_DEVICE;
+        }
+    }
+    if (rc != 0) {
+        engines_destroy(en);
+        nbcl_scene_destroy(scene);
+        return rc;
+    }
+    if (rk->rank == 0)
+        print_devices(en, cli, rk);
+    *scene_out = scene;
+    return -1;
+}
+
+/* the frames (one, or a series), their outputs and the structure-factor cache */
+static int render_frames(nbcl_cli *cli, const nbcl_ranks *rk, int series, nbcl_scene *scene,
+                         engines *en, const char *outs[NBCL_OUT_KINDS], run_out *out, char *err,
+                         size_t errlen)
+{
+    nbcl_series_opts so;
+    series_opts_fill(&so, cli, scene, rk, outs);
+    run_ctx rctx = {cli, series, isatty(2), en->n, en};
+    so.on_frame = on_frame;
+    so.on_frame_user = &rctx;
+    so.check_frame = check_frame;
+    so.check_frame_user = &rctx;
+    if (cli->progress && series) {
+        so.progress = on_series_progress;
+        so.progress_user = &rctx;
+        so.progress_interval_s = rctx.tty_progress ? 0.25 : 10.0;
+    } else if (cli->progress && rctx.tty_progress) {
+        so.render_progress = progress_cb;
+    }
+    nbcl_series_result res;
+    g_rendering = !series; /* a single run: a signal arms the grace timer (on_signal) */
+    nbcl_status st = nbcl_series_run(en->e, en->n, &cli->cfg, scene, &so, &res, err, errlen);
+    g_rendering = 0;
+    phase("frames");
+    timing_series(&res);
+    int rc = series_finish(cli, rk, st, &res, err);
+    if (!series && res.skipped && (rc == 0 || rc == -1))
+        fprintf(stderr, "nbcl: -resume: the outputs exist complete; nothing rendered\n");
+    out->written = res.written;
+    out->skipped = res.skipped;
+    out->wall_s = res.wall_s;
+    if (rc == -1) {
+        /* cache of the structure factors for the next run, written only after a good run */
+        rc = 0;
+        if (nbcl_write_fdump(cli->cfg.dumpfile, nbcl_scene_hkl(scene), err, errlen) != NBCL_OK)
+            fprintf(stderr, "nbcl: warning: %s\n", err);
+        else
+            printf("writing dump file for next time: %s\n", cli->cfg.dumpfile);
+    }
+    return rc;
+}
+
 static int run(int argc, char **argv, const nbcl_ranks *rk, run_out *out)
 {
     static nbcl_cli cli; /* large: static, not on the stack */
@@ -542,57 +732,10 @@ static int run(int argc, char **argv, const nbcl_ranks *rk, run_out *out)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGALRM, on_alarm);
-    int rc = nbcl_cli_parse(argc, argv, &cli, err, sizeof err);
-    if (rc) {
-        fprintf(stderr, "nbcl: %s\n", err);
+    const char *outs[NBCL_OUT_KINDS];
+    int rc = parse_checked(argc, argv, &cli, rk, outs, err, sizeof err);
+    if (rc >= 0)
         return rc;
-    }
-    if (nbcl_env_check(err, sizeof err) != NBCL_OK) { /* a misspelt NBCL_* value */
-        fprintf(stderr, "nbcl: %s\n", err);
-        return NBCL_EXIT_USAGE;
-    }
-    if (cli.help || cli.version || cli.list_devices) {
-        if (cli.help)
-            nbcl_cli_usage(stdout);
-        else if (cli.version)
-            printf("nbcl %s (git %s)\n", nbcl_version(), nbcl_git_sha());
-        return cli.list_devices && !cli.help && !cli.version ? list_devices() : 0;
-    }
-    if (argc <= 1) {
-        nbcl_cli_usage(stderr);
-        fprintf(stderr, "nbcl: nothing to do: give a crystal (-cell or -mat) and structure factors "
-                        "(-hkl or -default_F)\n");
-        return NBCL_EXIT_MISSING;
-    }
-    const char *outs[NBCL_OUT_KINDS] = {
-        cli.write_float ? cli.floatfile : NULL, cli.write_int ? cli.intfile : NULL,
-        cli.write_pgm ? cli.pgmfile : NULL, cli.write_noise ? cli.noisefile : NULL, cli.pngfile, cli.cbffile};
-    if ((rc = check_series(&cli, outs)) != 0)
-        return rc;
-    /* before any work: no file named twice (two outputs, or an output over an input), and
-     * every output writable: its directory exists, it is not a directory (docs/reliability.md) */
-    {
-        nbcl_file_ref files[NBCL_CLI_MAX_FILES];
-        size_t nf = nbcl_cli_files(&cli, files, NBCL_CLI_MAX_FILES);
-        if (nbcl_files_check_distinct(files, nf, err, sizeof err) != NBCL_OK) {
-            fprintf(stderr, "nbcl: %s\n", err);
-            return NBCL_EXIT_USAGE;
-        }
-        for (size_t i = 0; i < nf; i++) {
-            if (files[i].is_output && files[i].path != cli.cfg.dumpfile && /* cache: best effort */
-                nbcl_outfile_check(files[i].path, err, sizeof err) != NBCL_OK) {
-                fprintf(stderr, "nbcl: %s %s\n", files[i].role, err);
-                return NBCL_EXIT_OUTPUT;
-            }
-        }
-    }
-    if (cli.nframes > 1 && cli.nexusfile && (rk->size > 1 || cli.resume)) {
-        fprintf(stderr, "nbcl: -nexusfile with %s: one NXmx file holds the whole series (or the "
-                        "-frames range) and is written by one process in one go; use -frames "
-                        "ranges with a file each instead\n",
-                rk->size > 1 ? "several MPI ranks" : "-resume");
-        return NBCL_EXIT_USAGE;
-    }
     int series = cli.nframes > 1;
     out->series = series;
     signal(SIGINT, series ? on_signal_series : on_signal);
@@ -606,103 +749,12 @@ static int run(int argc, char **argv, const nbcl_ranks *rk, run_out *out)
         cli.cfg.misset_seed = (long)time(NULL);
         cli.cfg.misset_seed_set = 1;
     }
-
-    struct stat nxst; /* HDF5 seeks: an NXmx file cannot be a device or FIFO written in place */
-    if (cli.nexusfile && stat(cli.nexusfile, &nxst) == 0 && !S_ISREG(nxst.st_mode)) {
-        fprintf(stderr, "nbcl: -nexusfile %s: an NXmx file must be a regular file\n",
-                cli.nexusfile);
-        return NBCL_EXIT_OUTPUT;
-    }
-    if (cli.nexusfile && !nbcl_nexus_filter_available(cli.nexus_compression)) {
-        fprintf(stderr, "nbcl: -nexus_compression: the HDF5 filter plugin is not available here "
-                        "(Debian: hdf5-filter-plugin for lz4); use deflate\n");
-        return NBCL_EXIT_PARAM;
-    }
     phase("parse");
-    static scene_job sj;
-    sj.cfg = &cli.cfg;
-    scene_start(&sj);
-    char devbuf[32];
     static engines en;
-    engines_create(&en, &cli, rank_device(&cli, rk, devbuf, sizeof devbuf));
-    phase("device");
-
-    /* input errors first: they are the user's to fix whatever the device */
-    nbcl_status st = scene_wait(&sj);
-    nbcl_scene *scene = sj.scene;
-    if (st != NBCL_OK) {
-        fprintf(stderr, "nbcl: %s\n", sj.err);
-        engines_destroy(&en);
-        if (st == NBCL_INVALID_ARGUMENT &&
-            (strstr(sj.err, "no crystal") || strstr(sj.err, "no structure factors"))) {
-            nbcl_cli_usage(stderr);
-            return NBCL_EXIT_MISSING;
-        }
-        return status_exit(st);
-    }
-    if ((rc = check_memory(scene, &cli, series ? en.n + 2 : 1)) != 0) {
-        engines_destroy(&en);
-        nbcl_scene_destroy(scene);
+    nbcl_scene *scene = NULL;
+    if ((rc = prepare(&cli, rk, series, &scene, &en)) >= 0)
         return rc;
-    }
-    int fpixels, spixels;
-    nbcl_scene_size(scene, &fpixels, &spixels);
-    if (cli.cfg.printout_fpixel >= fpixels || cli.cfg.printout_spixel >= spixels ||
-        (cli.cfg.printout_fpixel < 0) != (cli.cfg.printout_spixel < 0)) {
-        fprintf(stderr, "nbcl: -printout_pixel %d %d lies outside the %dx%d detector\n",
-                cli.cfg.printout_fpixel, cli.cfg.printout_spixel, fpixels, spixels);
-        engines_destroy(&en);
-        nbcl_scene_destroy(scene);
-        return NBCL_EXIT_PARAM;
-    }
-    if (rk->rank == 0) {
-        nbcl_print_summary(stdout, scene, cli.write_noise);
-        fflush(stdout);
-    }
-    phase("scene");
-    if (en.st != NBCL_OK) {
-        fprintf(stderr, "nbcl: %s\n", en.err);
-        engines_destroy(&en);
-        nbcl_scene_destroy(scene);
-        return en.st == NBCL_INVALID_ARGUMENT ? NBCL_EXIT_USAGE : NBCL_EXIT_DEVICE;
-    }
-    if (rk->rank == 0)
-        print_devices(&en, &cli, rk);
-
-    nbcl_series_opts so;
-    series_opts_fill(&so, &cli, scene, rk, outs);
-    run_ctx rctx = {&cli, series, isatty(2), en.n, &en};
-    so.on_frame = on_frame;
-    so.on_frame_user = &rctx;
-    so.check_frame = check_frame;
-    so.check_frame_user = &rctx;
-    if (cli.progress && series) {
-        so.progress = on_series_progress;
-        so.progress_user = &rctx;
-        so.progress_interval_s = rctx.tty_progress ? 0.25 : 10.0;
-    } else if (cli.progress && rctx.tty_progress) {
-        so.render_progress = progress_cb;
-    }
-    nbcl_series_result res;
-    g_rendering = !series; /* a single run: a signal arms the grace timer (on_signal) */
-    st = nbcl_series_run(en.e, en.n, &cli.cfg, scene, &so, &res, err, sizeof err);
-    g_rendering = 0;
-    phase("frames");
-    timing_series(&res);
-    rc = series_finish(&cli, rk, st, &res, err);
-    if (!series && res.skipped && (rc == 0 || rc == -1))
-        fprintf(stderr, "nbcl: -resume: the outputs exist complete; nothing rendered\n");
-    out->written = res.written;
-    out->skipped = res.skipped;
-    out->wall_s = res.wall_s;
-    if (rc == -1) {
-        /* cache of the structure factors for the next run, written only after a good run */
-        rc = 0;
-        if (nbcl_write_fdump(cli.cfg.dumpfile, nbcl_scene_hkl(scene), err, sizeof err) != NBCL_OK)
-            fprintf(stderr, "nbcl: warning: %s\n", err);
-        else
-            printf("writing dump file for next time: %s\n", cli.cfg.dumpfile);
-    }
+    rc = render_frames(&cli, rk, series, scene, &en, outs, out, err, sizeof err);
     engines_destroy(&en);
     nbcl_scene_destroy(scene);
     phase("teardown");
@@ -712,7 +764,14 @@ static int run(int argc, char **argv, const nbcl_ranks *rk, run_out *out)
 
 int main(int argc, char **argv)
 {
-    g_tm.on = nbcl_env_word("NBCL_TIMING") == 1;
+    g_env_st = nbcl_env_options_read(&g_env, g_env_err, sizeof g_env_err);
+    g_tm.on = g_env.timing == 1;
+    g_cancel = nbcl_cancel_create();
+    if (!g_cancel) {
+        fprintf(stderr, "nbcl: out of memory\n");
+        return NBCL_EXIT_DEVICE;
+    }
+    nbcl_cancel_use(g_cancel); /* -img/-mask and outputs are read and written on this thread */
     g_tm.t0 = g_tm.last = now_s();
     nbcl_ranks rk;
     char err[1024];
