@@ -652,7 +652,8 @@ static int prepare(nbcl_cli *cli, const nbcl_ranks *rk, int series, nbcl_scene *
         }
         return status_exit(st);
     }
-    int rc = check_memory(scene, cli, series ? en->n + 2 : 1), fpixels, spixels;
+    int rc = check_memory(scene, cli, series ? en->n + 2 : 1);
+    int fpixels, spixels;
     nbcl_scene_size(scene, &fpixels, &spixels);
     if (rc == 0 && (cli->cfg.printout_fpixel >= fpixels || cli->cfg.printout_spixel >= spixels ||
                     (cli->cfg.printout_fpixel < 0) != (cli->cfg.printout_spixel < 0))) {
