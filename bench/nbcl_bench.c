@@ -27,7 +27,7 @@ static void on_signal(int sig)
 {
     (void)sig;
     bench_interrupted = 1;
-    nbcl_request_cancel();
+    nbcl_cancel_trigger(bench_cancel);
 }
 
 static void usage(FILE *out)
@@ -700,12 +700,13 @@ int main(int argc, char **argv)
     if (rc)
         return rc;
     char err[4096];
-    if (nbcl_env_check(err, sizeof err) != NBCL_OK) { /* a misspelt NBCL_* value */
+    if (nbcl_env_options_read(&bench_env, err, sizeof err) != NBCL_OK) { /* misspelt NBCL_* */
         fprintf(stderr, "nbcl-bench: %s\n", err);
         return BENCH_EXIT_USAGE;
     }
     if ((rc = open_bundle(&run)))
         return rc;
+    bench_cancel = nbcl_cancel_create(); /* NULL (no memory): a signal stops between cases */
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     if (!resolve_devices(&run, err, sizeof err)) {

@@ -323,6 +323,7 @@ typedef struct cmp_opts {
     int have_roi, have_threshold, json, quiet, host, allow_nonfinite;
     double threshold;
     const char *diff_png, *device;
+    const nbcl_env_options *env; /* NBCL_* read once (main), given to the engine */
 } cmp_opts;
 
 /* the values of option a (argv[*i]) taking k of them; 0 when they are missing (message given) */
@@ -524,6 +525,7 @@ static int open_engine(const cmp_opts *o, nbcl_engine **eng)
     nbcl_engine_opts eo;
     nbcl_engine_opts_init(&eo);
     eo.device = o->device;
+    eo.env = o->env;
     char eerr[16384];
     if (nbcl_engine_create(&eo, eng, eerr, sizeof eerr) == NBCL_OK)
         return CMP_OK;
@@ -726,7 +728,9 @@ int main(int argc, char **argv)
     if (rc >= 0)
         return rc;
     char err[4096] = "";
-    if (nbcl_env_check(err, sizeof err) != NBCL_OK) {
+    nbcl_env_options env;
+    o.env = &env;
+    if (nbcl_env_options_read(&env, err, sizeof err) != NBCL_OK) {
         fprintf(stderr, "nbcl-compare: %s\n", err);
         return CMP_USAGE;
     }

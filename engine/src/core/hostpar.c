@@ -14,7 +14,9 @@
 
 int nbcl__host_threads(void)
 {
-    long v = nbcl_env_count("NBCL_HOST_THREADS");
+    nbcl_env_options env; /* engine-less passes: read here, through the one reader */
+    (void)nbcl_env_options_read(&env, NULL, 0); /* an invalid value stays 0 (unset) */
+    long v = env.host_threads;
     if (v >= 1)
         return v > HOSTPAR_MAX_THREADS ? HOSTPAR_MAX_THREADS : (int)v;
     long n = sysconf(_SC_NPROCESSORS_ONLN);
