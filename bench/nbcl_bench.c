@@ -700,7 +700,7 @@ int main(int argc, char **argv)
     if (rc)
         return rc;
     char err[4096];
-    if (nbcl_env_options_read(&bench_env, err, sizeof err) != NBCL_OK) { /* misspelt NBCL_* */
+    if (nbcl_env_options_read(&bench_env, err, sizeof err) != NBCL_OK) { /* misspelt */
         fprintf(stderr, "nbcl-bench: %s\n", err);
         return BENCH_EXIT_USAGE;
     }

@@ -40,6 +40,9 @@ typedef struct cmp_image {
     float *data;
 } cmp_image;
 
+/* the NBCL_* settings, read once (main) and given to the engine */
+static nbcl_env_options g_env;
+
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -323,7 +326,6 @@ typedef struct cmp_opts {
     int have_roi, have_threshold, json, quiet, host, allow_nonfinite;
     double threshold;
     const char *diff_png, *device;
-    const nbcl_env_options *env; /* NBCL_* read once (main), given to the engine */
 } cmp_opts;
 
 /* the values of option a (argv[*i]) taking k of them; 0 when they are missing (message given) */
@@ -525,7 +527,7 @@ static int open_engine(const cmp_opts *o, nbcl_engine **eng)
     nbcl_engine_opts eo;
     nbcl_engine_opts_init(&eo);
     eo.device = o->device;
-    eo.env = o->env;
+    eo.env = &g_env;
     char eerr[16384];
     if (nbcl_engine_create(&eo, eng, eerr, sizeof eerr) == NBCL_OK)
         return CMP_OK;
@@ -728,9 +730,7 @@ int main(int argc, char **argv)
     if (rc >= 0)
         return rc;
     char err[4096] = "";
-    nbcl_env_options env;
-    o.env = &env;
-    if (nbcl_env_options_read(&env, err, sizeof err) != NBCL_OK) {
+    if (nbcl_env_options_read(&g_env, err, sizeof err) != NBCL_OK) { /* NBCL_* read once */
         fprintf(stderr, "nbcl-compare: %s\n", err);
         return CMP_USAGE;
     }

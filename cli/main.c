@@ -254,9 +254,11 @@ static int check_series(const nbcl_cli *cli, const char *const outs[NBCL_OUT_KIN
 /* host memory the outputs need, checked before rendering */
 static int check_memory(const nbcl_scene *scene, const nbcl_cli *cli, size_t in_flight)
 {
-    size_t npx = (size_t)scene->fpixels * scene->spixels;
+    int fpixels, spixels;
+    nbcl_scene_size(scene, &fpixels, &spixels);
+    size_t npx = (size_t)fpixels * spixels;
     double need = (double)npx * (sizeof(float) + (cli->write_int || cli->write_noise ? 2 : 0) +
-                                 (cli->write_pgm ? 1 : 0) + (scene->mask ? 1 : 0));
+                                 (cli->write_pgm ? 1 : 0) + (nbcl_scene_mask(scene) ? 1 : 0));
     need *= (double)in_flight;
     long pages = sysconf(_SC_AVPHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
     double have = (pages > 0 && psize > 0) ? (double)pages * psize : 0;
@@ -272,7 +274,7 @@ static int check_memory(const nbcl_scene *scene, const nbcl_cli *cli, size_t in_
     if (have > 0 && need > 0.9 * have) {
         fprintf(stderr, "nbcl: detector too large for memory: %dx%d pixels need %.1f GiB, "
                         "%.1f GiB are available\n",
-                scene->fpixels, scene->spixels, need / 1073741824.0, have / 1073741824.0);
+                fpixels, spixels, need / 1073741824.0, have / 1073741824.0);
         return NBCL_EXIT_PARAM;
     }
     return 0;
@@ -344,7 +346,8 @@ typedef struct run_ctx {
 /* one frame of a single run: the reference's lines, in its order */
 static void print_single(const nbcl_series_frame *f, const nbcl_cli *cli)
 {
-    const nbcl_scene *scene = f->scene;
+    nbcl_scene_info scene;
+    nbcl_scene_get_info(f->scene, &scene);
     const nbcl_image *img = f->image;
     const nbcl_frame_products *p = f->products;
     size_t npix = (size_t)img->fpixels * img->spixels;
@@ -355,7 +358,7 @@ static void print_single(const nbcl_series_frame *f, const nbcl_cli *cli)
                f->timing->fallback_pixel % img->fpixels, f->timing->fallback_pixel / img->fpixels);
     printf("\n");
     printf("solid angle subtended by detector = %g steradian ( %g%% sphere)\n",
-           img->omega_sum / scene->steps, 100 * img->omega_sum / scene->steps / 4 / M_PI);
+           img->omega_sum / scene.steps, 100 * img->omega_sum / scene.steps / 4 / M_PI);
     if (f->path[NBCL_OUT_FLOAT])
         printf("writing %s as %zu %zu-byte floats\n", f->path[NBCL_OUT_FLOAT], npix,
                sizeof(float));
@@ -384,11 +387,11 @@ static void print_frame(const nbcl_series_frame *f, size_t engines)
     int n = snprintf(line, sizeof line, "frame %d of %d: phi %.17g deg, max_I %g, mean %g, "
                      "intfile_scale %g", f->frame, f->nframes, f->phi_deg, p->stats.max_I,
                      p->stats.mean, p->intfile_scale);
-    if (f->scene->misset_deg[0] != 0 || f->scene->misset_deg[1] != 0 ||
-        f->scene->misset_deg[2] != 0)
+    nbcl_scene_info si;
+    nbcl_scene_get_info(f->scene, &si);
+    if (si.misset_deg[0] != 0 || si.misset_deg[1] != 0 || si.misset_deg[2] != 0)
         n += snprintf(line + n, sizeof line - (size_t)n, ", misset %f %f %f deg (seed %ld)",
-                      f->scene->misset_deg[0], f->scene->misset_deg[1], f->scene->misset_deg[2],
-                      f->misset_seed);
+                      si.misset_deg[0], si.misset_deg[1], si.misset_deg[2], f->misset_seed);
     if (f->path[NBCL_OUT_NOISE])
         n += snprintf(line + n, sizeof line - (size_t)n, ", %.0f noise photons (seed %ld)",
                       p->photons, f->seed);
@@ -453,7 +456,9 @@ static void series_opts_fill(nbcl_series_opts *so, const nbcl_cli *cli, const nb
     so->last = cli->frame_last;
     so->phi0_deg = isnan(cli->phi_deg) ? cli->cfg.phi0 * (180.0 / M_PI) : cli->phi_deg;
     /* the step: -osc as given, else the oscillation the scene derived (-phistep, defaults) */
-    so->osc_deg = isnan(cli->osc_deg) ? base->osc * (180.0 / M_PI) : cli->osc_deg;
+    nbcl_scene_info bi;
+    nbcl_scene_get_info(base, &bi);
+    so->osc_deg = isnan(cli->osc_deg) ? bi.osc * (180.0 / M_PI) : cli->osc_deg;
     so->stills = cli->cfg.misset_mode == -1;
     so->seed = cli->cfg.seed;
     so->misset_seed = cli->cfg.misset_seed;
@@ -594,7 +599,7 @@ static int parse_checked(int argc, char **argv, nbcl_cli *cli, const nbcl_ranks 
         fprintf(stderr, "nbcl: %s\n", err);
         return rc;
     }
-    if (g_env_st != NBCL_OK) { /* a misspelt NBCL_* value (read once, in main) */
+    if (g_env_st != NBCL_OK) { /* a misspelt NBCL_* value */
         fprintf(stderr, "nbcl: %s\n", g_env_err);
         return NBCL_EXIT_USAGE;
     }
@@ -648,12 +653,12 @@ static int prepare(nbcl_cli *cli, const nbcl_ranks *rk, int series, nbcl_scene *
         return status_exit(st);
     }
     int rc = check_memory(scene, cli, series ? en->n + 2 : 1);
-    if (rc == 0 && (cli->cfg.printout_fpixel >= scene->fpixels ||
-                    cli->cfg.printout_spixel >= scene->spixels ||
+    int fpixels, spixels;
+    nbcl_scene_size(scene, &fpixels, &spixels);
+    if (rc == 0 && (cli->cfg.printout_fpixel >= fpixels || cli->cfg.printout_spixel >= spixels ||
                     (cli->cfg.printout_fpixel < 0) != (cli->cfg.printout_spixel < 0))) {
         fprintf(stderr, "nbcl: -printout_pixel %d %d lies outside the %dx%d detector\n",
-                cli->cfg.printout_fpixel, cli->cfg.printout_spixel, scene->fpixels,
-                scene->spixels);
+                cli->cfg.printout_fpixel, cli->cfg.printout_spixel, fpixels, spixels);
         rc = NBCL_EXIT_PARAM;
     }
     if (rc == 0) {
@@ -712,7 +717,7 @@ static int render_frames(nbcl_cli *cli, const nbcl_ranks *rk, int series, nbcl_s
     if (rc == -1) {
         /* cache of the structure factors for the next run, written only after a good run */
         rc = 0;
-        if (nbcl_write_fdump(cli->cfg.dumpfile, &scene->hkl, err, errlen) != NBCL_OK)
+        if (nbcl_write_fdump(cli->cfg.dumpfile, nbcl_scene_hkl(scene), err, errlen) != NBCL_OK)
             fprintf(stderr, "nbcl: warning: %s\n", err);
         else
             printf("writing dump file for next time: %s\n", cli->cfg.dumpfile);

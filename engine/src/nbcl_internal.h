@@ -100,12 +100,8 @@ void nbcl__sha256_hex(const void *data, size_t len, char out[65]);
 /* sha256 of a buffer, 32 raw bytes; 0 when the digest is unavailable */
 int nbcl__sha256(const void *data, size_t len, unsigned char out[32]);
 
-/* scene log helper: append a printf-formatted line to s->log */
-void nbcl__scene_logf(nbcl_scene *s, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
+/* the scene's definition, its stages and its log helper */
+#include "nbcl_scene_internal.h"
 
 /* time */
 double nbcl__now(void);
