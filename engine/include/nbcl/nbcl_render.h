@@ -68,8 +68,8 @@ typedef struct nbcl_stats {
 /* Computed on the engine's device (CLBlast), in double accumulation. */
 NBCL_API nbcl_status nbcl_image_stats(nbcl_engine *e, const nbcl_scene *s, const nbcl_image *img,
                                       nbcl_stats *out);
-/* Same statistics on the host, on all host CPUs (NBCL_HOST_THREADS overrides); the result does
- * not depend on the number of threads. */
+/* Same statistics on the host, on up to all host CPUs for large images (a thread per million
+ * pixels; NBCL_HOST_THREADS overrides); the result does not depend on the number of threads. */
 NBCL_API void nbcl_image_stats_host(const nbcl_scene *s, const nbcl_image *img, nbcl_stats *out);
 
 /* NBCL_OK when the statistics saw no non-finite pixel; else NBCL_NONFINITE and a one-line
