@@ -42,7 +42,9 @@ struct nbcl_engine {
      * as needed: a new one per render would have its pages faulted in again every frame */
     cl_mem out_cache;
     size_t out_cache_bytes;
+    nbcl_stats_profile stats_prof; /* of the last nbcl_image_stats / nbcl_compare_device (stats.c) */
     char last_error[NBCL_ERRLEN];
+    struct nbcl_program_prep *prep; /* program.c: the source made while the platform loads */
 };
 
 /* status.c / engine.c */
@@ -94,6 +96,10 @@ void nbcl__device_query(cl_platform_id p, cl_device_id d, unsigned pi, unsigned 
  * using the on-disk cache (kcache.c); fills e->program and e->facts. Build log on failure goes
  * to last_error (with device and options). */
 nbcl_status nbcl__program_build(nbcl_engine *e);
+/* program.c: start making the program source on a helper thread (before the device is
+ * resolved; nbcl__program_build takes it); _end waits for it and drops it (engine teardown) */
+void nbcl__program_prep_start(nbcl_engine *e);
+void nbcl__program_prep_end(nbcl_engine *e);
 /* Assemble the full source text for a precision (32 or 64); caller frees. */
 nbcl_status nbcl__program_source(const char *kernel_dir, int precision, char **out, char *err,
                                  size_t errlen);
@@ -103,12 +109,8 @@ void nbcl__sha256_hex(const void *data, size_t len, char out[65]);
 /* sha256 of a buffer, 32 raw bytes; 0 when the digest is unavailable */
 int nbcl__sha256(const void *data, size_t len, unsigned char out[32]);
 
-/* scene log helper: append a printf-formatted line to s->log */
-void nbcl__scene_logf(nbcl_scene *s, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
+/* the scene's definition, its stages and its log helper */
+#include "nbcl_scene_internal.h"
 
 /* time */
 double nbcl__now(void);
@@ -140,9 +142,20 @@ const nbcl_blas *nbcl__blas(char *why, size_t whycap);
 /* host threads for large image passes: the CPUs this process may use, or NBCL_HOST_THREADS
  * (read through env.c at each call: these passes have no engine to carry options) */
 int nbcl__host_threads(void);
-/* fn(ctx, c) for every c in [0, nchunks), on up to nbcl__host_threads() threads; returns when
- * all are done. Chunks run in any order: give each its own output slot. */
-void nbcl__parallel_chunks(size_t nchunks, void (*fn)(void *ctx, size_t chunk), void *ctx);
+/* threads a pass of nchunks chunks over npixels pixels runs on: NBCL_HOST_THREADS when set,
+ * else one per million pixels up to nbcl__host_threads(); never more than nchunks, at least 1 */
+int nbcl__host_threads_for(size_t nchunks, size_t npixels);
+/* fn(ctx, c) for every c in [0, nchunks), on nbcl__host_threads_for(nchunks, npixels) threads
+ * (one: on the caller's, in order, no thread started); returns when all are done. Chunks run in
+ * any order: give each its own output slot. */
+void nbcl__parallel_chunks(size_t nchunks, size_t npixels, void (*fn)(void *ctx, size_t chunk),
+                           void *ctx);
+/* nbcl_image_stats_host() and, in the same sweep as its RMSD pass, the SMV image of the ROI
+ * (nbcl_image_to_u16 at scale_of(s, st) and s->adc_offset, where st has max_I, its position,
+ * sum, mean and n; u16 holds every pixel) */
+void nbcl__image_stats_u16(const nbcl_scene *s, const nbcl_image *img, nbcl_stats *out,
+                           uint16_t *u16,
+                           double (*scale_of)(const nbcl_scene *, const nbcl_stats *));
 /* Fill the non-finite fields of st (image.c): a counting pass over the ROI only when one of
  * the sums in st is not finite. */
 void nbcl__stats_count_nonfinite(const nbcl_scene *s, const nbcl_image *img, nbcl_stats *st);

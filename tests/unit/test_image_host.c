@@ -1,8 +1,10 @@
-/* Host image passes (engine/src/render/image.c): the reference's statistics and the SMV/PGM integer
- * images, computed in parallel row blocks. Checked against plain one-pixel-at-a-time loops, with
- * a mask, a ROI, ties for the maximum across block boundaries, and the same bits for any number
- * of host threads. */
+/* Host image passes (engine/src/render/image.c): the reference's statistics and the SMV/PGM
+ * integer images (also both in one sweep), computed in row blocks, in parallel for large images.
+ * Checked against plain one-pixel-at-a-time loops, with a mask, a ROI, ties for the maximum
+ * across block boundaries, and the same bits for any number of host threads. */
 #include "nbcl_test.h"
+#include "nbcl_internal.h"
+#include "nbcl_scene_internal.h" /* white-box: the scene's fields */
 
 #include <math.h>
 #include <stdio.h>
@@ -201,12 +203,129 @@ static void test_u16_and_u8(void **state)
     nbcl_image_free(&img);
 }
 
+static double scale_from_max(const nbcl_scene *s, const nbcl_stats *st)
+{
+    (void)s;
+    return st->max_I > 0 ? 55000.0 / st->max_I : 1.0;
+}
+
+/* The fused pass (statistics, then the RMSD sweep that also writes the SMV image) gives the
+ * same statistics, bit for bit, as nbcl_image_stats_host and the same pixels as
+ * nbcl_image_to_u16 at the scale of the maximum: with a mask, a ROI that leaves rows and
+ * columns out, a NaN and values beyond the 16-bit range, on 1 and 3 threads. */
+static void test_stats_u16_fused(void **state)
+{
+    (void)state;
+    nbcl_scene s;
+    memset(&s, 0, sizeof s);
+    nbcl_image img;
+    const int w = 700, h = 300; /* 93 rows per block: 4 blocks, the last one short */
+    fill(&img, w, h);
+    s.roi[0] = 5;
+    s.roi[1] = 650;
+    s.roi[2] = 7;
+    s.roi[3] = 280;
+    s.adc_offset = 40.0;
+    img.data[(size_t)100 * w + 100] = -3.0f;
+    img.data[(size_t)2 * w + 3] = 1e30f; /* outside the ROI: 0 in the SMV image */
+    s.mask = malloc((size_t)w * h);
+    assert_non_null(s.mask);
+    memset(s.mask, 1, (size_t)w * h);
+    for (int x = 0; x < w; x += 7)
+        s.mask[(size_t)50 * w + x] = 0;
+    size_t npix = (size_t)w * h;
+    uint16_t *want = malloc(npix * 2), *got = malloc(npix * 2);
+    assert_non_null(want);
+    assert_non_null(got);
+    for (int threads = 1; threads <= 3; threads += 2) {
+        set_threads(threads);
+        nbcl_stats ref, fused;
+        nbcl_image_stats_host(&s, &img, &ref);
+        double scale = scale_from_max(&s, &ref);
+        nbcl_image_to_u16(&img, s.roi, scale, s.adc_offset, want);
+        memset(got, 0xab, npix * 2); /* every pixel must be written */
+        nbcl__image_stats_u16(&s, &img, &fused, got, scale_from_max);
+        assert_memory_equal(&fused, &ref, sizeof ref);
+        assert_memory_equal(got, want, npix * 2);
+        /* and the plain formula, pixel by pixel */
+        size_t bad = 0;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                size_t i = (size_t)y * w + x;
+                int in = x >= s.roi[0] && x <= s.roi[1] && y >= s.roi[2] && y <= s.roi[3];
+                bad += got[i] != (in ? want_u16(img.data[i], scale, 40.0) : 0);
+            }
+        assert_int_equal(bad, 0);
+        assert_int_equal(got[(size_t)100 * w + 100], 0); /* -3 * scale + 40 < 0 */
+        assert_int_equal(got[(size_t)2 * w + 3], 0);
+    }
+    unsetenv("NBCL_HOST_THREADS");
+    /* ROIs reaching past the image on either side: clipped to it, the same way by all passes */
+    const int rois[2][4] = {{600, w + 10, 250, h + 5}, {-2, 30, -1, 20}};
+    for (int r = 0; r < 2; r++) {
+        memcpy(s.roi, rois[r], sizeof s.roi);
+        nbcl_stats ref, fused;
+        nbcl_image_stats_host(&s, &img, &ref);
+        nbcl_image_to_u16(&img, s.roi, scale_from_max(&s, &ref), s.adc_offset, want);
+        memset(got, 0xab, npix * 2);
+        nbcl__image_stats_u16(&s, &img, &fused, got, scale_from_max);
+        assert_memory_equal(&fused, &ref, sizeof ref);
+        assert_memory_equal(got, want, npix * 2);
+        nbcl_scene clipped = s; /* the plain loops over the ROI inside the image */
+        clipped.roi[0] = s.roi[0] > 0 ? s.roi[0] : 0;
+        clipped.roi[1] = s.roi[1] < w - 1 ? s.roi[1] : w - 1;
+        clipped.roi[2] = s.roi[2] > 0 ? s.roi[2] : 0;
+        clipped.roi[3] = s.roi[3] < h - 1 ? s.roi[3] : h - 1;
+        nbcl_stats plain;
+        naive_stats(&clipped, &img, &plain);
+        check_close(&ref, &plain);
+    }
+    /* an empty ROI: no statistics, an all-zero image */
+    s.roi[0] = 10;
+    s.roi[1] = 9;
+    nbcl_stats none;
+    memset(got, 0xab, npix * 2);
+    nbcl__image_stats_u16(&s, &img, &none, got, scale_from_max);
+    assert_int_equal(none.n, 0);
+    assert_true(none.max_I == 0.0);
+    size_t nonzero = 0;
+    for (size_t i = 0; i < npix; i++)
+        nonzero += got[i] != 0;
+    assert_int_equal(nonzero, 0);
+    free(want);
+    free(got);
+    free(s.mask);
+    nbcl_image_free(&img);
+}
+
+/* Threads for a pass: one per million pixels up to the CPUs, never more than the chunks, and
+ * NBCL_HOST_THREADS when set (even for a small image). */
+static void test_host_threads_for(void **state)
+{
+    (void)state;
+    unsetenv("NBCL_HOST_THREADS");
+    int cpus = nbcl__host_threads();
+    assert_true(cpus >= 1);
+    assert_int_equal(nbcl__host_threads_for(4, (size_t)512 * 512), 1);
+    assert_int_equal(nbcl__host_threads_for(16, (size_t)1024 * 1024), 1);
+    int big = nbcl__host_threads_for(256, (size_t)4096 * 4096);
+    assert_int_equal(big, cpus < 16 ? cpus : 16);
+    assert_int_equal(nbcl__host_threads_for(1, (size_t)4096 * 4096), 1);
+    assert_int_equal(nbcl__host_threads_for(0, 0), 1);
+    set_threads(3);
+    assert_int_equal(nbcl__host_threads_for(4, (size_t)512 * 512), 3);
+    assert_int_equal(nbcl__host_threads_for(2, (size_t)512 * 512), 2);
+    unsetenv("NBCL_HOST_THREADS");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stats_match_and_thread_independent),
         cmocka_unit_test(test_stats_ties_and_mask),
         cmocka_unit_test(test_u16_and_u8),
+        cmocka_unit_test(test_stats_u16_fused),
+        cmocka_unit_test(test_host_threads_for),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

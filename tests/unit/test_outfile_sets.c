@@ -459,22 +459,29 @@ static void *write_on_thread(void *arg)
     return NULL;
 }
 
+/* a frame's commit set: its two files (names from the formats and k) written into it */
+static nbcl_commit_set *frame_set(const char *fmt1, const char *fmt2, int k)
+{
+    nbcl_commit_set *set = NULL;
+    assert_int_equal(nbcl_commit_set_create(&set, g_err, sizeof g_err), NBCL_OK);
+    nbcl_commit_set_use(set);
+    char n1[32], n2[32];
+    snprintf(n1, sizeof n1, fmt1, k);
+    snprintf(n2, sizeof n2, fmt2, k);
+    assert_int_equal(write_text(n1, n1), NBCL_OK);
+    assert_int_equal(write_text(n2, n2), NBCL_OK);
+    nbcl_commit_set_use(NULL);
+    return set;
+}
+
 static void test_sets_per_frame(void **state)
 {
     (void)state;
     fresh_dir("set_frames");
     /* two frames, each its own set, synced together, renamed per frame */
     nbcl_commit_set *s[2] = {NULL, NULL};
-    for (int k = 0; k < 2; k++) {
-        assert_int_equal(nbcl_commit_set_create(&s[k], g_err, sizeof g_err), NBCL_OK);
-        nbcl_commit_set_use(s[k]);
-        char n1[32], n2[32];
-        snprintf(n1, sizeof n1, "f%d.bin", k);
-        snprintf(n2, sizeof n2, "f%d.img", k);
-        assert_int_equal(write_text(n1, n1), NBCL_OK);
-        assert_int_equal(write_text(n2, n2), NBCL_OK);
-    }
-    nbcl_commit_set_use(NULL);
+    for (int k = 0; k < 2; k++)
+        s[k] = frame_set("f%d.bin", "f%d.img", k);
     assert_int_equal(nbcl_commit_sets_prepare(s, 2, g_err, sizeof g_err), NBCL_OK);
     assert_int_equal(access("f0.bin", F_OK), -1); /* prepared: synced, not renamed */
     assert_int_equal(nbcl_commit_set_commit(s[0], g_err, sizeof g_err), NBCL_OK);
@@ -506,6 +513,40 @@ static void test_sets_per_frame(void **state)
     assert_content("f.bin", "direct");
 }
 
+/* nbcl_commit_sets_commit: three frames, in two directories; the rename of frame 1's second
+ * file fails. Frames 0 and 2 are in place, frame 1 keeps its previous files (the rename done is
+ * undone), the first failure is returned, every set is empty and no temporary file is left. */
+static void test_sets_commit_together(void **state)
+{
+    (void)state;
+    fresh_dir("sets_together");
+    assert_int_equal(mkdir("sub", 0755), 0);
+    put("g1.bin", "old g1.bin");
+    put("sub/g1.img", "old sub/g1.img");
+    nbcl_commit_set *s[4] = {NULL, NULL, NULL, NULL}; /* a NULL entry is skipped */
+    for (int k = 0; k < 3; k++)
+        s[k] = frame_set("g%d.bin", "sub/g%d.img", k);
+    nbcl__commit_set_fail_rename_in(s[1], 1); /* frame 1: its first rename, then its second fails */
+    g_err[0] = 0;
+    assert_int_equal(nbcl_commit_sets_commit(s, 4, g_err, sizeof g_err), NBCL_IO);
+    assert_non_null(strstr(g_err, "sub/g1.img: cannot rename"));
+    assert_content("g0.bin", "g0.bin");
+    assert_content("sub/g0.img", "sub/g0.img");
+    assert_content("g1.bin", "old g1.bin");
+    assert_content("sub/g1.img", "old sub/g1.img");
+    assert_content("g2.bin", "g2.bin");
+    assert_content("sub/g2.img", "sub/g2.img");
+    for (int k = 0; k < 3; k++) {
+        assert_int_equal(nbcl_commit_set_size(s[k]), 0);
+        nbcl_commit_set_destroy(s[k]);
+    }
+    assert_int_equal(count_entries(".tmp."), 0);
+    assert_int_equal(chdir("sub"), 0);
+    assert_int_equal(count_entries(".tmp."), 0);
+    assert_int_equal(chdir(".."), 0);
+    assert_int_equal(nbcl_commit_sets_commit(NULL, 0, g_err, sizeof g_err), NBCL_OK);
+}
+
 int main(void)
 {
     char cwd[4096];
@@ -522,6 +563,7 @@ int main(void)
         cmocka_unit_test(test_set_rename_fails_midway),
         cmocka_unit_test(test_set_interrupted),
         cmocka_unit_test(test_sets_per_frame),
+        cmocka_unit_test(test_sets_commit_together),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     if (chdir(cwd) != 0)

@@ -64,6 +64,12 @@ NBCL_API nbcl_status nbcl_commit_sets_prepare(nbcl_commit_set *const *sets, size
 /* Steps (1) and (2); the set is empty afterwards, and reusable, whatever the result.
  * NBCL_INTERRUPTED if a signal removed one of its temporary files: then nothing is renamed. */
 NBCL_API nbcl_status nbcl_commit_set_commit(nbcl_commit_set *set, char *err, size_t errlen);
+/* nbcl_commit_set_commit for each of n sets (NULL entries skipped), with one step (1) for all
+ * of them and one directory sync per directory at the end instead of one per set. A set that
+ * fails is left as nbcl_commit_set_commit leaves it; the others are still committed. Returns
+ * the first failure (its message in err). Every set is empty afterwards. */
+NBCL_API nbcl_status nbcl_commit_sets_commit(nbcl_commit_set *const *sets, size_t n, char *err,
+                                             size_t errlen);
 NBCL_API void nbcl_commit_set_abort(nbcl_commit_set *set);    /* removes every pending file; NULL ok */
 NBCL_API void nbcl_commit_set_destroy(nbcl_commit_set *set);  /* aborts what is pending, frees; NULL ok */
 /* Remove every temporary file still open (for SIGINT/SIGTERM handlers: async-signal-safe). */

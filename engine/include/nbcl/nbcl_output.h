@@ -59,7 +59,9 @@ typedef struct nbcl_frame_products {
 } nbcl_frame_products;
 
 /* Everything the wanted kinds need, in memory (no file is touched): scales, the integer images
- * and the noise image (seeded with the scene's seed). `stats` are the image's statistics. */
+ * and the noise image (seeded with the scene's seed). `stats` are the image's statistics; NULL:
+ * computed here on the host (nbcl_image_stats_host's values, p->stats), with the SMV image made
+ * in the same sweep over the image as their RMSD pass. */
 NBCL_API nbcl_status nbcl_frame_products_make(const nbcl_scene *s, const nbcl_image *img,
                                               const nbcl_stats *stats, const int want[NBCL_OUT_KINDS],
                                               nbcl_frame_products *p, char *err, size_t errlen);
@@ -177,7 +179,8 @@ NBCL_API void nbcl_series_opts_init(nbcl_series_opts *o);
 typedef struct nbcl_series_result {
     int rendered, skipped, written; /* frames of this process */
     double wall_s;
-    /* seconds summed over frames (threads overlap, so they may add up to more than wall_s) */
+    /* seconds summed over frames (threads overlap, so they may add up to more than wall_s);
+     * stats_s: statistics on the device; the host's are made with the SMV image, in convert_s */
     double render_s, upload_s, kernel_s, readback_s, stats_s, convert_s, commit_s;
     double write_s[NBCL_OUT_KINDS];
     size_t tiles;

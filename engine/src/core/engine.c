@@ -94,6 +94,7 @@ void nbcl_engine_destroy(nbcl_engine *e)
 {
     if (!e)
         return;
+    nbcl__program_prep_end(e);
     if (e->queue)
         clFinish(e->queue);
     if (e->f_cache)
@@ -197,6 +198,7 @@ nbcl_status nbcl_engine_create(const nbcl_engine_opts *opts, nbcl_engine **out, 
     }
 
     e->opts.env = &e->env;
+    nbcl__program_prep_start(e); /* overlaps the platform's loading */
     nbcl_status st = nbcl__device_resolve(e->opts.device, e->env.device, &e->platform, &e->device,
                                           &e->info, e->last_error, sizeof e->last_error);
     if (st != NBCL_OK)

@@ -4,6 +4,7 @@
 #include "io/io_util.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +151,82 @@ static char *nbcl_build_options(const nbcl_engine *e)
     return b.p;
 }
 
+/* kernel directory: option, env, embedded (NULL; or the source tree when not embedded) */
+static const char *kernel_dir_of(const nbcl_engine *e)
+{
+    const char *kdir = e->opts.kernel_dir;
+    if (!kdir || !*kdir) {
+        const char *env = e->env.kernel_dir; /* NBCL_KERNEL_DIR */
+        kdir = (env && *env) ? env : NULL;
+    }
+#ifndef NBCL_EMBED
+    if (!kdir)
+        kdir = NBCL_SOURCE_KERNEL_DIR;
+#endif
+    return kdir;
+}
+
+/* The program's source and its SHA-256 depend on the precision and the kernel directory, not on
+ * the device: they are made on a helper thread while the platform loads (clGetPlatformIDs is
+ * ~20 ms of dynamic loading on one core), which also takes OpenSSL's first-use set-up (~1 ms)
+ * off the start-up path. AUTO precision is guessed as F64 (what it resolves to wherever fp64
+ * exists); a wrong guess only throws the prepared source away. */
+struct nbcl_program_prep {
+    pthread_t tid;
+    int precision;    /* 32 or 64 */
+    const char *kdir; /* the engine's option or the environment's string */
+    char *src;        /* NULL when it could not be made (the build then tries itself) */
+    char sha[65];
+};
+
+static void *prep_main(void *arg)
+{
+    struct nbcl_program_prep *p = arg;
+    char err[256];
+    if (nbcl__program_source(p->kdir, p->precision, &p->src, err, sizeof err) == NBCL_OK)
+        nbcl__sha256_hex(p->src, strlen(p->src), p->sha);
+    return NULL;
+}
+
+void nbcl__program_prep_start(nbcl_engine *e)
+{
+    struct nbcl_program_prep *p = calloc(1, sizeof *p);
+    if (!p)
+        return; /* the build makes the source itself */
+    p->precision = e->opts.precision == NBCL_PRECISION_F32 ? 32 : 64;
+    p->kdir = kernel_dir_of(e);
+    if (pthread_create(&p->tid, NULL, prep_main, p) != 0) {
+        free(p);
+        return;
+    }
+    e->prep = p;
+}
+
+/* wait for the helper; its source when it was made for this precision and hashed, else NULL */
+static char *prep_take(nbcl_engine *e, int precision, char sha[65])
+{
+    struct nbcl_program_prep *p = e->prep;
+    if (!p)
+        return NULL;
+    pthread_join(p->tid, NULL);
+    e->prep = NULL;
+    char *src = p->src;
+    if (src && (p->precision != precision || !p->sha[0])) {
+        free(src);
+        src = NULL;
+    }
+    if (src)
+        memcpy(sha, p->sha, 65);
+    free(p);
+    return src;
+}
+
+void nbcl__program_prep_end(nbcl_engine *e)
+{
+    char sha[65];
+    free(prep_take(e, 0, sha));
+}
+
 nbcl_status nbcl__program_build(nbcl_engine *e)
 {
     if (e->precision == NBCL_PRECISION_F64 && !e->info.has_fp64) {
@@ -164,25 +241,18 @@ nbcl_status nbcl__program_build(nbcl_engine *e)
         return NBCL_INVALID_ARGUMENT;
     }
 
-    /* kernel directory: option, env, embedded (or the source tree when not embedded) */
-    const char *kdir = e->opts.kernel_dir;
-    if (!kdir || !*kdir) {
-        const char *env = e->env.kernel_dir; /* NBCL_KERNEL_DIR */
-        kdir = (env && *env) ? env : NULL;
-    }
-#ifndef NBCL_EMBED
-    if (!kdir)
-        kdir = NBCL_SOURCE_KERNEL_DIR;
-#endif
+    const char *kdir = kernel_dir_of(e);
     snprintf(e->facts.source_origin, sizeof e->facts.source_origin, "%s",
              kdir ? kdir : "embedded");
 
-    char *src = NULL;
-    nbcl_status st = nbcl__program_source(kdir, (int)e->precision, &src, e->last_error,
-                                          sizeof e->last_error);
-    if (st != NBCL_OK)
-        return st;
-    nbcl__sha256_hex(src, strlen(src), e->facts.source_sha256);
+    char *src = prep_take(e, (int)e->precision, e->facts.source_sha256);
+    if (!src) {
+        nbcl_status st = nbcl__program_source(kdir, (int)e->precision, &src, e->last_error,
+                                              sizeof e->last_error);
+        if (st != NBCL_OK)
+            return st;
+        nbcl__sha256_hex(src, strlen(src), e->facts.source_sha256);
+    }
 
     char *opts = nbcl_build_options(e);
     if (!opts) {

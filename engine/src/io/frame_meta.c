@@ -154,7 +154,7 @@ nbcl_status nbcl_frame_counts(const nbcl_frame_meta *m, const float *image, cons
     j.part = calloc(nb, sizeof *j.part);
     if (!j.part)
         return NBCL_OUT_OF_MEMORY;
-    nbcl__parallel_chunks(nb, counts_block, &j);
+    nbcl__parallel_chunks(nb, j.n, counts_block, &j);
     nbcl_counts_info sum = {0, 0, 0};
     for (size_t b = 0; b < nb; b++) {
         sum.overloads += j.part[b].overloads;

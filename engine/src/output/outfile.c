@@ -605,17 +605,22 @@ nbcl_status nbcl_commit_sets_prepare(nbcl_commit_set *const *sets, size_t n, cha
     return NBCL_OK;
 }
 
-static void fsync_dirs(nbcl_commit_set *set)
+/* fsync each directory holding a renamed file of the sets, once (a batch of frames in one
+ * directory pays one directory sync, not one per frame) */
+static void fsync_dirs(nbcl_commit_set *const *sets, size_t nsets)
 {
-    for (size_t i = 0; i < set->n; i++) {
-        if (set->f[i]->special)
-            continue;
-        int seen = 0;
-        for (size_t j = 0; j < i && !seen; j++)
-            seen = !set->f[j]->special && strcmp(set->f[j]->dir, set->f[i]->dir) == 0;
-        if (!seen)
-            fsync_dir(set->f[i]->dir);
-    }
+    for (size_t s = 0; s < nsets; s++)
+        for (size_t i = 0; sets[s] && i < sets[s]->n; i++) {
+            const nbcl_outfile *f = sets[s]->f[i];
+            if (f->special)
+                continue;
+            int seen = 0;
+            for (size_t t = 0; t <= s && !seen; t++)
+                for (size_t j = 0; sets[t] && j < (t == s ? i : sets[t]->n) && !seen; j++)
+                    seen = !sets[t]->f[j]->special && strcmp(sets[t]->f[j]->dir, f->dir) == 0;
+            if (!seen)
+                fsync_dir(f->dir);
+        }
 }
 
 /* a hard link to the target that f is about to replace, so the rename can be undone */
@@ -657,16 +662,10 @@ static int undo_renames(nbcl_commit_set *set, size_t upto, char *lost, size_t lo
     return ok;
 }
 
-nbcl_status nbcl_commit_set_commit(nbcl_commit_set *set, char *err, size_t errlen)
+/* step (2) for a synced set: rename file by file, undoing them all if one fails */
+static nbcl_status rename_set(nbcl_commit_set *set, char *err, size_t errlen)
 {
-    if (!set) {
-        nbcl__errf(err, errlen, "nbcl_commit_set_commit: NULL set");
-        return NBCL_INVALID_ARGUMENT;
-    }
-    nbcl_commit_set *one = set;
-    nbcl_status st = nbcl_commit_sets_prepare(&one, 1, err, errlen); /* aborts it on failure */
-    if (st != NBCL_OK)
-        return st;
+    nbcl_status st = NBCL_OK;
     size_t i = 0;
     for (; i < set->n && st == NBCL_OK; i++) {
         nbcl_outfile *f = set->f[i];
@@ -706,10 +705,59 @@ nbcl_status nbcl_commit_set_commit(nbcl_commit_set *set, char *err, size_t errle
     for (size_t k = 0; k < set->n; k++)
         if (set->f[k]->bak)
             unlink(set->f[k]->bak);
-    fsync_dirs(set);
+    return st;
+}
+
+/* after the directory sync: nothing is left to remove but what was not renamed */
+static void finish_set(nbcl_commit_set *set)
+{
     for (size_t k = 0; k < set->n; k++)
-        nbcl_outfile_abort(set->f[k]); /* renamed or claimed: nothing left to remove but the rest */
+        nbcl_outfile_abort(set->f[k]);
     set->n = 0;
+}
+
+nbcl_status nbcl_commit_sets_commit(nbcl_commit_set *const *sets, size_t n, char *err,
+                                    size_t errlen)
+{
+    if (n > 0 && !sets) {
+        nbcl__errf(err, errlen, "nbcl_commit_sets_commit: NULL list");
+        return NBCL_INVALID_ARGUMENT;
+    }
+    /* one wait for every file; a set that failed it is aborted (empty), the others go on */
+    nbcl_status st = nbcl_commit_sets_prepare(sets, n, err, errlen);
+    for (size_t s = 0; s < n; s++) {
+        if (!sets[s])
+            continue;
+        char e2[1024];
+        nbcl_commit_set *one = sets[s]; /* files the first failure left unsynced */
+        nbcl_status s2 = nbcl_commit_sets_prepare(&one, 1, e2, sizeof e2);
+        if (s2 == NBCL_OK)
+            s2 = rename_set(sets[s], e2, sizeof e2);
+        if (s2 != NBCL_OK && st == NBCL_OK) {
+            st = s2;
+            nbcl__errf(err, errlen, "%s", e2);
+        }
+    }
+    fsync_dirs(sets, n);
+    for (size_t s = 0; s < n; s++)
+        if (sets[s])
+            finish_set(sets[s]);
+    return st;
+}
+
+nbcl_status nbcl_commit_set_commit(nbcl_commit_set *set, char *err, size_t errlen)
+{
+    if (!set) {
+        nbcl__errf(err, errlen, "nbcl_commit_set_commit: NULL set");
+        return NBCL_INVALID_ARGUMENT;
+    }
+    nbcl_commit_set *one = set;
+    nbcl_status st = nbcl_commit_sets_prepare(&one, 1, err, errlen); /* aborts it on failure */
+    if (st != NBCL_OK)
+        return st;
+    st = rename_set(set, err, errlen);
+    fsync_dirs(&one, 1);
+    finish_set(set);
     return st;
 }
 

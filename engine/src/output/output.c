@@ -95,18 +95,27 @@ nbcl_status nbcl_frame_products_make(const nbcl_scene *s, const nbcl_image *img,
                                      nbcl_frame_products *p, char *err, size_t errlen)
 {
     memset(p, 0, sizeof *p);
-    p->stats = *stats;
+    size_t npix = (size_t)img->fpixels * img->spixels;
+    if (want[NBCL_OUT_SMV]) {
+        p->smv = nbcl_alloc_large((npix ? npix : 1) * sizeof *p->smv);
+        if (!p->smv)
+            goto oom;
+    }
+    if (stats) {
+        p->stats = *stats;
+        if (p->smv)
+            nbcl_image_to_u16(img, s->roi, nbcl_output_intfile_scale(s, stats), s->adc_offset,
+                              p->smv);
+    } else if (p->smv) { /* host statistics, the SMV image made in their second sweep */
+        nbcl__image_stats_u16(s, img, &p->stats, p->smv, nbcl_output_intfile_scale);
+    } else {
+        nbcl_image_stats_host(s, img, &p->stats);
+    }
+    stats = &p->stats;
     nbcl_output_max_position(s, stats, &p->max_x, &p->max_y);
     p->intfile_scale = nbcl_output_intfile_scale(s, stats);
     p->pgm_scale = nbcl_output_pgm_scale(s, stats, p->intfile_scale);
     nbcl_output_smv_header(s, &p->header);
-    size_t npix = (size_t)img->fpixels * img->spixels;
-    if (want[NBCL_OUT_SMV]) {
-        p->smv = nbcl_alloc_large(npix * sizeof *p->smv);
-        if (!p->smv)
-            goto oom;
-        nbcl_image_to_u16(img, s->roi, p->intfile_scale, s->adc_offset, p->smv);
-    }
     if (want[NBCL_OUT_PGM] || want[NBCL_OUT_PNG]) {
         p->pgm = nbcl_alloc_large(npix ? npix : 1);
         if (!p->pgm)

@@ -11,6 +11,17 @@
 
 #define BLOCK_PIXELS 65536 /* pixels per row block (rounded to whole rows) */
 
+/* The block passes also in an AVX2 version, picked at load time where the CPU has it (GCC's
+ * function clones, glibc's ifunc): twice the vector width for the double lanes. AVX2 has no
+ * fused multiply-add and ISO C mode contracts nothing, so both versions round every operation
+ * the same way: the same bits on every x86-64. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) &&   \
+    !defined(__SANITIZE_ADDRESS__)
+#define HOST_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define HOST_CLONES
+#endif
+
 typedef struct row_blocks {
     int y0, y1;        /* rows covered, inclusive */
     int rows;          /* rows per block */
@@ -46,13 +57,15 @@ typedef struct stat_job {
     row_blocks rb;
     double avg;
     stat_part *part;
+    uint16_t *u16;        /* the SMV image made in pass 2, or NULL */
+    double scale, offset; /* its scale and ADC offset */
 } stat_job;
 
 /* pass 1: max, sum and sum of squares over unmasked ROI pixels. Branch-free lanes of 8 so the
  * compiler vectorises the loop; the first pixel reaching a new maximum is searched for only in
  * the (few) rows whose maximum beats the best so far. */
 #define LANES 8
-static void stat_pass1(void *ctx, size_t i)
+HOST_CLONES static void stat_pass1(void *ctx, size_t i)
 {
     stat_job *j = ctx;
     stat_part *p = &j->part[i];
@@ -123,67 +136,90 @@ static void stat_pass1(void *ctx, size_t i)
     p->n = n;
 }
 
+/* one row's squared deviations from avg, into the 8 lanes (lane = column % 8) */
+static void ss_row(const float *row, int nx, double avg, double ss8[LANES])
+{
+    int x = 0;
+    for (; x + LANES <= nx; x += LANES)
+        for (int k = 0; k < LANES; k++) {
+            double d = row[x + k] - avg;
+            ss8[k] += d * d;
+        }
+    for (; x < nx; x++) {
+        double d = row[x] - avg;
+        ss8[x % LANES] += d * d;
+    }
+}
+
+/* one row of an SMV image: columns x0..x1 converted, the rest 0 */
+static void u16_row(const float *row, int width, int x0, int x1, double scale, double offset,
+                    uint16_t *o)
+{
+    memset(o, 0, (size_t)x0 * sizeof *o);
+    memset(o + x1 + 1, 0, (size_t)(width - 1 - x1) * sizeof *o);
+    for (int x = x0; x <= x1; x++) {
+        double t = row[x] * scale + offset;
+        t = t > 65535.0 ? 65535.0 : t;
+        t = t > 0.0 ? t : 0.0; /* negative or NaN: 0 (the cast of those is undefined) */
+        /* floorf of a non-negative float is its truncation (no libm call) */
+        o[x] = (uint16_t)(int)(float)(t + 0.5);
+    }
+}
+
+static double lanes_sum(const double v[LANES])
+{
+    double s = 0;
+    for (int k = 0; k < LANES; k++)
+        s += v[k];
+    return s;
+}
+
 /* pass 2: squared deviations from the mean over the whole ROI (mask not applied, as in the
- * reference) */
-static void stat_pass2(void *ctx, size_t i)
+ * reference); with u16 set, the same sweep also writes the block's rows of the SMV image */
+HOST_CLONES static void stat_pass2(void *ctx, size_t i)
 {
     stat_job *j = ctx;
     double ss8[LANES] = {0};
     int ya, yb;
     block_rows(&j->rb, i, &ya, &yb);
     const int nx = j->x1 - j->x0 + 1;
-    const double avg = j->avg;
     for (int y = ya; y <= yb; y++) {
-        const float *row = j->data + (size_t)y * j->width + j->x0;
-        int x = 0;
-        for (; x + LANES <= nx; x += LANES)
-            for (int k = 0; k < LANES; k++) {
-                double d = row[x + k] - avg;
-                ss8[k] += d * d;
-            }
-        for (; x < nx; x++) {
-            double d = row[x] - avg;
-            ss8[x % LANES] += d * d;
-        }
+        const float *row = j->data + (size_t)y * j->width;
+        ss_row(row + j->x0, nx, j->avg, ss8);
+        if (j->u16)
+            u16_row(row, j->width, j->x0, j->x1, j->scale, j->offset,
+                    j->u16 + (size_t)y * j->width);
     }
-    double ss = 0;
-    for (int k = 0; k < LANES; k++)
-        ss += ss8[k];
-    j->part[i].ss = ss;
+    j->part[i].ss = lanes_sum(ss8);
 }
 
-void nbcl_image_stats_host(const nbcl_scene *s, const nbcl_image *img, nbcl_stats *out)
+/* the stats ROI clipped to the image (rows y0..y1, none when the ROI is empty) in row blocks */
+static void stat_job_init(stat_job *j, const nbcl_scene *s, const nbcl_image *img, int *y0,
+                          int *y1)
 {
-    /* the reference's statistics: max, mean and RMS over the ROI skipping masked pixels, RMSD
-     * over the whole ROI */
-    memset(out, 0, sizeof *out);
-    stat_job j;
-    memset(&j, 0, sizeof j);
-    j.data = img->data;
-    j.mask = s->mask;
-    j.width = img->fpixels;
-    j.x0 = s->roi[0];
-    j.x1 = s->roi[1] < img->fpixels - 1 ? s->roi[1] : img->fpixels - 1;
-    int y0 = s->roi[2], y1 = s->roi[3] < img->spixels - 1 ? s->roi[3] : img->spixels - 1;
-    if (j.x1 < j.x0)
-        y1 = y0 - 1; /* an empty ROI: no rows */
-    j.rb = make_blocks(y0, y1, img->fpixels);
-    stat_part one;
-    j.part = j.rb.n > 1 ? calloc(j.rb.n, sizeof *j.part) : &one;
-    if (!j.part) { /* no memory for the partials: one block, one thread */
-        j.rb.rows = y1 - y0 + 1;
-        j.rb.n = 1;
-        j.part = &one;
-    }
-    memset(&one, 0, sizeof one);
-    nbcl__parallel_chunks(j.rb.n, stat_pass1, &j);
-    double sum = 0, sumsqr = 0, max_I = 0;
+    memset(j, 0, sizeof *j);
+    j->data = img->data;
+    j->mask = s->mask;
+    j->width = img->fpixels;
+    j->x0 = s->roi[0] > 0 ? s->roi[0] : 0; /* clipped as the conversions clip it */
+    j->x1 = s->roi[1] < img->fpixels - 1 ? s->roi[1] : img->fpixels - 1;
+    *y0 = s->roi[2] > 0 ? s->roi[2] : 0;
+    *y1 = s->roi[3] < img->spixels - 1 ? s->roi[3] : img->spixels - 1;
+    if (j->x1 < j->x0)
+        *y1 = *y0 - 1; /* an empty ROI: no rows */
+    j->rb = make_blocks(*y0, *y1, img->fpixels);
+}
+
+/* pass 1's partials in block order: max (first pixel in raster order), sums, count */
+static void stat_combine1(const stat_job *j, nbcl_stats *out, double *sumsqr)
+{
+    double sum = 0, sq = 0, max_I = 0;
     size_t n = 0;
     int mx = 0, my = 0;
-    for (size_t i = 0; i < j.rb.n; i++) {
-        const stat_part *p = &j.part[i];
+    for (size_t i = 0; i < j->rb.n; i++) {
+        const stat_part *p = &j->part[i];
         sum += p->sum;
-        sumsqr += p->sq;
+        sq += p->sq;
         n += p->n;
         if (p->max_I > max_I) { /* blocks in raster order: the first pixel reaching the max */
             max_I = p->max_I;
@@ -191,12 +227,52 @@ void nbcl_image_stats_host(const nbcl_scene *s, const nbcl_image *img, nbcl_stat
             my = p->my;
         }
     }
-    size_t nn = n ? n : 1;
-    j.avg = sum / nn;
+    out->max_I = max_I;
+    out->max_fpixel = mx;
+    out->max_spixel = my;
+    out->sum = sum;
+    out->n = n;
+    *sumsqr = sq;
+}
+
+/* The reference's statistics: max, mean and RMS over the ROI skipping masked pixels, RMSD over
+ * the whole ROI. With u16, pass 2 also makes the SMV image at scale_of(s, statistics so far) and
+ * the scene's ADC offset (the scale needs max_I, the RMSD the mean: both after pass 1). */
+static void stats_run(const nbcl_scene *s, const nbcl_image *img, nbcl_stats *out, uint16_t *u16,
+                      double (*scale_of)(const nbcl_scene *, const nbcl_stats *))
+{
+    memset(out, 0, sizeof *out);
+    stat_job j;
+    int y0, y1;
+    stat_job_init(&j, s, img, &y0, &y1);
+    stat_part one;
+    memset(&one, 0, sizeof one);
+    j.part = j.rb.n > 1 ? calloc(j.rb.n, sizeof *j.part) : &one;
+    if (!j.part) { /* no memory for the partials: one block, one thread */
+        j.rb.rows = y1 - y0 + 1;
+        j.rb.n = 1;
+        j.part = &one;
+    }
+    size_t npix = (size_t)img->fpixels * (size_t)img->spixels;
+    nbcl__parallel_chunks(j.rb.n, npix, stat_pass1, &j);
+    double sumsqr;
+    stat_combine1(&j, out, &sumsqr);
+    size_t nn = out->n ? out->n : 1;
+    j.avg = out->sum / nn;
+    out->mean = j.avg;
     if (nn <= 1)
         nn = 2;
-    double rms = sqrt(sumsqr / (nn - 1));
-    nbcl__parallel_chunks(j.rb.n, stat_pass2, &j);
+    if (u16) {
+        j.u16 = u16;
+        j.scale = scale_of(s, out);
+        j.offset = s->adc_offset;
+        /* rows outside the ROI (pass 2 writes the ROI's rows) */
+        int top = j.rb.n ? y0 : img->spixels, bottom = j.rb.n ? y1 + 1 : img->spixels;
+        memset(u16, 0, (size_t)top * (size_t)img->fpixels * sizeof *u16);
+        memset(u16 + (size_t)bottom * img->fpixels, 0,
+               (size_t)(img->spixels - bottom) * (size_t)img->fpixels * sizeof *u16);
+    }
+    nbcl__parallel_chunks(j.rb.n, npix, stat_pass2, &j);
     double ss = 0;
     for (size_t i = 0; i < j.rb.n; i++)
         ss += j.part[i].ss;
@@ -205,15 +281,21 @@ void nbcl_image_stats_host(const nbcl_scene *s, const nbcl_image *img, nbcl_stat
         m = 2;
     if (j.part != &one)
         free(j.part);
-    out->max_I = max_I;
-    out->max_fpixel = mx;
-    out->max_spixel = my;
-    out->sum = sum;
-    out->mean = j.avg;
-    out->rms = rms;
+    out->rms = sqrt(sumsqr / (nn - 1));
     out->rmsd = sqrt(ss / (m - 1));
-    out->n = n;
     nbcl__stats_count_nonfinite(s, img, out);
+}
+
+void nbcl_image_stats_host(const nbcl_scene *s, const nbcl_image *img, nbcl_stats *out)
+{
+    stats_run(s, img, out, NULL, NULL);
+}
+
+void nbcl__image_stats_u16(const nbcl_scene *s, const nbcl_image *img, nbcl_stats *out,
+                           uint16_t *u16,
+                           double (*scale_of)(const nbcl_scene *, const nbcl_stats *))
+{
+    stats_run(s, img, out, u16, scale_of);
 }
 
 /* ------------------------------------------------------------------ non-finite pixels */
@@ -305,7 +387,7 @@ typedef struct conv_job {
     row_blocks rb;
 } conv_job;
 
-static void conv_block(void *ctx, size_t i)
+HOST_CLONES static void conv_block(void *ctx, size_t i)
 {
     conv_job *j = ctx;
     int ya, yb;
@@ -319,25 +401,18 @@ static void conv_block(void *ctx, size_t i)
             continue;
         }
         int x0 = j->roi[0], x1 = j->roi[1];
-        memset(orow, 0, (size_t)x0 * es);
-        memset(orow + (size_t)(x1 + 1) * es, 0, (size_t)(j->width - 1 - x1) * es);
         const float *row = j->data + base;
-        if (j->u8) {
-            for (int x = x0; x <= x1; x++) {
-                double t = row[x] * j->scale;
-                t = t > 255.0 ? 255.0 : t;
-                t = t > 0.0 ? t : 0.0; /* negative or NaN: 0 (the cast of those is undefined) */
-                orow[x] = (unsigned char)(int)t;
-            }
-        } else {
-            uint16_t *o = (uint16_t *)orow;
-            for (int x = x0; x <= x1; x++) {
-                double t = row[x] * j->scale + j->offset;
-                t = t > 65535.0 ? 65535.0 : t;
-                t = t > 0.0 ? t : 0.0;
-                /* floorf of a non-negative float is its truncation (no libm call) */
-                o[x] = (uint16_t)(int)(float)(t + 0.5);
-            }
+        if (!j->u8) {
+            u16_row(row, j->width, x0, x1, j->scale, j->offset, (uint16_t *)orow);
+            continue;
+        }
+        memset(orow, 0, (size_t)x0);
+        memset(orow + x1 + 1, 0, (size_t)(j->width - 1 - x1));
+        for (int x = x0; x <= x1; x++) {
+            double t = row[x] * j->scale;
+            t = t > 255.0 ? 255.0 : t;
+            t = t > 0.0 ? t : 0.0; /* negative or NaN: 0 (the cast of those is undefined) */
+            orow[x] = (unsigned char)(int)t;
         }
     }
 }
@@ -359,7 +434,7 @@ static void convert(const nbcl_image *img, const int roi[4], double scale, doubl
     j.out = out;
     j.u8 = u8;
     j.rb = make_blocks(0, img->spixels - 1, img->fpixels);
-    nbcl__parallel_chunks(j.rb.n, conv_block, &j);
+    nbcl__parallel_chunks(j.rb.n, (size_t)img->fpixels * (size_t)img->spixels, conv_block, &j);
 }
 
 void nbcl_image_to_u16(const nbcl_image *img, const int roi[4], double scale, double offset,

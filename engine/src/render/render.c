@@ -10,6 +10,7 @@
 
 #include "nbcl_internal.h"
 #include "nbcl_layout.h"
+#include "render/pack.h"
 
 nbcl_status nbcl_image_alloc(nbcl_image *img, int fpixels, int spixels)
 {
@@ -84,13 +85,13 @@ static void *pack_real(const double *src, size_t n, int f64, double factor, size
  * into the amplitudes (F x sqrt(scale), I_bg x scale, scale 1): every step is linear in I, so
  * the pixel is the same, with no float intermediate far beyond it. Ordinary scenes stay far below
  * the bound, so their rounding (and the golden parity) is untouched. Returns the factor for F. */
-static double f32_amplitude_factor(const nbcl_scene *s, const double *F, size_t nF)
+static double f32_amplitude_factor(const nbcl_kernel_inputs *k)
 {
-    const double *P = s->kparams;
-    const int *IP = s->kiparams;
+    const double *P = k->P;
+    const int *IP = k->IP;
     double fmax = fabs(P[NBCL_P_DEFAULT_F]);
-    for (size_t i = 0; i < nF; i++)
-        fmax = fabs(F[i]) > fmax ? fabs(F[i]) : fmax;
+    for (size_t i = 0; i < k->nF; i++)
+        fmax = fabs(k->F[i]) > fmax ? fabs(k->F[i]) : fmax;
     double latt = P[NBCL_P_NA] * P[NBCL_P_NB] * P[NBCL_P_NC];
     double paths = (double)IP[NBCL_IP_THICKSTEPS] * IP[NBCL_IP_OVERSAMPLE] *
                    IP[NBCL_IP_OVERSAMPLE] * IP[NBCL_IP_SOURCES] * IP[NBCL_IP_NORIENT];
@@ -129,6 +130,7 @@ typedef struct render_job {
     unsigned cus;
     size_t npix, tile, vw; /* tile: pixels of the largest launch (buffer capacity) */
     cl_kernel k;
+    nbcl_kernel_inputs K;  /* the first frame's values in the kernel's layout (pack.c) */
     cl_mem dP, dIP, dIPnear, dS, dO, dF, dM, dOut, dFlags, dOmega;
     float *homega;         /* one solid-angle sum per work-item of a launch */
     double omega_sum;
@@ -451,6 +453,10 @@ static nbcl_status job_begin(render_job *j, nbcl_engine *e, const nbcl_scene *s,
     j->tm.zero_copy = j->zero_copy;
     for (size_t b = 0; b < n; b++)
         imgs[b].data = NULL;
+    if (nbcl__pack_kernel_inputs(s, &j->K) != NBCL_OK) { /* K.src NULL: freed at the end */
+        nbcl__set_error(e, "out of host memory while packing the scene");
+        return NBCL_OUT_OF_MEMORY;
+    }
     for (size_t b = 0; b < n; b++) /* written whole: no need to zero them */
         if ((j->zero_copy || n > 1 ? image_alloc_aligned(&imgs[b], s->fpixels, s->spixels)
                                    : nbcl_image_alloc(&imgs[b], s->fpixels, s->spixels)) !=
@@ -469,7 +475,7 @@ static size_t job_tile(const render_job *j, const nbcl_render_opts *opts)
                                                   : ((size_t)1 << 22) / j->nframes;
     /* with interpolation, launches stay small: the first pixel that leaves the HKL grid
      * switches interpolation off, and the rest of its launch is rendered again */
-    if (j->s->kiparams[NBCL_IP_INTERPOLATE] && tile > 65536)
+    if (j->K.IP[NBCL_IP_INTERPOLATE] && tile > 65536)
         tile = 65536;
     const nbcl_engine *e = j->e;
     size_t maxalloc = e->info.max_alloc_bytes ? (size_t)e->info.max_alloc_bytes : ((size_t)1 << 28);
@@ -493,9 +499,8 @@ static cl_int job_f_buffer(render_job *j, double fk)
             j->dF = e->f_cache;
         return rc;
     }
-    size_t nF = s->hkl.F ? (size_t)s->hkl.h_range * s->hkl.k_range * s->hkl.l_range : 1;
     size_t bF = 0;
-    void *hF = pack_real(s->hkl.F ? s->hkl.F : &s->fdump_dummy, nF, j->f64, fk, &bF);
+    void *hF = pack_real(j->K.F, j->K.nF ? j->K.nF : 1, j->f64, fk, &bF);
     if (!hF)
         return CL_OUT_OF_HOST_MEMORY;
     j->dF = make_buffer(e, CL_MEM_READ_ONLY, bF, hF, &rc);
@@ -539,12 +544,11 @@ static cl_int job_out_buffer(render_job *j)
 static cl_int job_params(render_job *j, const nbcl_scene *const *frames, double *fk)
 {
     nbcl_engine *e = j->e;
-    const nbcl_scene *s = j->s;
-    size_t norient = (size_t)s->kiparams[NBCL_IP_NORIENT] * NBCL_ORIENT_STRIDE, bP, bS, bO;
-    size_t nF = s->hkl.F ? (size_t)s->hkl.h_range * s->hkl.k_range * s->hkl.l_range : 0;
-    *fk = j->f64 ? 1.0 : f32_amplitude_factor(s, s->hkl.F ? s->hkl.F : &s->fdump_dummy, nF);
+    const nbcl_kernel_inputs *K = &j->K;
+    size_t norient = K->norient * NBCL_ORIENT_STRIDE, bP, bS, bO;
+    *fk = j->f64 ? 1.0 : f32_amplitude_factor(K);
     double kp[NBCL_P_COUNT];
-    memcpy(kp, s->kparams, sizeof kp);
+    memcpy(kp, K->P, sizeof kp);
     if (*fk != 1.0) {
         kp[NBCL_P_DEFAULT_F] *= *fk;
         kp[NBCL_P_I_BG] *= *fk * *fk;
@@ -553,8 +557,8 @@ static cl_int job_params(render_job *j, const nbcl_scene *const *frames, double 
                                      "stays within float range", *fk);
     }
     void *hP = pack_real(kp, NBCL_P_COUNT, j->f64, 1.0, &bP);
-    void *hS = pack_real(s->ksrc, (size_t)s->sources * NBCL_SRC_STRIDE, j->f64, 1.0, &bS);
-    void *hO = pack_real(s->orient, norient, j->f64, 1.0, &bO);
+    void *hS = pack_real(K->src, K->nsrc * NBCL_SRC_STRIDE, j->f64, 1.0, &bS);
+    void *hO = pack_real(K->orient, norient, j->f64, 1.0, &bO);
     if (hO && j->nframes > 1) {
         void *all = realloc(hO, bO * j->nframes);
         if (!all)
@@ -566,14 +570,14 @@ static cl_int job_params(render_job *j, const nbcl_scene *const *frames, double 
         bO *= j->nframes;
     }
     int ipnear[NBCL_IP_COUNT];
-    memcpy(ipnear, s->kiparams, sizeof ipnear);
+    memcpy(ipnear, K->IP, sizeof ipnear);
     ipnear[NBCL_IP_INTERPOLATE] = 0;
     cl_int rc = hP && hS && hO ? CL_SUCCESS : CL_OUT_OF_HOST_MEMORY;
     if (rc == CL_SUCCESS)
         j->dP = make_buffer(e, CL_MEM_READ_ONLY, bP, hP, &rc);
     if (rc == CL_SUCCESS)
         j->dIP = make_buffer(e, CL_MEM_READ_ONLY, sizeof(int) * NBCL_IP_COUNT,
-                             (void *)s->kiparams, &rc);
+                             (void *)K->IP, &rc);
     if (rc == CL_SUCCESS)
         j->dIPnear = make_buffer(e, CL_MEM_READ_ONLY, sizeof(int) * NBCL_IP_COUNT, ipnear, &rc);
     if (rc == CL_SUCCESS)
@@ -667,7 +671,7 @@ static nbcl_status job_interp_check(render_job *j, size_t first, size_t count, s
 static nbcl_status job_run(render_job *j, const nbcl_render_opts *opts)
 {
     const nbcl_scene *s = j->s;
-    const int interp_on = s->kiparams[NBCL_IP_INTERPOLATE] != 0;
+    const int interp_on = j->K.IP[NBCL_IP_INTERPOLATE] != 0;
     launch_sizer z;
     z.fpixels = s->fpixels;
     memcpy(z.roi, s->roi, sizeof z.roi); /* the scene's may reach one past the last pixel */
@@ -735,6 +739,7 @@ static void job_end(render_job *j, nbcl_status st, double t_start, nbcl_render_t
         if (*bufs[i])
             clReleaseMemObject(*bufs[i]);
     free(j->homega);
+    nbcl__kernel_inputs_free(&j->K);
     nbcl_render_timing tm = j->tm;
     if (tm.readback_s < 0)
         tm.readback_s = 0;
@@ -782,31 +787,41 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
 
 /* ------------------------------------------------------------ several frames per launch */
 
+/* the packed inputs of two scenes allow one launch: the same parameter blocks (interpolation
+ * off: its first fallback switches it off for the rest of a run, per-run state), sources and
+ * grid (the same array, or both shared from one base: inputs_id; without a grid default_F is in
+ * the parameters) */
+static int inputs_batchable(const nbcl_scene *a, const nbcl_scene *b, const nbcl_kernel_inputs *ka,
+                            const nbcl_kernel_inputs *kb)
+{
+    if (!ka->src || !kb->src || ka->IP[NBCL_IP_INTERPOLATE] || kb->IP[NBCL_IP_INTERPOLATE])
+        return 0;
+    if (memcmp(ka->IP, kb->IP, sizeof ka->IP) != 0 || memcmp(ka->P, kb->P, sizeof ka->P) != 0 ||
+        ka->nsrc != kb->nsrc ||
+        memcmp(ka->src, kb->src, sizeof(double) * NBCL_SRC_STRIDE * ka->nsrc) != 0 ||
+        ka->nF != kb->nF)
+        return 0;
+    return ka->nF == 0 || ka->F == kb->F || (a->inputs_id && a->inputs_id == b->inputs_id);
+}
+
 int nbcl_scenes_batchable(const nbcl_scene *a, const nbcl_scene *b)
 {
     if (!a || !b)
         return 0;
-    if (a == b)
-        return 1;
-    /* interpolation is per-run state (its first fallback switches it off for what follows) */
-    if (a->kiparams[NBCL_IP_INTERPOLATE] || b->kiparams[NBCL_IP_INTERPOLATE])
-        return 0;
-    if (memcmp(a->kiparams, b->kiparams, sizeof(int) * NBCL_IP_COUNT) != 0 ||
-        memcmp(a->kparams, b->kparams, sizeof(double) * NBCL_P_COUNT) != 0 ||
-        a->fpixels != b->fpixels || a->spixels != b->spixels || a->steps != b->steps ||
-        a->thicksteps != b->thicksteps || memcmp(a->roi, b->roi, sizeof a->roi) != 0 ||
-        a->sources != b->sources || a->fdump_dummy != b->fdump_dummy)
-        return 0;
-    if (memcmp(a->ksrc, b->ksrc, sizeof(double) * NBCL_SRC_STRIDE * (size_t)a->sources) != 0)
-        return 0;
-    /* the same grid: the same array, or both shared from one base (inputs_id) */
-    if (a->hkl.F != b->hkl.F && !(a->inputs_id && a->inputs_id == b->inputs_id))
+    if (a->fpixels != b->fpixels || a->spixels != b->spixels || a->steps != b->steps ||
+        a->thicksteps != b->thicksteps || memcmp(a->roi, b->roi, sizeof a->roi) != 0)
         return 0;
     if (a->mask != b->mask &&
         (!a->mask || !b->mask ||
          memcmp(a->mask, b->mask, (size_t)a->fpixels * (size_t)a->spixels) != 0))
         return 0;
-    return 1;
+    nbcl_kernel_inputs ka, kb;
+    nbcl__pack_kernel_inputs(a, &ka); /* out of memory: src NULL, not batchable */
+    nbcl__pack_kernel_inputs(b, &kb);
+    int ok = inputs_batchable(a, b, &ka, &kb);
+    nbcl__kernel_inputs_free(&ka);
+    nbcl__kernel_inputs_free(&kb);
+    return ok;
 }
 
 /* Sub-paths per pixel of a batch: B = ceil(this / sub-paths per pixel). A pixel's shared work
@@ -820,7 +835,7 @@ int nbcl_scenes_batchable(const nbcl_scene *a, const nbcl_scene *b)
 
 size_t nbcl_render_batch_max(const nbcl_engine *e, const nbcl_scene *s)
 {
-    if (!e || !s || !use_simd(e) || s->kiparams[NBCL_IP_INTERPOLATE])
+    if (!e || !s || !use_simd(e) || s->interpolate)
         return 1;
     double per_pixel = (double)s->steps * (double)(s->thicksteps > 0 ? s->thicksteps : 1);
     double want = ceil(NBCL_BATCH_SUBPATHS / (per_pixel > 1.0 ? per_pixel : 1.0));

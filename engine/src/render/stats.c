@@ -20,7 +20,6 @@
  *
  * Host fallback (same results, reason kept in the profile and in last_error): no engine, a device
  * without fp64, buffers larger than the device allows, or any OpenCL/CLBlast failure. */
-#include "nbcl_json.h"
 #include "nbcl_internal.h"
 
 #include <clblast_c.h>
@@ -29,14 +28,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* the last call's profile, one per thread: the engines of a series compute statistics on
- * threads of their own, and each reads back its own call's profile */
-static _Thread_local nbcl_stats_profile g_prof;
-
-void nbcl__stats_last_profile(nbcl_stats_profile *out)
+/* Each engine keeps the profile of its last call (nbcl_engine_stats_profile); a call without an
+ * engine writes into a scratch profile of its own. */
+void nbcl_engine_stats_profile(const nbcl_engine *e, nbcl_stats_profile *out)
 {
-    if (out)
-        *out = g_prof;
+    if (!out)
+        return;
+    if (e)
+        *out = e->stats_prof;
+    else
+        memset(out, 0, sizeof *out);
 }
 
 typedef struct blas_ctx {
@@ -47,17 +48,19 @@ typedef struct blas_ctx {
     char err[512];
 } blas_ctx;
 
-static void prof_begin(const char *what)
+static void prof_begin(nbcl_stats_profile *p, const char *what)
 {
-    memset(&g_prof, 0, sizeof g_prof);
-    snprintf(g_prof.what, sizeof g_prof.what, "%s", what);
+    memset(p, 0, sizeof *p);
+    snprintf(p->what, sizeof p->what, "%s", what);
 }
 
-static void prof_add(const char *routine, double t0, double wall, double ev)
+/* (the device path always has an engine) */
+static void prof_add(nbcl_engine *e, const char *routine, double t0, double wall, double ev)
 {
-    if (g_prof.ncalls >= sizeof g_prof.calls / sizeof g_prof.calls[0])
+    nbcl_stats_profile *p = &e->stats_prof;
+    if (p->ncalls >= sizeof p->calls / sizeof p->calls[0])
         return;
-    nbcl_stats_call *c = &g_prof.calls[g_prof.ncalls++];
+    nbcl_stats_call *c = &p->calls[p->ncalls++];
     snprintf(c->routine, sizeof c->routine, "%s", routine);
     c->host_start = t0;
     c->wall_s = wall;
@@ -97,7 +100,7 @@ static int blas_done(blas_ctx *c, const char *routine, CLBlastStatusCode s, cl_e
                  nbcl__cl_error_name(rc));
         return 0;
     }
-    prof_add(routine, t0, wall, evs);
+    prof_add(c->e, routine, t0, wall, evs);
     return 1;
 }
 
@@ -119,7 +122,7 @@ static int read_double(blas_ctx *c, cl_mem buf, size_t index, double *out)
         snprintf(c->err, sizeof c->err, "clEnqueueReadBuffer: %s", nbcl__cl_error_name(rc));
         return 0;
     }
-    prof_add("readback", t0, nbcl__now() - t0, -1.0);
+    prof_add(c->e, "readback", t0, nbcl__now() - t0, -1.0);
     return 1;
 }
 
@@ -133,7 +136,7 @@ static int read_index(blas_ctx *c, size_t slot, size_t *out)
         snprintf(c->err, sizeof c->err, "clEnqueueReadBuffer: %s", nbcl__cl_error_name(rc));
         return 0;
     }
-    prof_add("readback", t0, nbcl__now() - t0, -1.0);
+    prof_add(c->e, "readback", t0, nbcl__now() - t0, -1.0);
     *out = v;
     return 1;
 }
@@ -149,7 +152,7 @@ static cl_mem upload(blas_ctx *c, const double *host, size_t n)
                  nbcl__cl_error_name(rc));
         return NULL;
     }
-    prof_add("upload", t0, nbcl__now() - t0, -1.0);
+    prof_add(c->e, "upload", t0, nbcl__now() - t0, -1.0);
     return m;
 }
 
@@ -218,10 +221,10 @@ static void release(cl_mem *m)
     *m = NULL;
 }
 
-static void note_fallback(nbcl_engine *e, const char *why)
+static void note_fallback(nbcl_stats_profile *p, nbcl_engine *e, const char *why)
 {
-    g_prof.on_device = 0;
-    snprintf(g_prof.reason, sizeof g_prof.reason, "%s", why);
+    p->on_device = 0;
+    snprintf(p->reason, sizeof p->reason, "%s", why);
     if (e) {
         nbcl__set_error(e, "statistics on the host: %s", why);
         nbcl__log(e, NBCL_LOG_DEBUG, "statistics on the host: %s", why);
@@ -234,151 +237,186 @@ static int in_roi(const nbcl_scene *s, int x, int y)
     return !(x < s->roi[0] || x > s->roi[1] || y < s->roi[2] || y > s->roi[3]);
 }
 
-static int stats_device(nbcl_engine *e, const nbcl_scene *s, const nbcl_image *img,
-                        nbcl_stats *out, char *why, size_t whycap)
+/* the image widened to double: xr the ROI's pixels (0 elsewhere), xm those not masked as well
+ * (xm is xr without a mask); n pixels counted for the mean, m for the RMSD */
+typedef struct stats_pack {
+    double *xr, *xm;
+    size_t npix, n, m;
+    int masked;
+} stats_pack;
+
+static void pack_free(stats_pack *p)
 {
-    size_t npix = (size_t)img->fpixels * (size_t)img->spixels;
-    int masked = s->mask != NULL;
-    const char *bad = device_unusable(e, npix, masked ? 2 : 1, why, whycap);
-    if (bad) {
-        if (bad != why)
-            snprintf(why, whycap, "%s", bad);
+    free(p->xr);
+    if (p->masked)
+        free(p->xm);
+}
+
+static int pack_make(const nbcl_scene *s, const nbcl_image *img, stats_pack *p)
+{
+    memset(p, 0, sizeof *p);
+    p->npix = (size_t)img->fpixels * (size_t)img->spixels;
+    p->masked = s->mask != NULL;
+    p->xr = malloc(p->npix * sizeof(double));
+    p->xm = p->masked ? malloc(p->npix * sizeof(double)) : p->xr;
+    if (!p->xr || !p->xm) {
+        pack_free(p);
         return 0;
     }
-    double *xr = malloc(npix * sizeof(double));
-    double *xm = masked ? malloc(npix * sizeof(double)) : xr;
-    double *ind = NULL;
-    if (!xr || !xm) {
-        free(xr);
-        if (masked)
-            free(xm);
-        snprintf(why, whycap, "out of host memory packing %zu pixels", npix);
-        return 0;
-    }
-    size_t n = 0, m = 0;
     for (int y = 0; y < img->spixels; y++)
         for (int x = 0; x < img->fpixels; x++) {
             size_t i = (size_t)y * img->fpixels + x;
             int r = in_roi(s, x, y);
             double v = r ? (double)img->data[i] : 0.0;
-            xr[i] = v;
-            m += r;
-            if (masked) {
+            p->xr[i] = v;
+            p->m += r;
+            if (p->masked) {
                 int keep = r && s->mask[i];
-                xm[i] = keep ? v : 0.0;
-                n += keep;
+                p->xm[i] = keep ? v : 0.0;
+                p->n += keep;
             }
         }
-    if (!masked)
-        n = m;
+    if (!p->masked)
+        p->n = p->m;
+    return 1;
+}
 
-    blas_ctx c;
-    cl_mem dxr = NULL, dxm = NULL, dind = NULL;
-    int ok = 0;
-    double sum = 0, sumsqr = 0, vmax = 0, sum_r = 0, sq_r = 0, ss = 0;
-    size_t imax = 0;
-    if (!ctx_open(&c, e))
-        goto fail;
-    dxm = upload(&c, xm, npix);
+/* sum and sum of squares of xm (the mean and RMS), the index of its maximum, and the same sums
+ * over xr (the RMSD): sums[0..3] = sum, sumsqr, sum_r, sq_r; *dxr stays uploaded */
+static int device_sums(blas_ctx *c, const stats_pack *p, cl_mem *dxr, double sums[4],
+                       size_t *imax)
+{
+    size_t npix = p->npix;
+    cl_mem dxm = upload(c, p->xm, npix);
     if (!dxm)
+        return 0;
+    BLAS(c, CLBlastDsum, npix, c->res, 0, dxm, 0, 1);
+    BLAS(c, CLBlastDdot, npix, c->res, 1, dxm, 0, 1, dxm, 0, 1);
+    BLAS(c, CLBlastiDmax, npix, c->ires, 0, dxm, 0, 1);
+    if (!read_double(c, c->res, 0, &sums[0]) || !read_double(c, c->res, 1, &sums[1]) ||
+        !read_index(c, 0, imax))
         goto fail;
-    BLAS(&c, CLBlastDsum, npix, c.res, 0, dxm, 0, 1);
-    BLAS(&c, CLBlastDdot, npix, c.res, 1, dxm, 0, 1, dxm, 0, 1);
-    BLAS(&c, CLBlastiDmax, npix, c.ires, 0, dxm, 0, 1);
-    if (!read_double(&c, c.res, 0, &sum) || !read_double(&c, c.res, 1, &sumsqr) ||
-        !read_index(&c, 0, &imax))
-        goto fail;
-    if (!isfinite(sum) || !isfinite(sumsqr)) {
-        snprintf(c.err, sizeof c.err, "non-finite pixel values");
-        goto fail;
-    }
-    if (imax >= npix) {
-        snprintf(c.err, sizeof c.err, "CLBlastiDmax returned index %zu of %zu", imax, npix);
+    if (!isfinite(sums[0]) || !isfinite(sums[1])) {
+        snprintf(c->err, sizeof c->err, "non-finite pixel values");
         goto fail;
     }
-    vmax = xm[imax];
-    /* the RMSD pass runs over the whole ROI, mask or not */
-    if (masked) {
-        dxr = upload(&c, xr, npix);
-        if (!dxr)
-            goto fail;
-        BLAS(&c, CLBlastDsum, npix, c.res, 2, dxr, 0, 1);
-        BLAS(&c, CLBlastDdot, npix, c.res, 3, dxr, 0, 1, dxr, 0, 1);
-        if (!read_double(&c, c.res, 2, &sum_r) || !read_double(&c, c.res, 3, &sq_r))
-            goto fail;
-    } else {
-        dxr = dxm;
-        clRetainMemObject(dxr);
-        sum_r = sum;
-        sq_r = sumsqr;
+    if (*imax >= npix) {
+        snprintf(c->err, sizeof c->err, "CLBlastiDmax returned index %zu of %zu", *imax, npix);
+        goto fail;
     }
+    if (!p->masked) { /* the RMSD pass runs over the whole ROI: here that is xm */
+        *dxr = dxm;
+        sums[2] = sums[0];
+        sums[3] = sums[1];
+        return 1;
+    }
+    release(&dxm);
+    *dxr = upload(c, p->xr, npix);
+    if (!*dxr)
+        return 0;
+    BLAS(c, CLBlastDsum, npix, c->res, 2, *dxr, 0, 1);
+    BLAS(c, CLBlastDdot, npix, c->res, 3, *dxr, 0, 1, *dxr, 0, 1);
+    return read_double(c, c->res, 2, &sums[2]) && read_double(c, c->res, 3, &sums[3]);
+fail:
+    release(&dxm);
+    return 0;
+}
 
-    size_t nn = n ? n : 1;
-    double avg = sum / nn;
+/* sum over the ROI of (v - avg)^2 when the one-pass formula cancels: xr := xr - avg * roi on
+ * the device (in place: xr is not needed afterwards), then its square */
+static int device_centred_ss(blas_ctx *c, const nbcl_scene *s, const nbcl_image *img, cl_mem dxr,
+                             double avg, double *ss)
+{
+    size_t npix = (size_t)img->fpixels * (size_t)img->spixels;
+    cl_mem dind = NULL;
+    double *ind = malloc(npix * sizeof(double));
+    if (!ind) {
+        snprintf(c->err, sizeof c->err, "out of host memory for the ROI indicator");
+        return 0;
+    }
+    for (int y = 0; y < img->spixels; y++)
+        for (int x = 0; x < img->fpixels; x++)
+            ind[(size_t)y * img->fpixels + x] = in_roi(s, x, y) ? 1.0 : 0.0;
+    dind = upload(c, ind, npix);
+    free(ind);
+    if (!dind)
+        return 0;
+    BLAS(c, CLBlastDaxpy, npix, -avg, dind, 0, 1, dxr, 0, 1);
+    BLAS(c, CLBlastDdot, npix, c->res, 4, dxr, 0, 1, dxr, 0, 1);
+    release(&dind);
+    return read_double(c, c->res, 4, ss);
+fail:
+    release(&dind);
+    return 0;
+}
+
+/* the first pixel in raster order reaching the device's maximum (the host loop's strict '>'):
+ * CLBlast's reductions do not promise the first index on ties */
+static int first_max(blas_ctx *c, const stats_pack *p, size_t imax, int width, nbcl_stats *out)
+{
+    double vmax = p->xm[imax];
+    if (!(vmax > 0))
+        return 1;
+    for (size_t i = 0; i <= imax; i++)
+        if (p->xm[i] == vmax) {
+            out->max_I = vmax;
+            out->max_fpixel = (int)(i % (size_t)width);
+            out->max_spixel = (int)(i / (size_t)width);
+            return 1;
+        }
+    /* an inconsistent answer: settle it on the host */
+    snprintf(c->err, sizeof c->err, "maximum %.17g not found at or before index %zu", vmax, imax);
+    return 0;
+}
+
+static int stats_device(nbcl_engine *e, const nbcl_scene *s, const nbcl_image *img,
+                        nbcl_stats *out, char *why, size_t whycap)
+{
+    size_t npix = (size_t)img->fpixels * (size_t)img->spixels;
+    const char *bad = device_unusable(e, npix, s->mask ? 2 : 1, why, whycap);
+    if (bad) {
+        if (bad != why)
+            snprintf(why, whycap, "%s", bad);
+        return 0;
+    }
+    stats_pack p;
+    if (!pack_make(s, img, &p)) {
+        snprintf(why, whycap, "out of host memory packing %zu pixels", npix);
+        return 0;
+    }
+    blas_ctx c;
+    cl_mem dxr = NULL;
+    double sums[4] = {0, 0, 0, 0}; /* sum, sumsqr over xm; sum_r, sq_r over xr */
+    size_t imax = 0;
+    int ok = ctx_open(&c, e) && device_sums(&c, &p, &dxr, sums, &imax);
+    size_t nn = p.n ? p.n : 1;
+    double avg = sums[0] / nn, ss = 0;
     if (nn <= 1)
         nn = 2;
-    /* sum over the ROI of (v - avg)^2 = sq_r - 2 avg sum_r + m avg^2, unless that cancels
-     * badly (spread below 1% of the level): then centre on the device and sum again */
-    ss = (sq_r - avg * sum_r) - avg * (sum_r - (double)m * avg);
-    if (!(ss > 1e-4 * sq_r)) {
-        ind = malloc(npix * sizeof(double));
-        if (!ind) {
-            snprintf(c.err, sizeof c.err, "out of host memory for the ROI indicator");
-            goto fail;
-        }
-        for (int y = 0; y < img->spixels; y++)
-            for (int x = 0; x < img->fpixels; x++)
-                ind[(size_t)y * img->fpixels + x] = in_roi(s, x, y) ? 1.0 : 0.0;
-        dind = upload(&c, ind, npix);
-        if (!dind)
-            goto fail;
-        /* xr := xr - avg * roi (in place: xr is not needed afterwards), then its square */
-        BLAS(&c, CLBlastDaxpy, npix, -avg, dind, 0, 1, dxr, 0, 1);
-        BLAS(&c, CLBlastDdot, npix, c.res, 4, dxr, 0, 1, dxr, 0, 1);
-        if (!read_double(&c, c.res, 4, &ss))
-            goto fail;
+    if (ok) {
+        /* sum over the ROI of (v - avg)^2 = sq_r - 2 avg sum_r + m avg^2, unless that cancels
+         * badly (spread below 1% of the level): then centre on the device and sum again */
+        ss = (sums[3] - avg * sums[2]) - avg * (sums[2] - (double)p.m * avg);
+        if (!(ss > 1e-4 * sums[3]))
+            ok = device_centred_ss(&c, s, img, dxr, avg, &ss);
     }
-    if (ss < 0)
-        ss = 0;
-    size_t mm = m <= 1 ? 2 : m;
-
-    memset(out, 0, sizeof *out);
-    /* the first pixel in raster order reaching the maximum (the host loop's strict '>') */
-    if (vmax > 0) {
-        size_t first = imax;
-        int found = 0;
-        for (size_t i = 0; i <= imax; i++)
-            if (xm[i] == vmax) {
-                first = i;
-                found = 1;
-                break;
-            }
-        if (!found) { /* an inconsistent answer: settle it on the host */
-            snprintf(c.err, sizeof c.err, "maximum %.17g not found at or before index %zu", vmax,
-                     imax);
-            goto fail;
-        }
-        out->max_I = vmax;
-        out->max_fpixel = (int)(first % (size_t)img->fpixels);
-        out->max_spixel = (int)(first / (size_t)img->fpixels);
+    if (ok) {
+        memset(out, 0, sizeof *out);
+        ok = first_max(&c, &p, imax, img->fpixels, out);
     }
-    out->sum = sum;
-    out->mean = avg;
-    out->rms = sqrt(sumsqr / (nn - 1));
-    out->rmsd = sqrt(ss / (mm - 1));
-    out->n = n;
-    ok = 1;
-fail:
-    if (!ok)
+    if (ok) {
+        size_t mm = p.m <= 1 ? 2 : p.m;
+        out->sum = sums[0];
+        out->mean = avg;
+        out->rms = sqrt(sums[1] / (nn - 1));
+        out->rmsd = sqrt((ss < 0 ? 0 : ss) / (mm - 1));
+        out->n = p.n;
+    } else {
         snprintf(why, whycap, "%s", c.err[0] ? c.err : "device statistics failed");
+    }
     release(&dxr);
-    release(&dxm);
-    release(&dind);
     ctx_close(&c);
-    free(xr);
-    free(ind);
-    if (masked)
-        free(xm);
+    pack_free(&p);
     return ok;
 }
 
@@ -388,17 +426,18 @@ nbcl_status nbcl_image_stats(nbcl_engine *e, const nbcl_scene *s, const nbcl_ima
     if (!s || !img || !out || (!img->data && img->fpixels * img->spixels > 0) ||
         img->fpixels < 0 || img->spixels < 0)
         return NBCL_INVALID_ARGUMENT;
-    prof_begin("stats");
+    nbcl_stats_profile scratch, *p = e ? &e->stats_prof : &scratch;
+    prof_begin(p, "stats");
     double t0 = nbcl__now();
     char why[512] = "";
     if (stats_device(e, s, img, out, why, sizeof why)) {
-        g_prof.on_device = 1;
+        p->on_device = 1;
         nbcl__stats_count_nonfinite(s, img, out);
     } else { /* non-finite pixels take this way too: the host pass counts them */
-        note_fallback(e, why);
+        note_fallback(p, e, why);
         nbcl_image_stats_host(s, img, out);
     }
-    g_prof.wall_s = nbcl__now() - t0;
+    p->wall_s = nbcl__now() - t0;
     return NBCL_OK;
 }
 
@@ -524,15 +563,16 @@ nbcl_status nbcl_compare_device(nbcl_engine *e, const float *a, const float *b, 
 {
     if (!r || (n > 0 && (!a || !b)))
         return NBCL_INVALID_ARGUMENT;
-    prof_begin("compare");
+    nbcl_stats_profile scratch, *p = e ? &e->stats_prof : &scratch;
+    prof_begin(p, "compare");
     double t0 = nbcl__now();
     char why[512] = "";
     if (compare_device(e, a, b, n, r, why, sizeof why)) {
-        g_prof.on_device = 1;
+        p->on_device = 1;
     } else {
-        note_fallback(e, why);
+        note_fallback(p, e, why);
         nbcl_compare_host(a, b, n, r);
     }
-    g_prof.wall_s = nbcl__now() - t0;
+    p->wall_s = nbcl__now() - t0;
     return NBCL_OK;
 }

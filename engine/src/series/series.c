@@ -6,7 +6,8 @@
  * Durability: each frame's files are written to temporary files in a commit set of the frame's
  * own; when a batch is full (as many frames as 96 open files allow, or sync_frames), when
  * sync_interval_s (2 s) has passed since the last commit, and at the end, one pass fdatasyncs
- * the whole batch (nbcl_commit_sets_prepare), then each frame's set is renamed into place. A
+ * the whole batch, then each frame's set is renamed into place and the directories are synced
+ * once (nbcl_commit_sets_commit). A
  * frame's files therefore appear complete or not at all (a failed rename is undone), and a
  * crash loses at most the frames of the batch in progress. */
 #include <math.h>
@@ -379,14 +380,7 @@ static void nexus_finish(series_ctx *c)
 static nbcl_status write_item(series_ctx *c, item *it, char *err, size_t errlen)
 {
     const nbcl_series_opts *o = c->o;
-    double t = nbcl__now();
-    if (!it->have_stats)
-        nbcl_image_stats_host(it->scene, &it->img, &it->stats);
-    t = nbcl__now() - t;
-    pthread_mutex_lock(&c->mu); /* stats_s is shared with the render side */
-    c->acc.stats_s += t;
-    pthread_mutex_unlock(&c->mu);
-    t = nbcl__now(); /* the writer's other sums are its own (read after the join) */
+    double t = nbcl__now(); /* the writer's sums are its own (read after the join) */
     int want[NBCL_OUT_KINDS];
     char names[NBCL_OUT_KINDS][PATHCAP];
     nbcl_series_frame f;
@@ -404,8 +398,11 @@ static nbcl_status write_item(series_ctx *c, item *it, char *err, size_t errlen)
         f.path[kd] = names[kd];
     }
     nbcl_frame_products p;
-    nbcl_status st = nbcl_frame_products_make(it->scene, &it->img, &it->stats, want, &p, err,
+    /* without device statistics the host's are made with the SMV image (one sweep fewer) */
+    nbcl_status st = nbcl_frame_products_make(it->scene, &it->img,
+                                              it->have_stats ? &it->stats : NULL, want, &p, err,
                                               errlen);
+    it->stats = p.stats;
     c->acc.convert_s += nbcl__now() - t;
     if (st != NBCL_OK)
         return st;
@@ -477,20 +474,14 @@ static int batch_frames(const series_ctx *c)
     return n < 1 ? 1 : (n > BATCH_FILES ? BATCH_FILES : n);
 }
 
-/* sync every frame of the batch at once, then rename frame by frame; the batch is empty after */
+/* sync every frame of the batch at once, rename frame by frame, sync the directories once; the
+ * batch is empty after */
 static nbcl_status batch_commit(series_ctx *c, batch *b, char *err, size_t errlen)
 {
     double t = nbcl__now();
-    nbcl_status st = b->n ? nbcl_commit_sets_prepare(b->set, (size_t)b->n, err, errlen) : NBCL_OK;
-    for (int i = 0; i < b->n; i++) { /* a set that failed to sync was aborted: it is empty */
-        char e2[1024];
-        nbcl_status s2 = nbcl_commit_set_commit(b->set[i], e2, sizeof e2);
-        if (s2 != NBCL_OK && st == NBCL_OK) {
-            st = s2;
-            nbcl__errf(err, errlen, "%s", e2);
-        }
+    nbcl_status st = nbcl_commit_sets_commit(b->set, (size_t)b->n, err, errlen);
+    for (int i = 0; i < b->n; i++)
         nbcl_commit_set_destroy(b->set[i]);
-    }
     b->n = 0;
     c->acc.commit_s += nbcl__now() - t;
     return st;
