@@ -357,5 +357,9 @@ void bench_git_info(char *sha, size_t cap, int *dirty);
 int bench_spawn(char *const argv[], const char *cwd, const char *logpath, double *wall_s,
                 double *max_rss_bytes);
 extern volatile int bench_interrupted;
+/* the token of every engine the bench creates: SIGINT/SIGTERM trigger it (nbcl_bench.c) */
+extern nbcl_cancel *bench_cancel;
+/* the NBCL_* settings, read once at start and given to every engine the bench creates */
+extern nbcl_env_options bench_env;
 
 #endif

@@ -144,6 +144,8 @@ int bench_formats(bench_run *run)
     snprintf(spec, sizeof spec, "%u:%u", run->devices[0].platform_index,
              run->devices[0].device_index);
     o.device = spec;
+    o.cancel = bench_cancel;
+    o.env = &bench_env;
     nbcl_engine *eng = NULL;
     if (nbcl_engine_create(&o, &eng, err, sizeof err) != NBCL_OK) {
         fprintf(stderr, "nbcl-bench: %s\n", err);

@@ -440,6 +440,8 @@ void bench_measure_peaks(bench_run *run)
                      run->devices[d].device_index);
             o.device = spec;
             o.precision = precs[p] == 64 ? NBCL_PRECISION_F64 : NBCL_PRECISION_F32;
+            o.cancel = bench_cancel;
+            o.env = &bench_env;
             nbcl_engine *eng = NULL;
             nbcl_status s = nbcl_engine_create(&o, &eng, err, sizeof err);
             if (s == NBCL_OK)

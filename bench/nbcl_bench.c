@@ -27,7 +27,7 @@ static void on_signal(int sig)
 {
     (void)sig;
     bench_interrupted = 1;
-    nbcl_request_cancel();
+    nbcl_cancel_trigger(bench_cancel);
 }
 
 static void usage(FILE *out)
@@ -437,7 +437,7 @@ int main(int argc, char **argv)
         return rc;
     {
         char eerr[512];
-        if (nbcl_env_check(eerr, sizeof eerr) != NBCL_OK) { /* a misspelt NBCL_* value */
+        if (nbcl_env_options_read(&bench_env, eerr, sizeof eerr) != NBCL_OK) { /* misspelt */
             fprintf(stderr, "nbcl-bench: %s\n", eerr);
             return BENCH_EXIT_USAGE;
         }
@@ -488,6 +488,7 @@ int main(int argc, char **argv)
               run.git_dirty == 1 ? " dirty" : run.git_dirty == 0 ? " clean" : "",
               run.started_utc);
 
+    bench_cancel = nbcl_cancel_create(); /* NULL (no memory): a signal stops between cases */
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
 

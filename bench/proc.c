@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 volatile int bench_interrupted = 0;
+nbcl_cancel *bench_cancel = NULL;
+nbcl_env_options bench_env;
 
 static int run_capture(const char *cmd, char *out, size_t cap)
 {

@@ -66,6 +66,8 @@ nbcl_status bench_engine_create(bench_run *run, int device_index, int precision,
     snprintf(spec, sizeof spec, "%u:%u", d->platform_index, d->device_index);
     o.device = spec;
     o.precision = precision == 64 ? NBCL_PRECISION_F64 : NBCL_PRECISION_F32;
+    o.cancel = bench_cancel;
+    o.env = &bench_env;
     o.log = engine_log;
     o.log_user = run;
     return nbcl_engine_create(&o, eng, err, errlen);

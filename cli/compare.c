@@ -415,7 +415,8 @@ int main(int argc, char **argv)
     }
 
     char err[4096] = "";
-    if (nbcl_env_check(err, sizeof err) != NBCL_OK) {
+    nbcl_env_options env; /* NBCL_* read once, given to the engine */
+    if (nbcl_env_options_read(&env, err, sizeof err) != NBCL_OK) {
         fprintf(stderr, "nbcl-compare: %s\n", err);
         return CMP_USAGE;
     }
@@ -493,6 +494,7 @@ int main(int argc, char **argv)
         nbcl_engine_opts o;
         nbcl_engine_opts_init(&o);
         o.device = device;
+        o.env = &env;
         char eerr[16384];
         if (nbcl_engine_create(&o, &eng, eerr, sizeof eerr) != NBCL_OK) {
             if (device) {

@@ -21,6 +21,13 @@
  * process at once (no output file exists while rendering). */
 #define NBCL_STOP_GRACE_S 3
 static volatile sig_atomic_t g_rendering;
+/* the run's cancel token: given to the engines and the series, installed for file waits on the
+ * threads that read inputs and write outputs (nbcl_cancel_use), triggered by the handlers */
+static nbcl_cancel *g_cancel;
+/* the NBCL_* settings, read once (main) and handed to the engines */
+static nbcl_env_options g_env;
+static nbcl_status g_env_st;
+static char g_env_err[512];
 
 static void on_alarm(int sig)
 {
@@ -39,7 +46,7 @@ static void on_alarm(int sig)
 static void on_signal(int sig)
 {
     (void)sig;
-    nbcl_request_cancel();
+    nbcl_cancel_trigger(g_cancel);
     nbcl_outfile_abort_all_signal_safe();
     if (g_rendering)
         alarm(NBCL_STOP_GRACE_S);
@@ -50,11 +57,11 @@ static void on_signal(int sig)
 static void on_signal_series(int sig)
 {
     (void)sig;
-    if (nbcl_cancel_requested()) {
+    if (nbcl_cancel_triggered(g_cancel)) {
         nbcl_outfile_abort_all_signal_safe();
         _exit(NBCL_EXIT_INTERRUPTED);
     }
-    nbcl_request_cancel();
+    nbcl_cancel_trigger(g_cancel);
 }
 
 /* 1 the first time a warning starting like msg is seen: a series renders many frames (on
@@ -81,7 +88,7 @@ static void log_cb(void *user, nbcl_log_level level, const char *msg)
     if (level == NBCL_LOG_WARN) { /* errors come back as the failing call's message */
         if (first_of_its_kind(msg))
             fprintf(stderr, "nbcl: %s\n", msg);
-    } else if (nbcl_env_word("NBCL_VERBOSE") == 1) {
+    } else if (g_env.verbose == 1) {
         fprintf(stderr, "nbcl: %s\n", msg);
     }
 }
@@ -94,7 +101,7 @@ static int progress_cb(void *user, size_t done, size_t total)
     if (done == total)
         fputc('\n', stderr);
     fflush(stderr);
-    return nbcl_cancel_requested();
+    return nbcl_cancel_triggered(g_cancel);
 }
 
 /* NBCL_TIMING=1: wall time of each phase of the run on stderr, to see where a whole process
@@ -163,7 +170,9 @@ typedef struct scene_job {
 static void *scene_thread(void *arg)
 {
     scene_job *j = arg;
+    nbcl_cancel *prev = nbcl_cancel_use(g_cancel); /* a FIFO input stops waiting on a signal */
     j->st = nbcl_scene_build(j->cfg, &j->scene, j->err, sizeof j->err);
+    nbcl_cancel_use(prev);
     return NULL;
 }
 
@@ -283,7 +292,7 @@ typedef struct engines {
  * ranks, the GPU of this node-local rank */
 static const char *rank_device(const nbcl_cli *cli, const nbcl_ranks *rk, char *buf, size_t cap)
 {
-    if (cli->device || getenv("NBCL_DEVICE") || rk->size <= 1)
+    if (cli->device || g_env.device || rk->size <= 1)
         return cli->device;
     nbcl_device_info d[MAX_ENGINES];
     size_t n = 0, gpus = 0;
@@ -311,6 +320,8 @@ static void engines_create(engines *en, const nbcl_cli *cli, const char *spec)
     o.fast_math = cli->fast_math;
     o.kernel_dir = cli->kernel_dir;
     o.log = log_cb;
+    o.cancel = g_cancel;
+    o.env = &g_env;
     en->st = nbcl_engine_create_list(&o, en->e, MAX_ENGINES, &en->n, en->err, sizeof en->err);
 }
 
@@ -452,11 +463,12 @@ static void series_opts_fill(nbcl_series_opts *so, const nbcl_cli *cli, const nb
     so->rank = rk->rank;
     so->nranks = rk->size;
     so->keep_finished_on_cancel = cli->nframes > 1;
-    int sv = nbcl_env_word("NBCL_STATS"); /* "device host" */
+    int sv = g_env.stats; /* NBCL_STATS: 0 device, 1 host, -1 unset */
     so->stats = sv == 0 ? NBCL_STATS_DEVICE : sv == 1 ? NBCL_STATS_HOST : NBCL_STATS_AUTO;
     so->cbf_path = NULL; /* -cbffile is the NBCL_OUT_CBF kind (a template in a series) */
     so->nexus_path = cli->nexusfile;
     so->nexus_compression = (int)cli->nexus_compression;
+    so->cancel = g_cancel;
 }
 
 static void timing_series(const nbcl_series_result *r)
@@ -542,8 +554,8 @@ static int run(int argc, char **argv, const nbcl_ranks *rk, run_out *out)
         fprintf(stderr, "nbcl: %s\n", err);
         return rc;
     }
-    if (nbcl_env_check(err, sizeof err) != NBCL_OK) { /* a misspelt NBCL_* value */
-        fprintf(stderr, "nbcl: %s\n", err);
+    if (g_env_st != NBCL_OK) { /* a misspelt NBCL_* value */
+        fprintf(stderr, "nbcl: %s\n", g_env_err);
         return NBCL_EXIT_USAGE;
     }
     if (cli.help || cli.version || cli.list_devices) {
@@ -706,7 +718,14 @@ static int run(int argc, char **argv, const nbcl_ranks *rk, run_out *out)
 
 int main(int argc, char **argv)
 {
-    g_tm.on = nbcl_env_word("NBCL_TIMING") == 1;
+    g_env_st = nbcl_env_options_read(&g_env, g_env_err, sizeof g_env_err);
+    g_tm.on = g_env.timing == 1;
+    g_cancel = nbcl_cancel_create();
+    if (!g_cancel) {
+        fprintf(stderr, "nbcl: out of memory\n");
+        return NBCL_EXIT_DEVICE;
+    }
+    nbcl_cancel_use(g_cancel); /* -img/-mask and outputs are read and written on this thread */
     g_tm.t0 = g_tm.last = now_s();
     nbcl_ranks rk;
     char err[1024];

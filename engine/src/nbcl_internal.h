@@ -17,6 +17,10 @@ struct nbcl_engine {
     /* options, with strings copied (owned) */
     nbcl_engine_opts opts;
     char *opt_device, *opt_kernel_dir, *opt_cache_dir, *opt_build_options;
+    /* the NBCL_* settings (opts.env, or read from the environment at creation), strings owned;
+     * nothing in the library reads the environment after that */
+    nbcl_env_options env;
+    char *env_strings[6];
 
     nbcl_device_info info;
     cl_platform_id platform;
@@ -46,9 +50,11 @@ void nbcl__set_error(nbcl_engine *e, const char *fmt, ...)
 #endif
     ;
 
-/* env.c: an NBCL_* variable holding seconds (the table's kind): 1 and *out set when it is a number from 0
- * to 86400, 0 when unset or empty, -1 when it is something else (*out untouched). */
-int nbcl__env_seconds(const char *name, double *out);
+/* env.c: a variable's raw value, only for the record of the run's environment (env.json) */
+const char *nbcl__env_record(const char *name);
+/* cancel.c: the token the calling thread installed with nbcl_cancel_use() was triggered (file
+ * waits: input FIFOs, slow FIFO readers) */
+int nbcl__io_cancelled(void);
 
 void nbcl__log(const nbcl_engine *e, nbcl_log_level level, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -74,9 +80,10 @@ void nbcl__errf(char *err, size_t errlen, const char *fmt, ...)
         }                                                                            \
     } while (0)
 
-/* device.c: resolve a spec to ids + facts */
-nbcl_status nbcl__device_resolve(const char *spec, cl_platform_id *platform, cl_device_id *device,
-                                 nbcl_device_info *info, char *err, size_t errlen);
+/* device.c: resolve a spec to ids + facts; env_device (NBCL_DEVICE) when spec is NULL or "" */
+nbcl_status nbcl__device_resolve(const char *spec, const char *env_device, cl_platform_id *platform,
+                                 cl_device_id *device, nbcl_device_info *info, char *err,
+                                 size_t errlen);
 void nbcl__device_query(cl_platform_id p, cl_device_id d, unsigned pi, unsigned di,
                         nbcl_device_info *info);
 
@@ -131,7 +138,8 @@ typedef struct nbcl_blas {
 } nbcl_blas;
 const nbcl_blas *nbcl__blas(char *why, size_t whycap);
 
-/* host threads for large image passes: the CPUs this process may use, or NBCL_HOST_THREADS */
+/* host threads for large image passes: the CPUs this process may use, or NBCL_HOST_THREADS
+ * (read through env.c at each call: these passes have no engine to carry options) */
 int nbcl__host_threads(void);
 /* threads a pass of nchunks chunks over npixels pixels runs on: NBCL_HOST_THREADS when set,
  * else one per million pixels up to nbcl__host_threads(); never more than nchunks, at least 1 */

@@ -113,8 +113,8 @@ typedef struct nbcl_stats_profile {
     nbcl_stats_call calls[24];
 } nbcl_stats_profile;
 
-/* Profile of the most recent nbcl_image_stats / nbcl_compare_device call in this process
- * (process-wide, not thread-safe: for the single-threaded bench and tools). */
+/* Profile of the most recent nbcl_image_stats / nbcl_compare_device call of the calling thread
+ * (for the bench and tools). */
 void nbcl__stats_last_profile(nbcl_stats_profile *out);
 
 #ifdef __cplusplus

@@ -32,12 +32,11 @@ int nbcl__kcache_header(const char *key, const void *payload, size_t len,
 const char *nbcl__kcache_verify(const char *key, const unsigned char *entry, size_t len,
                                 size_t *payload_len);
 
-/* Effective on/off for a mode. AUTO consults env_value (NBCL_CACHE: "on"/"off"/"auto",
- * case-insensitive; "1"/"yes"/"true" and "0"/"no"/"false" accepted; NULL/empty/unknown = auto);
- * auto is off on platforms named "Portable Computing Language" or naming NVIDIA (name or
- * vendor), on elsewhere. Returns 1 for on. */
-int nbcl__kcache_mode_on(nbcl_cache_mode mode, const char *env_value, const char *platform_name,
-                         const char *platform_vendor);
+/* Effective on/off for a mode. AUTO takes env_mode (NBCL_CACHE as env.c parsed it into the
+ * engine's nbcl_env_options); auto there too is off on platforms naming NVIDIA (name or vendor),
+ * on elsewhere (PoCL included). Returns 1 for on. */
+int nbcl__kcache_mode_on(nbcl_cache_mode mode, nbcl_cache_mode env_mode,
+                         const char *platform_name, const char *platform_vendor);
 
 /* Cache directory: opt_dir, else env_dir (NBCL_CACHE_DIR), else xdg/nbcl, else home/.cache/nbcl
  * (empty strings count as unset). Returns 0 and "" when none can be formed. */

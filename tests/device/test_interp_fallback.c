@@ -90,10 +90,14 @@ static void fallback_switches_to_nearest(void **state)
      * (NBCL_LAUNCH_SECONDS=0: 16 to 32 pixels each on a CPU, the switch lands in one of them) */
     for (int kz = 0; kz < 6; kz++) {
         int small = kz >= 4, kk = small ? kz - 4 : kz / 2;
-        setenv("NBCL_KERNEL", kernels[kk], 1);
-        setenv("NBCL_ZERO_COPY", kz % 2 ? "1" : "0", 1);
-        setenv("NBCL_LAUNCH_SECONDS", small ? "0" : "0.25", 1);
-        nbcl_engine *e = nbcl_test_engine(NBCL_PRECISION_F64);
+        /* the settings NBCL_KERNEL, NBCL_ZERO_COPY and NBCL_LAUNCH_SECONDS would give, set
+         * directly (an engine takes them at creation, never from the environment later) */
+        nbcl_env_options env;
+        nbcl_env_options_init(&env);
+        env.kernel = kk; /* 0 scalar, 1 simd */
+        env.zero_copy = kz % 2;
+        env.launch_seconds = small ? 0.0 : 0.25;
+        nbcl_engine *e = nbcl_test_engine_with(NBCL_PRECISION_F64, &env, NULL);
         if (!e)
             skip();
         nbcl_image img;
@@ -109,10 +113,8 @@ static void fallback_switches_to_nearest(void **state)
                 fail_msg("%s kernel: pixel %d = %.9g, host %.9g (first fallback %ld)",
                          kernels[kk], i, img.data[i], host[i], first);
         nbcl_image_free(&img);
+        nbcl_engine_destroy(e);
     }
-    unsetenv("NBCL_KERNEL");
-    unsetenv("NBCL_ZERO_COPY");
-    unsetenv("NBCL_LAUNCH_SECONDS");
     free(host);
     nbcl_scene_destroy(s);
 }

@@ -234,7 +234,7 @@ static void test_off_and_auto(void **state)
     unsetenv("NBCL_CACHE");
     nbcl_device_info d;
     assert_int_equal(nbcl_device_find(test_device_spec(), &d, NULL, 0), NBCL_OK);
-    int expect_on = nbcl__kcache_mode_on(NBCL_CACHE_AUTO, NULL, d.platform_name,
+    int expect_on = nbcl__kcache_mode_on(NBCL_CACHE_AUTO, NBCL_CACHE_AUTO, d.platform_name,
                                          d.platform_vendor);
     assert_int_equal(make(g_kdir, cache_dir, NBCL_CACHE_AUTO, NULL, st_, sizeof st_, err,
                           sizeof err),
@@ -637,22 +637,51 @@ static void test_mode_rules(void **state)
 {
     (void)state;
     const char *pocl = "Portable Computing Language";
-    assert_int_equal(nbcl__kcache_mode_on(NBCL_CACHE_ON, "off", pocl, "The pocl project"), 1);
-    assert_int_equal(nbcl__kcache_mode_on(NBCL_CACHE_OFF, "on", "AMD", "AMD"), 0);
-    assert_int_equal(nbcl__kcache_mode_on(NBCL_CACHE_AUTO, NULL, pocl, "The pocl project"), 1);
-    assert_int_equal(nbcl__kcache_mode_on(NBCL_CACHE_AUTO, "", "NVIDIA CUDA", "NVIDIA Corporation"),
-                     0);
-    assert_int_equal(nbcl__kcache_mode_on(NBCL_CACHE_AUTO, "auto", "Intel(R) OpenCL", "Intel(R)"),
+    /* the engine option wins over NBCL_CACHE; AUTO takes NBCL_CACHE; auto is off for NVIDIA */
+    assert_int_equal(nbcl__kcache_mode_on(NBCL_CACHE_ON, NBCL_CACHE_OFF, pocl, "The pocl project"),
                      1);
-    assert_int_equal(nbcl__kcache_mode_on(NBCL_CACHE_AUTO, NULL, "AMD Accelerated Parallel Processing",
+    assert_int_equal(nbcl__kcache_mode_on(NBCL_CACHE_OFF, NBCL_CACHE_ON, "AMD", "AMD"), 0);
+    assert_int_equal(
+        nbcl__kcache_mode_on(NBCL_CACHE_AUTO, NBCL_CACHE_AUTO, pocl, "The pocl project"), 1);
+    assert_int_equal(nbcl__kcache_mode_on(NBCL_CACHE_AUTO, NBCL_CACHE_AUTO, "NVIDIA CUDA",
+                                          "NVIDIA Corporation"),
+                     0);
+    assert_int_equal(nbcl__kcache_mode_on(NBCL_CACHE_AUTO, NBCL_CACHE_AUTO, "Intel(R) OpenCL",
+                                          "Intel(R)"),
+                     1);
+    assert_int_equal(nbcl__kcache_mode_on(NBCL_CACHE_AUTO, NBCL_CACHE_AUTO,
+                                          "AMD Accelerated Parallel Processing",
                                           "Advanced Micro Devices, Inc."),
                      1);
-    assert_int_equal(nbcl__kcache_mode_on(NBCL_CACHE_AUTO, "ON", pocl, ""), 1);
-    assert_int_equal(nbcl__kcache_mode_on(NBCL_CACHE_AUTO, "1", pocl, ""), 1);
-    assert_int_equal(nbcl__kcache_mode_on(NBCL_CACHE_AUTO, "Off", "AMD", "AMD"), 0);
-    assert_int_equal(nbcl__kcache_mode_on(NBCL_CACHE_AUTO, "0", "AMD", "AMD"), 0);
-    assert_int_equal(nbcl__kcache_mode_on(NBCL_CACHE_AUTO, "bogus", "AMD", "AMD"), 1);
-    assert_int_equal(nbcl__kcache_mode_on(NBCL_CACHE_AUTO, NULL, NULL, NULL), 1);
+    assert_int_equal(nbcl__kcache_mode_on(NBCL_CACHE_AUTO, NBCL_CACHE_ON, "NVIDIA CUDA", "NVIDIA"),
+                     1);
+    assert_int_equal(nbcl__kcache_mode_on(NBCL_CACHE_AUTO, NBCL_CACHE_OFF, "AMD", "AMD"), 0);
+    assert_int_equal(nbcl__kcache_mode_on(NBCL_CACHE_AUTO, NBCL_CACHE_AUTO, NULL, NULL), 1);
+
+    /* NBCL_CACHE's words (case-insensitive) as env.c reads them into the options; anything
+     * else is refused, naming the variable */
+    static const struct {
+        const char *value;
+        int mode;
+    } words[] = {{"ON", NBCL_CACHE_ON},     {"1", NBCL_CACHE_ON},    {"yes", NBCL_CACHE_ON},
+                 {"True", NBCL_CACHE_ON},   {"Off", NBCL_CACHE_OFF}, {"0", NBCL_CACHE_OFF},
+                 {"no", NBCL_CACHE_OFF},    {"FALSE", NBCL_CACHE_OFF}, {"auto", NBCL_CACHE_AUTO},
+                 {"", NBCL_CACHE_AUTO}};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+        nbcl_env_options env;
+        setenv("NBCL_CACHE", words[i].value, 1);
+        assert_int_equal(nbcl_env_options_read(&env, NULL, 0), NBCL_OK);
+        if (env.cache != words[i].mode)
+            fail_msg("NBCL_CACHE=%s: mode %d, expected %d", words[i].value, env.cache,
+                     words[i].mode);
+    }
+    nbcl_env_options env;
+    char err[256];
+    setenv("NBCL_CACHE", "bogus", 1);
+    assert_int_equal(nbcl_env_options_read(&env, err, sizeof err), NBCL_INVALID_ARGUMENT);
+    assert_non_null(strstr(err, "NBCL_CACHE='bogus'"));
+    assert_int_equal(env.cache, NBCL_CACHE_AUTO);
+    unsetenv("NBCL_CACHE");
 }
 
 static void test_dir_rules(void **state)

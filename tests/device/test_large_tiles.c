@@ -3,7 +3,8 @@
  *   - forced small tiles (nbcl_render_opts.max_tile_pixels) give a byte-identical image to one
  *     tile, in both precisions, with and without an ROI, and the tile count is as asked;
  *   - progress is reported once per tile, monotonically, ending at the total; returning non-zero
- *     from it, or a cancel request, stops the render with NBCL_INTERRUPTED and no image;
+ *     from it, or the engine's cancel token, stops the render with NBCL_INTERRUPTED and no
+ *     image; two engines with tokens of their own stop independently;
  *   - a detector whose float image is larger than the device's CL_DEVICE_MAX_MEM_ALLOC_SIZE renders
  *     in several tiles and matches the host evaluation. On PoCL the test makes the device small
  *     with POCL_MEMORY_LIMIT=1 (1 GiB of global memory, 256 MiB per buffer), so an 8200 x 8200
@@ -109,13 +110,22 @@ static void tiles_identical(nbcl_precision prec, const int *roi)
         sum += ref.data[i];
     assert_true(sum > 0 && isfinite(sum));
 
+    /* an engine with each NBCL_ZERO_COPY setting (given directly: engines take their settings
+     * when created) */
+    nbcl_engine *ez[2];
+    for (int zc = 0; zc < 2; zc++) {
+        nbcl_env_options env;
+        nbcl_env_options_init(&env);
+        env.zero_copy = zc;
+        ez[zc] = nbcl_test_engine_with(prec, &env, NULL);
+        assert_non_null(ez[zc]);
+    }
     /* multiples of 64 give exactly ceil(npix / max) tiles; the kernel writing the host image in
      * place (zero copy) and a device buffer read back give the same bytes */
     const size_t sizes[] = {64, 1024, 4096, 7680, 1 << 20};
     for (size_t k = 0; k < 2 * sizeof sizes / sizeof sizes[0]; k++) {
         int zc = k % 2;
-        setenv("NBCL_ZERO_COPY", zc ? "1" : "0", 1);
-        render_tiles(e, s, sizes[k / 2], &img, &tm, &pl);
+        render_tiles(ez[zc], s, sizes[k / 2], &img, &tm, &pl);
         assert_int_equal(tm.zero_copy, zc);
         size_t want = (npix + sizes[k / 2] - 1) / sizes[k / 2];
         if (tm.tiles != want)
@@ -136,15 +146,15 @@ static void tiles_identical(nbcl_precision prec, const int *roi)
     /* sizes that are not a multiple of the work-group: never more tiles than asked for */
     const size_t odd[] = {1, 100, 1000, 3333};
     for (size_t k = 0; k < 2 * sizeof odd / sizeof odd[0]; k++) {
-        setenv("NBCL_ZERO_COPY", k % 2 ? "1" : "0", 1);
-        render_tiles(e, s, odd[k / 2], &img, &tm, &pl);
+        render_tiles(ez[k % 2], s, odd[k / 2], &img, &tm, &pl);
         size_t most = (npix + odd[k / 2] - 1) / odd[k / 2];
         assert_true(tm.tiles >= 2 && tm.tiles <= most);
         assert_int_equal(pl.calls, tm.tiles);
         assert_memory_equal(img.data, ref.data, npix * sizeof(float));
         nbcl_image_free(&img);
     }
-    unsetenv("NBCL_ZERO_COPY");
+    nbcl_engine_destroy(ez[0]);
+    nbcl_engine_destroy(ez[1]);
     nbcl_image_free(&ref);
     nbcl_scene_destroy(s);
 }
@@ -189,14 +199,40 @@ static void test_cancel(void **state)
     assert_int_equal(tm.tiles, 2);
     assert_int_equal(pl.calls, 2);
 
-    nbcl_request_cancel();
-    assert_int_equal(nbcl_render(e, s, NULL, &img, &tm), NBCL_INTERRUPTED);
-    assert_null(img.data);
-    assert_int_equal(tm.tiles, 0);
-    nbcl_clear_cancel();
-    assert_int_equal(nbcl_render(e, s, NULL, &img, &tm), NBCL_OK);
-    assert_non_null(img.data);
-    nbcl_image_free(&img);
+    /* two engines in one process with tokens of their own: triggering one token stops only the
+     * renders of its engine (before the first launch: no tile, no image); the other engine, and
+     * one without a token, render on; a reset token lets its engine render again */
+    nbcl_cancel *ta = nbcl_cancel_create(), *tb = nbcl_cancel_create();
+    assert_non_null(ta);
+    assert_non_null(tb);
+    nbcl_engine *ea = nbcl_test_engine_with(NBCL_PRECISION_AUTO, NULL, ta);
+    nbcl_engine *eb = nbcl_test_engine_with(NBCL_PRECISION_AUTO, NULL, tb);
+    assert_non_null(ea);
+    assert_non_null(eb);
+    for (int round = 0; round < 2; round++) {
+        nbcl_engine *stopped = round ? eb : ea, *running = round ? ea : eb;
+        nbcl_cancel_trigger(round ? tb : ta);
+        assert_int_equal(nbcl_cancel_triggered(round ? ta : tb), 0);
+        assert_int_equal(nbcl_render(stopped, s, NULL, &img, &tm), NBCL_INTERRUPTED);
+        assert_null(img.data);
+        assert_int_equal(tm.tiles, 0);
+        assert_non_null(strstr(nbcl_engine_last_error(stopped), "interrupted"));
+        assert_int_equal(nbcl_render(running, s, NULL, &img, &tm), NBCL_OK);
+        assert_non_null(img.data);
+        assert_true(tm.tiles >= 1);
+        nbcl_image_free(&img);
+        assert_int_equal(nbcl_render(e, s, NULL, &img, &tm), NBCL_OK);
+        assert_non_null(img.data);
+        nbcl_image_free(&img);
+        nbcl_cancel_reset(round ? tb : ta);
+        assert_int_equal(nbcl_render(stopped, s, NULL, &img, &tm), NBCL_OK);
+        assert_non_null(img.data);
+        nbcl_image_free(&img);
+    }
+    nbcl_engine_destroy(ea);
+    nbcl_engine_destroy(eb);
+    nbcl_cancel_destroy(ta);
+    nbcl_cancel_destroy(tb);
     nbcl_scene_destroy(s);
 }
 
@@ -204,26 +240,70 @@ static void test_cancel(void **state)
  * small as the device allows (so a signal is acted on soonest); the image and the solid angle
  * are the same bytes as in one launch, for both kernels and precisions, with an ROI, and every
  * launch boundary is a whole number of vector work-items (16 pixels) */
+/* the environment is read once: an engine keeps the NBCL_* values it was created with (a later
+ * setenv changes nothing), and options that carry the settings leave the environment unread
+ * (even a value nbcl_env_options_read would refuse) */
+static void test_env_read_once(void **state)
+{
+    (void)state;
+    setenv("NBCL_KERNEL", "scalar", 1);
+    nbcl_engine *e = nbcl_test_engine_with(NBCL_PRECISION_AUTO, NULL, NULL);
+    if (!e)
+        skip();
+    nbcl_scene *s = make_scene(32, 32, 1, 1, 1, NULL);
+    nbcl_image img = {0};
+    nbcl_render_timing tm;
+    setenv("NBCL_KERNEL", "simd", 1);
+    assert_int_equal(nbcl_render(e, s, NULL, &img, &tm), NBCL_OK);
+    assert_string_equal(tm.kernel_name, "nbcl_k_pixel");
+    nbcl_image_free(&img);
+    nbcl_engine_destroy(e);
+
+    setenv("NBCL_KERNEL", "vector", 1);
+    char err[512];
+    assert_int_equal(nbcl_env_options_read(NULL, err, sizeof err), NBCL_INVALID_ARGUMENT);
+    assert_non_null(strstr(err, "NBCL_KERNEL='vector': expected scalar|simd"));
+    nbcl_env_options env;
+    nbcl_env_options_init(&env);
+    env.kernel = 0;
+    e = nbcl_test_engine_with(NBCL_PRECISION_AUTO, &env, NULL);
+    assert_non_null(e);
+    assert_int_equal(nbcl_render(e, s, NULL, &img, &tm), NBCL_OK);
+    assert_string_equal(tm.kernel_name, "nbcl_k_pixel");
+    nbcl_image_free(&img);
+    nbcl_engine_destroy(e);
+    assert_null(nbcl_test_engine_with(NBCL_PRECISION_AUTO, NULL, NULL)); /* refused */
+    unsetenv("NBCL_KERNEL");
+    nbcl_scene_destroy(s);
+}
+
 static void launch_by_work(nbcl_precision prec, const char *kernel)
 {
-    nbcl_engine *e = nbcl_test_engine(prec);
-    if (!e) {
+    /* NBCL_KERNEL and NBCL_LAUNCH_SECONDS as an engine's settings: one engine with launches of
+     * (far) more than the whole image, one with the smallest launches */
+    nbcl_env_options env;
+    nbcl_env_options_init(&env);
+    env.kernel = strcmp(kernel, "simd") == 0;
+    env.launch_seconds = 86400.0;
+    nbcl_engine *e = nbcl_test_engine_with(prec, &env, NULL);
+    env.launch_seconds = 0.0;
+    nbcl_engine *e0 = nbcl_test_engine_with(prec, &env, NULL);
+    if (!e || !e0) {
         fprintf(stderr, "no engine for precision %d: skipped\n", (int)prec);
+        nbcl_engine_destroy(e);
+        nbcl_engine_destroy(e0);
         skip();
     }
-    setenv("NBCL_KERNEL", kernel, 1);
     const int roi[4] = {7, 90, 2, 61};
     nbcl_scene *s = make_scene(96, 80, 5, 3, 2, roi);
     size_t npix = 96 * 80;
     nbcl_image ref = {0}, img = {0};
     nbcl_render_timing tm;
     progress_log pl;
-    setenv("NBCL_LAUNCH_SECONDS", "1e6", 1);
     render_tiles(e, s, 0, &ref, &tm, &pl);
     assert_int_equal(tm.tiles, 1);
     const char *ran = tm.kernel_name;
-    setenv("NBCL_LAUNCH_SECONDS", "0", 1);
-    render_tiles(e, s, 0, &img, &tm, &pl);
+    render_tiles(e0, s, 0, &img, &tm, &pl);
     assert_string_equal(tm.kernel_name, ran);
     const nbcl_device_info *di = nbcl_engine_device(e);
     int simd = strcmp(ran, "nbcl_k_pixel_simd") == 0;
@@ -250,8 +330,8 @@ static void launch_by_work(nbcl_precision prec, const char *kernel)
     for (size_t i = 0; i < npix; i++)
         sum += ref.data[i];
     assert_true(sum > 0 && isfinite(sum));
-    unsetenv("NBCL_LAUNCH_SECONDS");
-    unsetenv("NBCL_KERNEL");
+    nbcl_engine_destroy(e);
+    nbcl_engine_destroy(e0);
     nbcl_image_free(&img);
     nbcl_image_free(&ref);
     nbcl_scene_destroy(s);
@@ -336,6 +416,7 @@ int main(void)
         cmocka_unit_test(test_tiles_f32),
         cmocka_unit_test(test_tiles_roi),
         cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_env_read_once),
         cmocka_unit_test(test_launch_work_f64_simd),
         cmocka_unit_test(test_launch_work_f32_simd),
         cmocka_unit_test(test_launch_work_scalar),

@@ -237,22 +237,22 @@ static void resume_and_products(void **state)
     assert_true(nbcl_output_pgm_scale(g_base, &st, 1.0) == 1.0);
 }
 
-static volatile int g_token;
+static nbcl_cancel *g_token;
 
 static void cancel_after_first(void *user, const nbcl_series_frame *f)
 {
     (void)f;
     int *n = user;
     if (++*n == 1)
-        g_token = 1;
+        nbcl_cancel_trigger(g_token);
 }
 
-/* an explicit cancel token stops the series; with keep_finished_on_cancel the frames done are
- * committed whole and nothing else is left */
-static void cancel_token(void **state)
+/* a cancel token stops the series — its own (opts.cancel) or its engine's
+ * (nbcl_engine_opts.cancel); with keep_finished_on_cancel the frames done are committed whole and
+ * nothing else is left */
+static void cancel_series(int by_engine)
 {
-    (void)state;
-    const char *dir = nbcl_test_workdir("series_cancel");
+    const char *dir = nbcl_test_workdir(by_engine ? "series_cancel_engine" : "series_cancel");
     assert_non_null(dir);
     char tf[4200];
     snprintf(tf, sizeof tf, "%s/f_##.bin", dir);
@@ -261,16 +261,22 @@ static void cancel_token(void **state)
     o.path[NBCL_OUT_FLOAT] = tf;
     o.keep_finished_on_cancel = 1;
     int n = 0;
-    g_token = 0;
-    o.cancel = &g_token;
+    g_token = nbcl_cancel_create();
+    assert_non_null(g_token);
+    nbcl_engine *e[1] = {g_eng};
+    if (by_engine) {
+        e[0] = nbcl_test_engine_with(nbcl_engine_precision(g_eng), NULL, g_token);
+        assert_non_null(e[0]);
+    } else {
+        o.cancel = g_token;
+    }
     o.on_frame = cancel_after_first;
     o.on_frame_user = &n;
     nbcl_series_result r;
     char err[1024];
-    nbcl_engine *e[1] = {g_eng};
     assert_int_equal(nbcl_series_run(e, 1, &g_cfg, g_base, &o, &r, err, sizeof err),
                      NBCL_INTERRUPTED);
-    assert_false(nbcl_cancel_requested()); /* the process-wide flag was not touched */
+    assert_true(nbcl_cancel_triggered(g_token));
     assert_true(r.written >= 1 && r.written < 40);
     char cmd[4400];
     snprintf(cmd, sizeof cmd, "test $(ls -A '%s' | wc -l) -eq %d && ! ls -A '%s' | grep -q tmp",
@@ -279,6 +285,22 @@ static void cancel_token(void **state)
     char p1[4300];
     snprintf(p1, sizeof p1, "%s/f_01.bin", dir);
     assert_true(nbcl_output_file_complete(NBCL_OUT_FLOAT, p1, 48, 48));
+    if (by_engine)
+        nbcl_engine_destroy(e[0]);
+    nbcl_cancel_destroy(g_token);
+    g_token = NULL;
+}
+
+static void cancel_token(void **state)
+{
+    (void)state;
+    cancel_series(0);
+}
+
+static void cancel_engine_token(void **state)
+{
+    (void)state;
+    cancel_series(1);
 }
 
 /* the device pool: one engine for a plain spec, all or none for a list */
@@ -341,6 +363,7 @@ int main(void)
         cmocka_unit_test(frame_equals_direct_render),
         cmocka_unit_test(resume_and_products),
         cmocka_unit_test(cancel_token),
+        cmocka_unit_test(cancel_engine_token),
         cmocka_unit_test(engine_pool),
         cmocka_unit_test(bad_plan),
     };

@@ -51,6 +51,25 @@ nbcl_engine *nbcl_test_engine(nbcl_precision p)
     return g_engines[i];
 }
 
+nbcl_engine *nbcl_test_engine_with(nbcl_precision p, const nbcl_env_options *env,
+                                   nbcl_cancel *cancel)
+{
+    nbcl_engine_opts o;
+    nbcl_engine_opts_init(&o);
+    const char *dev = getenv("NBCL_TEST_DEVICE");
+    o.device = (dev && *dev) ? dev : NULL;
+    o.precision = p;
+    o.env = env;
+    o.cancel = cancel;
+    nbcl_engine *e = NULL;
+    char err[16384];
+    if (nbcl_engine_create(&o, &e, err, sizeof err) != NBCL_OK) {
+        fprintf(stderr, "nbcl_test_engine_with: %s\n", err);
+        return NULL;
+    }
+    return e;
+}
+
 void nbcl_test_engines_release(void)
 {
     for (int i = 0; i < 2; i++) {

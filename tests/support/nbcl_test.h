@@ -26,6 +26,11 @@ const char *nbcl_test_golden_dir(void);
  * why when no OpenCL device exists. Engines are cached per precision for the process. */
 nbcl_engine *nbcl_test_engine(nbcl_precision p);
 void nbcl_test_engines_release(void);
+/* A new engine on the test device (not cached: the caller destroys it) with these NBCL_*
+ * settings (NULL: read from the environment) and this cancel token (NULL: none); NULL and the
+ * reason on stderr when it cannot be created. */
+nbcl_engine *nbcl_test_engine_with(nbcl_precision p, const nbcl_env_options *env,
+                                   nbcl_cancel *cancel);
 /* 1 if any OpenCL device exists */
 int nbcl_test_have_device(void);
 /* Inside a cmocka test: skip it (saying why) when no OpenCL device exists; the answer is cached. */

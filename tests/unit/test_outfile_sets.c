@@ -20,7 +20,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern int nbcl__outfile_fail_rename_in; /* engine/src/output/outfile.c: fault injection */
+/* engine/src/output/outfile.c: fault injection, per set (io_util.h) */
+void nbcl__commit_set_fail_rename_in(nbcl_commit_set *set, int n);
 
 static char g_err[4096];
 static char g_dir[4096];
@@ -233,8 +234,8 @@ static void test_fifo(void **state)
     assert_int_equal(type_of("ff"), S_IFIFO);
     free(text);
 
-    /* a reader that never reads: the write waits, and a cancel request (SIGINT's handler makes
-     * one) ends the wait; the FIFO stays */
+    /* a reader that never reads: the write waits, and the writing thread's cancel token
+     * (SIGINT's handler triggers it) ends the wait; the FIFO stays */
     int rd = open("ff", O_RDONLY | O_NONBLOCK);
     assert_true(rd >= 0);
     text = calloc(1, big + 1);
@@ -242,9 +243,13 @@ static void test_fifo(void **state)
     memset(text, 'z', big);
     nbcl_outfile *f = NULL;
     assert_int_equal(nbcl_outfile_open("ff", &f, g_err, sizeof g_err), NBCL_OK);
-    nbcl_request_cancel();
+    nbcl_cancel *tok = nbcl_cancel_create();
+    assert_non_null(tok);
+    nbcl_cancel_trigger(tok);
+    nbcl_cancel_use(tok);
     assert_int_equal(nbcl_outfile_write(f, text, big, g_err, sizeof g_err), NBCL_INTERRUPTED);
-    nbcl_clear_cancel();
+    nbcl_cancel_use(NULL);
+    nbcl_cancel_destroy(tok);
     assert_non_null(strstr(g_err, "waiting for the reader"));
     assert_int_equal(nbcl_outfile_commit(f, g_err, sizeof g_err), NBCL_IO); /* failed: refused */
     close(rd);
@@ -422,10 +427,9 @@ static void test_set_rename_fails_midway(void **state)
         snprintf(name, sizeof name, "set_undo_%d", k);
         fresh_dir(name);
         nbcl_commit_set *set = three_in_a_set();
-        nbcl__outfile_fail_rename_in = k;
+        nbcl__commit_set_fail_rename_in(set, k);
         g_err[0] = 0;
         assert_int_equal(nbcl_commit_set_commit(set, g_err, sizeof g_err), NBCL_IO);
-        nbcl__outfile_fail_rename_in = -1;
         assert_non_null(strstr(g_err, "cannot rename"));
         assert_null(strstr(g_err, "could not be restored"));
         assert_untouched();
@@ -489,24 +493,22 @@ static void test_sets_per_frame(void **state)
     assert_int_equal(count_entries(".tmp."), 0);
     nbcl_commit_set_destroy(s[0]);
 
-    /* the defer_* calls still work, on the default set */
-    nbcl_outfile_defer_begin();
+    /* a set is its thread's only (there is no process-wide set): while this thread uses one, a
+     * file written on another thread is committed at once, and the set keeps only its own */
+    nbcl_commit_set *mine = NULL;
+    assert_int_equal(nbcl_commit_set_create(&mine, g_err, sizeof g_err), NBCL_OK);
+    nbcl_commit_set_use(mine);
     assert_int_equal(write_text("d.bin", "deferred"), NBCL_OK);
-    assert_int_equal(access("d.bin", F_OK), -1);
-    assert_int_equal(nbcl_outfile_defer_commit(g_err, sizeof g_err), NBCL_OK);
-    assert_content("d.bin", "deferred");
-    nbcl_outfile_defer_begin();
-    assert_int_equal(write_text("e.bin", "dropped"), NBCL_OK);
-    nbcl_outfile_defer_abort();
-    assert_int_equal(access("e.bin", F_OK), -1);
-    /* process-wide, as before sets: a file written on another thread joins the default set */
-    nbcl_outfile_defer_begin();
     pthread_t tid;
     assert_int_equal(pthread_create(&tid, NULL, write_on_thread, NULL), 0);
     assert_int_equal(pthread_join(tid, NULL), 0);
-    assert_int_equal(access("t.bin", F_OK), -1);
-    assert_int_equal(nbcl_outfile_defer_commit(g_err, sizeof g_err), NBCL_OK);
     assert_content("t.bin", "from a thread");
+    assert_int_equal(access("d.bin", F_OK), -1);
+    assert_int_equal(nbcl_commit_set_size(mine), 1);
+    nbcl_commit_set_use(NULL);
+    assert_int_equal(nbcl_commit_set_commit(mine, g_err, sizeof g_err), NBCL_OK);
+    assert_content("d.bin", "deferred");
+    nbcl_commit_set_destroy(mine);
     assert_int_equal(write_text("f.bin", "direct"), NBCL_OK); /* no set: at once */
     assert_content("f.bin", "direct");
 }
@@ -524,10 +526,9 @@ static void test_sets_commit_together(void **state)
     nbcl_commit_set *s[4] = {NULL, NULL, NULL, NULL}; /* a NULL entry is skipped */
     for (int k = 0; k < 3; k++)
         s[k] = frame_set("g%d.bin", "sub/g%d.img", k);
-    nbcl__outfile_fail_rename_in = 3; /* frame 0: renames 0 and 1; frame 1: 2, then 3 fails */
+    nbcl__commit_set_fail_rename_in(s[1], 1); /* frame 1: its first rename done, then fails */
     g_err[0] = 0;
     assert_int_equal(nbcl_commit_sets_commit(s, 4, g_err, sizeof g_err), NBCL_IO);
-    nbcl__outfile_fail_rename_in = -1;
     assert_non_null(strstr(g_err, "sub/g1.img: cannot rename"));
     assert_content("g0.bin", "g0.bin");
     assert_content("sub/g0.img", "sub/g0.img");

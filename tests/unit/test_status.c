@@ -1,4 +1,4 @@
-/* status strings and names, version, OpenCL error names, SHA-256, cancel flag */
+/* status strings and names, version, OpenCL error names, SHA-256, cancel tokens */
 #include "nbcl_test.h"
 #include "nbcl_internal.h"
 
@@ -87,15 +87,30 @@ static void test_errf_and_clock(void **state)
     assert_true(t1 >= t0);
 }
 
-static void test_cancel_flag(void **state)
+/* tokens are independent objects; NULL is a token never triggered; nbcl_cancel_use installs
+ * the calling thread's token and returns the one before */
+static void test_cancel_tokens(void **state)
 {
     (void)state;
-    nbcl_clear_cancel();
-    assert_int_equal(nbcl_cancel_requested(), 0);
-    nbcl_request_cancel();
-    assert_int_equal(nbcl_cancel_requested(), 1);
-    nbcl_clear_cancel();
-    assert_int_equal(nbcl_cancel_requested(), 0);
+    nbcl_cancel *a = nbcl_cancel_create(), *b = nbcl_cancel_create();
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(nbcl_cancel_triggered(a), 0);
+    nbcl_cancel_trigger(a);
+    assert_int_equal(nbcl_cancel_triggered(a), 1);
+    assert_int_equal(nbcl_cancel_triggered(b), 0);
+    nbcl_cancel_trigger(NULL);
+    assert_int_equal(nbcl_cancel_triggered(NULL), 0);
+    nbcl_cancel_reset(a);
+    assert_int_equal(nbcl_cancel_triggered(a), 0);
+    assert_null(nbcl_cancel_use(a));
+    assert_ptr_equal(nbcl_cancel_use(b), a);
+    assert_ptr_equal(nbcl_cancel_use(NULL), b);
+    nbcl_cancel_use(a);
+    nbcl_cancel_destroy(a); /* destroying the installed token uninstalls it */
+    assert_null(nbcl_cancel_use(NULL));
+    nbcl_cancel_destroy(b);
+    nbcl_cancel_destroy(NULL);
 }
 
 int main(void)
@@ -103,7 +118,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_status_strings), cmocka_unit_test(test_version),
         cmocka_unit_test(test_cl_error_names), cmocka_unit_test(test_sha256),
-        cmocka_unit_test(test_errf_and_clock), cmocka_unit_test(test_cancel_flag),
+        cmocka_unit_test(test_errf_and_clock), cmocka_unit_test(test_cancel_tokens),
     };
     return cmocka_run_group_tests_name("status", tests, NULL, NULL);
 }

@@ -44,16 +44,41 @@ NBCL_API const char *nbcl_status_str(nbcl_status s);
 /* "NBCL_OK", "NBCL_IO", ... */
 NBCL_API const char *nbcl_status_name(nbcl_status s);
 
-/* Check the NBCL_* environment variables (README "Environment variables") against their allowed
- * values: NBCL_INVALID_ARGUMENT and a message naming the variable and the values when one is
- * set to anything else. nbcl_engine_create() runs it too. */
+/* ---------------------------------------------------------------- environment */
+/* The NBCL_* environment variables (README "Environment variables"), read in ONE place:
+ * nbcl_env_options_read() fills this struct from the environment, refusing an unknown value;
+ * an engine uses the fields it was created with and never reads the environment again. Two
+ * calls without an engine call the same reader themselves: nbcl_device_find() with no spec (for
+ * NBCL_DEVICE) and the host passes over an image (statistics, conversions: NBCL_HOST_THREADS).
+ * A program may also fill it without the environment: nbcl_env_options_init() (everything
+ * unset), then set fields (docs/api.md). Strings point into the environment (valid until that
+ * variable is changed); an engine copies what it keeps. */
+typedef struct nbcl_env_options {
+    const char *device;        /* NBCL_DEVICE: the device when the options name none */
+    int cache;                 /* NBCL_CACHE: an nbcl_cache_mode (NBCL_CACHE_AUTO when unset) */
+    const char *cache_dir;     /* NBCL_CACHE_DIR */
+    const char *xdg_cache_home; /* XDG_CACHE_HOME, HOME: where the default cache directory is */
+    const char *home;
+    const char *kernel_dir;    /* NBCL_KERNEL_DIR */
+    const char *build_options; /* NBCL_BUILD_OPTIONS: appended to every program build */
+    int kernel;                /* NBCL_KERNEL: -1 unset (the device decides), 0 scalar, 1 simd */
+    int stats;                 /* NBCL_STATS: -1 unset, 0 device, 1 host (read by programs) */
+    long host_threads;         /* NBCL_HOST_THREADS: >= 1, 0 unset (read by the host passes) */
+    int zero_copy;             /* NBCL_ZERO_COPY: -1 unset (the device decides), 0, 1 */
+    int timing;                /* NBCL_TIMING: 0 or 1 (read by programs) */
+    int verbose;               /* NBCL_VERBOSE: 0 or 1 (read by programs) */
+    double launch_seconds;     /* NBCL_LAUNCH_SECONDS: 0..86400, < 0 unset (the default) */
+} nbcl_env_options;
+
+/* Everything unset: the library's defaults, as with an empty environment. */
+NBCL_API void nbcl_env_options_init(nbcl_env_options *o);
+/* The one reader of the environment: *o from the NBCL_* variables (an empty value is unset).
+ * NBCL_INVALID_ARGUMENT and a message naming the variable and its allowed values when one is
+ * set to anything else ("NBCL_KERNEL='vector': expected scalar|simd (or unset)"); *o is then
+ * still filled with the valid ones. */
+NBCL_API nbcl_status nbcl_env_options_read(nbcl_env_options *o, char *err, size_t errlen);
+/* nbcl_env_options_read's check alone (for programs that only need the refusal). */
 NBCL_API nbcl_status nbcl_env_check(char *err, size_t errlen);
-/* NBCL_* environment variables through one table (env.c): the value (NULL when unset or
- * empty); the index of a word-valued variable's value in its list ("scalar simd": 0, 1; -1 when
- * unset or not in the list); a count >= 1 (0 when unset or invalid). */
-NBCL_API const char *nbcl_env_text(const char *name);
-NBCL_API int nbcl_env_word(const char *name);
-NBCL_API long nbcl_env_count(const char *name);
 
 /* Library version "x.y.z" and git SHA it was built from. */
 NBCL_API const char *nbcl_version(void);
@@ -114,16 +139,34 @@ typedef enum nbcl_cache_mode {
     NBCL_CACHE_OFF = 2
 } nbcl_cache_mode;
 
+/* Cancellation token: created by the caller, triggered by it (async-signal-safe: from a signal
+ * handler too), polled by the library. An engine stops its render at the next launch, a series
+ * stops after the frames in flight; two engines with different tokens stop independently. */
+typedef struct nbcl_cancel nbcl_cancel;
+NBCL_API nbcl_cancel *nbcl_cancel_create(void); /* NULL when out of memory */
+NBCL_API void nbcl_cancel_destroy(nbcl_cancel *c); /* NULL ok; after every user of it is done */
+NBCL_API void nbcl_cancel_trigger(nbcl_cancel *c); /* async-signal-safe; NULL ok */
+NBCL_API void nbcl_cancel_reset(nbcl_cancel *c);
+NBCL_API int nbcl_cancel_triggered(const nbcl_cancel *c); /* 0 for NULL */
+/* File waits have no engine: reading an input that is a FIFO or terminal, writing a FIFO whose
+ * reader is slow. They stop (NBCL_INTERRUPTED) when the token the calling thread installed here
+ * is triggered; returns the thread's previous one. NULL (the default): they wait for data. */
+NBCL_API nbcl_cancel *nbcl_cancel_use(nbcl_cancel *c);
+
 typedef struct nbcl_engine_opts {
-    const char *device;        /* device spec, see nbcl_device_find */
+    const char *device;        /* device spec, see nbcl_device_find; NULL: env->device */
     nbcl_precision precision;
-    const char *kernel_dir;    /* NULL: env NBCL_KERNEL_DIR, else the embedded sources */
-    const char *cache_dir;     /* NULL: env NBCL_CACHE_DIR, else $XDG_CACHE_HOME/nbcl, ~/.cache/nbcl */
+    const char *kernel_dir;    /* NULL: env->kernel_dir, else the embedded sources */
+    const char *cache_dir;     /* NULL: env->cache_dir, else $XDG_CACHE_HOME/nbcl, ~/.cache/nbcl */
     nbcl_cache_mode cache;
-    const char *build_options; /* appended after ours (env NBCL_BUILD_OPTIONS is appended too) */
+    const char *build_options; /* appended after ours (env->build_options is appended too) */
     int fast_math;             /* adds -cl-fast-relaxed-math; never in tested paths */
     nbcl_log_fn log;
     void *log_user;
+    nbcl_cancel *cancel;       /* stops this engine's renders; NULL: never cancelled. Not owned:
+                                  it must outlive the engine */
+    const nbcl_env_options *env; /* the NBCL_* settings (copied); NULL: nbcl_engine_create reads
+                                    them with nbcl_env_options_read() */
 } nbcl_engine_opts;
 
 typedef struct nbcl_engine nbcl_engine;
@@ -145,11 +188,6 @@ typedef struct nbcl_build_facts {
     double build_seconds;      /* program build (or cache load) wall time */
 } nbcl_build_facts;
 NBCL_API const nbcl_build_facts *nbcl_engine_build_facts(const nbcl_engine *e);
-
-/* Cooperative cancel: set from a signal handler; the render stops at the next tile. */
-NBCL_API void nbcl_request_cancel(void);
-NBCL_API void nbcl_clear_cancel(void);
-NBCL_API int nbcl_cancel_requested(void);
 
 #ifdef __cplusplus
 }

@@ -110,7 +110,7 @@ NBCL_API nbcl_status nbcl_nexus_open(const char *path, const nbcl_frame_meta *m,
 NBCL_API nbcl_status nbcl_nexus_write_frame(nbcl_nexus *w, int k, const int32_t *counts,
                                             const nbcl_frame_meta *m, char *err, size_t errlen);
 /* Every frame must have been written; then the file is completed and committed (renamed into
- * place, or pending in an nbcl_outfile_defer_begin set). Always consumes w. */
+ * place, or pending in the thread's nbcl_commit_set_use set). Always consumes w. */
 NBCL_API nbcl_status nbcl_nexus_close(nbcl_nexus *w, char *err, size_t errlen);
 NBCL_API void nbcl_nexus_abort(nbcl_nexus *w);         /* removes the temporary file; NULL ok */
 /* Whether an HDF5 filter (32008 bitshuffle, 32004 LZ4) can be used here. */

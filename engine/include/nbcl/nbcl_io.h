@@ -23,7 +23,7 @@ extern "C" {
  *     directory); the link stays a link; a dangling link creates its target;
  *   - a character device or a FIFO: the bytes go to it directly, it is never replaced (a FIFO
  *     without a reader is refused at open, NBCL_IO; a write waiting for a slow reader ends with
- *     NBCL_INTERRUPTED once nbcl_request_cancel() is called);
+ *     NBCL_INTERRUPTED once the writing thread's nbcl_cancel_use() token is triggered);
  *   - a directory, block device or socket: refused at open (NBCL_IO). */
 typedef struct nbcl_outfile nbcl_outfile;
 NBCL_API nbcl_status nbcl_outfile_open(const char *path, nbcl_outfile **out, char *err, size_t errlen);
@@ -72,12 +72,6 @@ NBCL_API nbcl_status nbcl_commit_sets_commit(nbcl_commit_set *const *sets, size_
                                              size_t errlen);
 NBCL_API void nbcl_commit_set_abort(nbcl_commit_set *set);    /* removes every pending file; NULL ok */
 NBCL_API void nbcl_commit_set_destroy(nbcl_commit_set *set);  /* aborts what is pending, frees; NULL ok */
-/* The former process-wide form, kept for existing callers: after defer_begin, commits on any
- * thread without a current set of its own go to a default set (one thread at a time);
- * defer_commit commits it, defer_abort aborts it. */
-NBCL_API void nbcl_outfile_defer_begin(void);
-NBCL_API nbcl_status nbcl_outfile_defer_commit(char *err, size_t errlen);
-NBCL_API void nbcl_outfile_defer_abort(void);
 /* Remove every temporary file still open (for SIGINT/SIGTERM handlers: async-signal-safe). */
 NBCL_API void nbcl_outfile_abort_all_signal_safe(void);
 

@@ -165,9 +165,9 @@ typedef struct nbcl_series_opts {
     int nexus_compression;        /* an nbcl_nexus_compression */
     nbcl_progress_fn render_progress; /* per-tile progress of each render (single engine only) */
     void *render_progress_user;
-    const volatile int *cancel;   /* non-zero stops the series like nbcl_request_cancel() does
-                                     (no new frame, the render in flight stops at its next tile);
-                                     NULL: only the process-wide flag */
+    nbcl_cancel *cancel;          /* triggered: no new frame, the render in flight stops at its
+                                     next tile (an engine's own token, nbcl_engine_opts.cancel,
+                                     stops the series too); NULL: only the engines' tokens */
 } nbcl_series_opts;
 
 NBCL_API void nbcl_series_opts_init(nbcl_series_opts *o);
@@ -199,7 +199,7 @@ NBCL_API void nbcl_series_frame_config(const nbcl_config *cfg, const nbcl_series
  * Each frame's files appear all together or not at all (temporary files renamed after one
  * fdatasync pass per batch: sync_frames frames, or sync_interval_s); a failed or interrupted
  * run leaves no partial file. NBCL_INTERRUPTED when cancelled (opts.cancel or
- * nbcl_request_cancel). */
+ * an engine's token). */
 NBCL_API nbcl_status nbcl_series_run(nbcl_engine *const *engines, size_t nengines, const nbcl_config *cfg,
                                      const nbcl_scene *base, const nbcl_series_opts *o,
                                      nbcl_series_result *res, char *err, size_t errlen);

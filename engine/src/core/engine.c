@@ -119,7 +119,31 @@ void nbcl_engine_destroy(nbcl_engine *e)
     free(e->opt_kernel_dir);
     free(e->opt_cache_dir);
     free(e->opt_build_options);
+    for (size_t i = 0; i < sizeof e->env_strings / sizeof e->env_strings[0]; i++)
+        free(e->env_strings[i]);
     free(e);
+}
+
+/* e->env: the caller's settings, or the environment's (the one read of it for this engine);
+ * its strings copied so that a later setenv (or the caller's buffers) cannot change them */
+static nbcl_status nbcl_engine_env(nbcl_engine *e, const nbcl_env_options *env, char *err,
+                                   size_t errlen)
+{
+    if (env)
+        e->env = *env;
+    else if (nbcl_env_options_read(&e->env, err, errlen) != NBCL_OK)
+        return NBCL_INVALID_ARGUMENT; /* a misspelt NBCL_* value is never ignored */
+    const char **fields[] = {&e->env.device,     &e->env.cache_dir,  &e->env.xdg_cache_home,
+                             &e->env.home,       &e->env.kernel_dir, &e->env.build_options};
+    _Static_assert(sizeof fields / sizeof fields[0] ==
+                       sizeof e->env_strings / sizeof e->env_strings[0],
+                   "one owned copy per string of nbcl_env_options");
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        if (!nbcl_dup_opt(*fields[i], &e->env_strings[i], fields[i])) {
+            nbcl__errf(err, errlen, "out of host memory copying the environment options");
+            return NBCL_OUT_OF_MEMORY;
+        }
+    return NBCL_OK;
 }
 
 static nbcl_status nbcl_engine_fail(nbcl_engine *e, nbcl_status st, char *err, size_t errlen)
@@ -138,12 +162,15 @@ nbcl_status nbcl_engine_create(const nbcl_engine_opts *opts, nbcl_engine **out, 
     }
     *out = NULL;
     nbcl__errf(err, errlen, "%s", "");
-    if (nbcl_env_check(err, errlen) != NBCL_OK) /* a misspelt NBCL_* value is never ignored */
-        return NBCL_INVALID_ARGUMENT;
     nbcl_engine *e = calloc(1, sizeof *e);
     if (!e) {
         nbcl__errf(err, errlen, "out of host memory allocating the engine");
         return NBCL_OUT_OF_MEMORY;
+    }
+    nbcl_status est = nbcl_engine_env(e, opts ? opts->env : NULL, err, errlen);
+    if (est != NBCL_OK) {
+        nbcl_engine_destroy(e);
+        return est;
     }
     if (opts)
         e->opts = *opts;
@@ -168,9 +195,10 @@ nbcl_status nbcl_engine_create(const nbcl_engine_opts *opts, nbcl_engine **out, 
         return nbcl_engine_fail(e, NBCL_INVALID_ARGUMENT, err, errlen);
     }
 
+    e->opts.env = &e->env;
     nbcl__program_prep_start(e); /* overlaps the platform's loading */
-    nbcl_status st = nbcl__device_resolve(e->opts.device, &e->platform, &e->device, &e->info,
-                                          e->last_error, sizeof e->last_error);
+    nbcl_status st = nbcl__device_resolve(e->opts.device, e->env.device, &e->platform, &e->device,
+                                          &e->info, e->last_error, sizeof e->last_error);
     if (st != NBCL_OK)
         return nbcl_engine_fail(e, st, err, errlen);
 

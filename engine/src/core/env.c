@@ -1,9 +1,11 @@
-/* The NBCL_* environment variables in one table: each variable's kind and allowed values, one
- * parser for the readers (kcache.c parses NBCL_CACHE's same words itself), and
- * nbcl_env_check(), which refuses an unknown value naming
- * the variable and its values (a typo such as NBCL_KERNEL=vector used to be ignored silently).
- * Values are read when used, not cached, so a program (or a test) may change them between
- * calls; an empty value means unset. */
+/* The environment, read in one place. nbcl_env_options_read() is the library's one reader of
+ * NBCL_* (and of XDG_CACHE_HOME and HOME, for the cache directory): one table gives each variable
+ * its kind, its allowed values and its field of nbcl_env_options; an unknown value is refused
+ * naming the variable and its values (a typo such as NBCL_KERNEL=vector used to be ignored
+ * silently). Everything else in the library takes the filled options (an engine keeps a copy),
+ * never the environment; tests/CMakeLists.txt's lib_getenv_one_reader fails when getenv appears
+ * anywhere else in engine/src. An empty value means unset. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,30 +19,44 @@ typedef struct env_def {
     const char *name;
     env_kind kind;
     const char *words; /* ENV_WORDS: the allowed values, space-separated, case-insensitive */
+    const int *map;    /* ENV_WORDS: the field's value for each word (NULL: the word's index) */
+    size_t off;        /* the field of nbcl_env_options */
 } env_def;
 
+static const int CACHE_MAP[] = {NBCL_CACHE_AUTO, NBCL_CACHE_ON, NBCL_CACHE_OFF,
+                                NBCL_CACHE_ON,   NBCL_CACHE_OFF, NBCL_CACHE_ON,
+                                NBCL_CACHE_OFF,  NBCL_CACHE_ON,  NBCL_CACHE_OFF};
+
+#define F(field) offsetof(nbcl_env_options, field)
 static const env_def ENV[] = {
-    {"NBCL_DEVICE", ENV_TEXT, NULL},
-    {"NBCL_CACHE", ENV_WORDS, "auto on off 1 0 yes no true false"},
-    {"NBCL_CACHE_DIR", ENV_TEXT, NULL},
-    {"NBCL_KERNEL_DIR", ENV_TEXT, NULL},
-    {"NBCL_BUILD_OPTIONS", ENV_TEXT, NULL},
-    {"NBCL_KERNEL", ENV_WORDS, "scalar simd"},
-    {"NBCL_STATS", ENV_WORDS, "device host"},
-    {"NBCL_HOST_THREADS", ENV_COUNT, NULL},
-    {"NBCL_ZERO_COPY", ENV_WORDS, "0 1"},
-    {"NBCL_TIMING", ENV_WORDS, "0 1"},
-    {"NBCL_VERBOSE", ENV_WORDS, "0 1"},
-    {"NBCL_LAUNCH_SECONDS", ENV_SECONDS, NULL}, /* read by render.c */
+    {"NBCL_DEVICE", ENV_TEXT, NULL, NULL, F(device)},
+    {"NBCL_CACHE", ENV_WORDS, "auto on off 1 0 yes no true false", CACHE_MAP, F(cache)},
+    {"NBCL_CACHE_DIR", ENV_TEXT, NULL, NULL, F(cache_dir)},
+    {"XDG_CACHE_HOME", ENV_TEXT, NULL, NULL, F(xdg_cache_home)},
+    {"HOME", ENV_TEXT, NULL, NULL, F(home)},
+    {"NBCL_KERNEL_DIR", ENV_TEXT, NULL, NULL, F(kernel_dir)},
+    {"NBCL_BUILD_OPTIONS", ENV_TEXT, NULL, NULL, F(build_options)},
+    {"NBCL_KERNEL", ENV_WORDS, "scalar simd", NULL, F(kernel)},
+    {"NBCL_STATS", ENV_WORDS, "device host", NULL, F(stats)},
+    {"NBCL_HOST_THREADS", ENV_COUNT, NULL, NULL, F(host_threads)},
+    {"NBCL_ZERO_COPY", ENV_WORDS, "0 1", NULL, F(zero_copy)},
+    {"NBCL_TIMING", ENV_WORDS, "0 1", NULL, F(timing)},
+    {"NBCL_VERBOSE", ENV_WORDS, "0 1", NULL, F(verbose)},
+    {"NBCL_LAUNCH_SECONDS", ENV_SECONDS, NULL, NULL, F(launch_seconds)},
 };
+#undef F
 #define NENV (sizeof ENV / sizeof ENV[0])
 
-static const env_def *find(const char *name)
+void nbcl_env_options_init(nbcl_env_options *o)
 {
-    for (size_t i = 0; i < NENV; i++)
-        if (strcmp(ENV[i].name, name) == 0)
-            return &ENV[i];
-    return NULL;
+    if (!o)
+        return;
+    memset(o, 0, sizeof *o);
+    o->cache = NBCL_CACHE_AUTO;
+    o->kernel = -1;
+    o->stats = -1;
+    o->zero_copy = -1;
+    o->launch_seconds = -1.0;
 }
 
 /* index of value in the space-separated list words, -1 when absent */
@@ -69,78 +85,83 @@ static int parse_count(const char *v, long *out)
     return 1;
 }
 
-/* a number of seconds from 0 to one day (NBCL_LAUNCH_SECONDS, read by render.c through
- * nbcl__env_seconds) */
-static int parse_seconds(const char *v)
+/* a number of seconds from 0 to one day */
+static int parse_seconds(const char *v, double *out)
 {
     char *end = NULL;
     double t = strtod(v, &end);
-    return end != v && !*end && t >= 0.0 && t <= 86400.0;
-}
-
-int nbcl__env_seconds(const char *name, double *out)
-{
-    const char *v = nbcl_env_text(name);
-    if (!v)
+    if (end == v || *end || !(t >= 0.0 && t <= 86400.0))
         return 0;
-    if (!parse_seconds(v))
-        return -1;
-    *out = strtod(v, NULL);
+    *out = t;
     return 1;
 }
 
-const char *nbcl_env_text(const char *name)
+/* one variable into its field: 0 and the message when its value is not one of the allowed */
+static int read_one(const env_def *d, nbcl_env_options *o, char *err, size_t errlen)
 {
-    const char *v = getenv(name);
-    return v && *v ? v : NULL;
+    const char *v = getenv(d->name);
+    if (!v || !*v)
+        return 1;
+    char *field = (char *)o + d->off;
+    long n;
+    double t;
+    int idx;
+    switch (d->kind) {
+    case ENV_TEXT:
+        memcpy(field, &v, sizeof v);
+        return 1;
+    case ENV_SECONDS:
+        if (parse_seconds(v, &t)) {
+            memcpy(field, &t, sizeof t);
+            return 1;
+        }
+        nbcl__errf(err, errlen, "%s='%.200s': expected a number of seconds from 0 to 86400 "
+                                "(or unset)", d->name, v);
+        return 0;
+    case ENV_COUNT:
+        if (parse_count(v, &n)) {
+            memcpy(field, &n, sizeof n);
+            return 1;
+        }
+        nbcl__errf(err, errlen, "%s='%.200s': expected an integer >= 1 (or unset)", d->name, v);
+        return 0;
+    case ENV_WORDS:
+        idx = word_index(d->words, v);
+        if (idx >= 0) {
+            int val = d->map ? d->map[idx] : idx;
+            memcpy(field, &val, sizeof val);
+            return 1;
+        }
+        break;
+    }
+    char list[128];
+    snprintf(list, sizeof list, "%s", d->words);
+    for (char *p = list; *p; p++)
+        if (*p == ' ')
+            *p = '|';
+    nbcl__errf(err, errlen, "%s='%.200s': expected %s (or unset)", d->name, v, list);
+    return 0;
 }
 
-int nbcl_env_word(const char *name)
+nbcl_status nbcl_env_options_read(nbcl_env_options *o, char *err, size_t errlen)
 {
-    const env_def *d = find(name);
-    const char *v = nbcl_env_text(name);
-    if (!d || d->kind != ENV_WORDS || !v)
-        return -1;
-    return word_index(d->words, v);
-}
-
-long nbcl_env_count(const char *name)
-{
-    long n = 0;
-    const char *v = nbcl_env_text(name);
-    return v && parse_count(v, &n) ? n : 0;
+    nbcl_env_options tmp;
+    if (!o)
+        o = &tmp;
+    nbcl_env_options_init(o);
+    nbcl_status st = NBCL_OK;
+    for (size_t i = 0; i < NENV; i++)
+        if (!read_one(&ENV[i], o, st == NBCL_OK ? err : NULL, errlen) && st == NBCL_OK)
+            st = NBCL_INVALID_ARGUMENT; /* the first bad one is reported */
+    return st;
 }
 
 nbcl_status nbcl_env_check(char *err, size_t errlen)
 {
-    for (size_t i = 0; i < NENV; i++) {
-        const env_def *d = &ENV[i];
-        const char *v = nbcl_env_text(d->name);
-        long n;
-        if (!v || d->kind == ENV_TEXT)
-            continue;
-        if (d->kind == ENV_SECONDS && !parse_seconds(v)) {
-            if (err && errlen)
-                snprintf(err, errlen, "%s='%.200s': expected a number of seconds from 0 to 86400 "
-                                      "(or unset)", d->name, v);
-            return NBCL_INVALID_ARGUMENT;
-        }
-        if (d->kind == ENV_COUNT && !parse_count(v, &n)) {
-            if (err && errlen)
-                snprintf(err, errlen, "%s='%.200s': expected an integer >= 1 (or unset)", d->name,
-                         v);
-            return NBCL_INVALID_ARGUMENT;
-        }
-        if (d->kind == ENV_WORDS && word_index(d->words, v) < 0) {
-            char list[128];
-            snprintf(list, sizeof list, "%s", d->words);
-            for (char *p = list; *p; p++)
-                if (*p == ' ')
-                    *p = '|';
-            if (err && errlen)
-                snprintf(err, errlen, "%s='%.200s': expected %s (or unset)", d->name, v, list);
-            return NBCL_INVALID_ARGUMENT;
-        }
-    }
-    return NBCL_OK;
+    return nbcl_env_options_read(NULL, err, errlen);
+}
+
+const char *nbcl__env_record(const char *name)
+{
+    return getenv(name);
 }

@@ -21,7 +21,9 @@
 /* NBCL_HOST_THREADS when set (>= 1), else 0 */
 static int forced_threads(void)
 {
-    long v = nbcl_env_count("NBCL_HOST_THREADS");
+    nbcl_env_options env; /* engine-less passes: read here, through the one reader */
+    (void)nbcl_env_options_read(&env, NULL, 0); /* an invalid value stays 0 (unset) */
+    long v = env.host_threads;
     if (v < 1)
         return 0;
     return v > HOSTPAR_MAX_THREADS ? HOSTPAR_MAX_THREADS : (int)v;

@@ -4,6 +4,7 @@
 #include "nbcl_json.h"
 
 #include <locale.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -332,16 +333,20 @@ void nbcl__json_fix_decimal(char *buf, const char *dp)
     memmove(p + 1, p + dl, strlen(p + dl) + 1);
 }
 
-/* A "C" LC_NUMERIC locale object, made once (POSIX 2008 newlocale/uselocale). */
+/* A "C" LC_NUMERIC locale object, made once for the process (POSIX 2008 newlocale/uselocale;
+ * pthread_once: JSON is written from several threads) and never changed after. */
+static pthread_once_t g_numeric_once = PTHREAD_ONCE_INIT;
+static locale_t g_numeric = (locale_t)0;
+
+static void c_numeric_init(void)
+{
+    g_numeric = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+}
+
 static locale_t c_numeric_locale(void)
 {
-    static locale_t loc = (locale_t)0;
-    static int tried = 0;
-    if (!tried) {
-        tried = 1;
-        loc = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
-    }
-    return loc;
+    pthread_once(&g_numeric_once, c_numeric_init);
+    return g_numeric;
 }
 
 size_t nbcl_json_format_double(char *buf, size_t cap, double v)

@@ -1,8 +1,7 @@
-/* Status strings, version, OpenCL error names, error-buffer helper, clock, SHA-256, cancel flag. */
+/* Status strings, version, OpenCL error names, error-buffer helper, clock, SHA-256. */
 #include "nbcl_internal.h"
 
 #include <openssl/evp.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -119,9 +118,9 @@ const char *nbcl__cl_error_name(cl_int code)
     default:
         break;
     }
-    /* thread-local would be nicer; a small ring keeps concurrent messages apart */
-    static char buf[8][40];
-    static unsigned slot;
+    /* a small ring per thread: a few messages of one thread stay apart, threads never share */
+    static _Thread_local char buf[8][40];
+    static _Thread_local unsigned slot;
     char *p = buf[slot++ & 7u];
     snprintf(p, sizeof buf[0], "CL_UNKNOWN_ERROR(%d)", (int)code);
     return p;
@@ -166,21 +165,4 @@ void nbcl__sha256_hex(const void *data, size_t len, char out[65])
         out[2 * i + 1] = hex[md[i] & 15];
     }
     out[64] = '\0';
-}
-
-static volatile sig_atomic_t nbcl_cancel_flag;
-
-void nbcl_request_cancel(void)
-{
-    nbcl_cancel_flag = 1;
-}
-
-void nbcl_clear_cancel(void)
-{
-    nbcl_cancel_flag = 0;
-}
-
-int nbcl_cancel_requested(void)
-{
-    return nbcl_cancel_flag != 0;
 }

@@ -284,14 +284,14 @@ static void nbcl_list_into(char *err, size_t errlen, const nbcl_dev_ref *refs, s
     }
 }
 
-nbcl_status nbcl__device_resolve(const char *spec, cl_platform_id *platform, cl_device_id *device,
-                                 nbcl_device_info *info, char *err, size_t errlen)
+nbcl_status nbcl__device_resolve(const char *spec, const char *env_device, cl_platform_id *platform,
+                                 cl_device_id *device, nbcl_device_info *info, char *err,
+                                 size_t errlen)
 {
     const char *from = "";
     if (!spec || !*spec) {
-        const char *env = getenv("NBCL_DEVICE");
-        if (env && *env) {
-            spec = env;
+        if (env_device && *env_device) {
+            spec = env_device;
             from = " (from NBCL_DEVICE)";
         } else {
             spec = NULL;
@@ -366,5 +366,7 @@ nbcl_status nbcl_device_find(const char *spec, nbcl_device_info *out, char *err,
         return NBCL_INVALID_ARGUMENT;
     }
     nbcl__errf(err, errlen, "%s", "");
-    return nbcl__device_resolve(spec, NULL, NULL, out, err, errlen);
+    nbcl_env_options env; /* no options to carry NBCL_DEVICE here: read it (only it is used) */
+    (void)nbcl_env_options_read(&env, NULL, 0);
+    return nbcl__device_resolve(spec, env.device, NULL, NULL, out, err, errlen);
 }

@@ -330,7 +330,7 @@ void nbcl_json_environment(nbcl_json *w)
         "NBCL_BUILD_OPTIONS", "NB_C_BIN", "LC_ALL", "LC_NUMERIC", "LANG"};
     nbcl_json_obj_begin(w);
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        const char *v = getenv(names[i]);
+        const char *v = nbcl__env_record(names[i]);
         if (v)
             nbcl_json_kstr(w, names[i], v);
     }

@@ -15,14 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static int nbcl_ieq(const char *a, const char *b)
-{
-    for (; *a && *b; a++, b++)
-        if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
-            return 0;
-    return *a == *b;
-}
-
 static int nbcl_icontains(const char *hay, const char *needle)
 {
     size_t nl = strlen(needle);
@@ -37,21 +29,15 @@ static int nbcl_icontains(const char *hay, const char *needle)
     return 0;
 }
 
-int nbcl__kcache_mode_on(nbcl_cache_mode mode, const char *env_value, const char *platform_name,
-                         const char *platform_vendor)
+int nbcl__kcache_mode_on(nbcl_cache_mode mode, nbcl_cache_mode env_mode,
+                         const char *platform_name, const char *platform_vendor)
 {
+    if (mode == NBCL_CACHE_AUTO) /* NBCL_CACHE (parsed by env.c) decides what the option leaves */
+        mode = env_mode;
     if (mode == NBCL_CACHE_ON)
         return 1;
     if (mode == NBCL_CACHE_OFF)
         return 0;
-    if (env_value && *env_value) {
-        if (nbcl_ieq(env_value, "on") || nbcl_ieq(env_value, "1") ||
-            nbcl_ieq(env_value, "yes") || nbcl_ieq(env_value, "true"))
-            return 1;
-        if (nbcl_ieq(env_value, "off") || nbcl_ieq(env_value, "0") ||
-            nbcl_ieq(env_value, "no") || nbcl_ieq(env_value, "false"))
-            return 0;
-    }
     /* auto: NVIDIA caches source builds itself. PoCL does too, but its source path still runs
      * the clang preprocessor to find its cache entry (0.3-0.4 s per process here) while loading
      * our binary takes a few ms, so our cache is on for PoCL (docs/architecture.md). */
@@ -182,14 +168,14 @@ void nbcl__kcache_open(const nbcl_engine *e, const char *source, const char *opt
                        nbcl_kcache *kc)
 {
     memset(kc, 0, sizeof *kc);
-    if (!nbcl__kcache_mode_on(e->opts.cache, getenv("NBCL_CACHE"), e->info.platform_name,
+    if (!nbcl__kcache_mode_on(e->opts.cache, (nbcl_cache_mode)e->env.cache, e->info.platform_name,
                               e->info.platform_vendor)) {
         nbcl__log(e, NBCL_LOG_DEBUG, "kernel cache: off for platform \"%s\"",
                   e->info.platform_name);
         return;
     }
-    if (!nbcl__kcache_dir(e->opts.cache_dir, getenv("NBCL_CACHE_DIR"), getenv("XDG_CACHE_HOME"),
-                          getenv("HOME"), kc->dir, sizeof kc->dir)) {
+    if (!nbcl__kcache_dir(e->opts.cache_dir, e->env.cache_dir, e->env.xdg_cache_home,
+                          e->env.home, kc->dir, sizeof kc->dir)) {
         nbcl__log(e, NBCL_LOG_DEBUG, "kernel cache: disabled (no cache directory: set "
                                      "NBCL_CACHE_DIR, XDG_CACHE_HOME or HOME)");
         return;

@@ -139,7 +139,7 @@ static char *nbcl_build_options(const nbcl_engine *e)
         nbcl_sb_puts(&b, " ");
         nbcl_sb_puts(&b, e->opts.build_options);
     }
-    const char *env = getenv("NBCL_BUILD_OPTIONS");
+    const char *env = e->env.build_options; /* NBCL_BUILD_OPTIONS */
     if (env && *env) {
         nbcl_sb_puts(&b, " ");
         nbcl_sb_puts(&b, env);
@@ -156,7 +156,7 @@ static const char *kernel_dir_of(const nbcl_engine *e)
 {
     const char *kdir = e->opts.kernel_dir;
     if (!kdir || !*kdir) {
-        const char *env = getenv("NBCL_KERNEL_DIR");
+        const char *env = e->env.kernel_dir; /* NBCL_KERNEL_DIR */
         kdir = (env && *env) ? env : NULL;
     }
 #ifndef NBCL_EMBED

@@ -77,16 +77,16 @@ int nbcl__snprintf_c(char *buf, size_t n, const char *fmt, ...)
 /* Every input file of a run is read here. It is opened without blocking: open() of a FIFO with no
  * writer yet would wait in the kernel, restarted after every signal, so a run given a FIFO could
  * not be stopped. Regular files are then read as usual; anything else (FIFO, character device,
- * terminal) is read as data arrives, waiting in poll() slices that check the cancel flag, so one
- * SIGINT/SIGTERM ends the wait. Reading from a FIFO stays legitimate (a piped HKL file). */
+ * terminal) is read as data arrives, waiting in poll() slices that check the cancel token the
+ * calling thread installed (nbcl_cancel_use), so one SIGINT/SIGTERM ends the wait. Reading from a FIFO stays legitimate (a piped HKL file). */
 #define NBCL_READ_LIMIT ((size_t)1 << 30) /* text inputs larger than 1 GiB are not plausible */
 #define NBCL_POLL_SLICE_MS 100
 
-/* wait until fd has data or end of file; NBCL_INTERRUPTED once a cancel is requested */
+/* wait until fd has data or end of file; NBCL_INTERRUPTED once the thread's token is triggered */
 static nbcl_status wait_readable(int fd)
 {
     for (;;) {
-        if (nbcl_cancel_requested())
+        if (nbcl__io_cancelled()) /* the thread's token (nbcl_cancel_use) */
             return NBCL_INTERRUPTED;
         struct pollfd p = {fd, POLLIN, 0};
         int r = poll(&p, 1, NBCL_POLL_SLICE_MS);

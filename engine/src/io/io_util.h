@@ -21,8 +21,8 @@ int nbcl__snprintf_c(char *buf, size_t n, const char *fmt, ...)
 /* Whole file into memory, NUL-terminated (the NUL is not counted in *len). NBCL_IO with
  * "path: strerror" when it cannot be opened or read. Caller frees *data. The one way every input
  * file is read: never blocks in open(); a FIFO or device is waited on in slices that return
- * NBCL_INTERRUPTED ("path: interrupted while waiting for input") once nbcl_request_cancel() is
- * called (a signal). */
+ * NBCL_INTERRUPTED ("path: interrupted while waiting for input") once the token the calling thread
+ * installed with nbcl_cancel_use() is triggered (a signal). */
 nbcl_status nbcl__read_file(const char *path, char **data, size_t *len, char *err, size_t errlen);
 
 /* Line cursor over a buffer: returns the next line (without '\n' / "\r\n") as [*start, *start+*n),
@@ -37,6 +37,9 @@ int nbcl__lines_next(nbcl__lines *it, const char **start, size_t *n);
 /* The temporary file an open output is written to (for libraries that write by path: HDF5);
  * valid until the file is committed or aborted; NULL when the output is written in place. */
 const char *nbcl__outfile_temp_path(const nbcl_outfile *f);
+/* Tests only (fault injection, per set): when n >= 0, the set's rename n renames from now fails
+ * with EIO (-1, the default: never). */
+void nbcl__commit_set_fail_rename_in(nbcl_commit_set *set, int n);
 
 /* The sensor thickness a format states: dxtbx needs one > 0 (NBCL_DEFAULT_SENSOR_THICKNESS_M
  * when the description has none). */

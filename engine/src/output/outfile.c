@@ -53,7 +53,7 @@ struct nbcl_outfile {
     int failed;  /* a write failed: commit refuses */
     int slot;    /* registry slot, -1 if none */
     int special; /* a character device or FIFO, written in place: no temporary, no rename */
-    int fifo;    /* kept O_NONBLOCK: a write waiting for the reader polls the cancel flag */
+    int fifo;    /* kept O_NONBLOCK: a write waiting for the reader polls the cancel token */
     int synced;  /* on disk and closed, target checked (step 1 of a set's commit) */
     int renamed; /* in place (step 2), but its set is not committed yet */
     int had_old; /* a previous target existed when it was renamed */
@@ -67,16 +67,11 @@ struct nbcl_outfile {
 struct nbcl_commit_set {
     nbcl_outfile **f;
     size_t n, cap;
+    int fail_rename_in; /* tests only: when >= 0, this set's rename that many from now fails */
 };
 
-/* the set nbcl_outfile_commit adds to: the thread's own, else the default set while the
- * process-wide defer_* form is on (as before sets, for callers that write on other threads) */
+/* the set nbcl_outfile_commit adds to: the thread's own (nbcl_commit_set_use), else none */
 static _Thread_local nbcl_commit_set *t_current;
-static nbcl_commit_set g_default_set;
-static _Atomic(nbcl_commit_set *) g_process_current;
-
-/* tests only: when >= 0, the rename this many renames from now fails with EIO */
-int nbcl__outfile_fail_rename_in = -1;
 
 /* ---------------------------------------------------------------- registry */
 static int slot_claim(void)
@@ -152,7 +147,7 @@ static void fsync_dir(const char *dir)
 }
 
 /* write all of len, or fail; for a FIFO without O_NONBLOCK cleared, wait for the reader in
- * short polls so that nbcl_request_cancel() ends the wait, and never take SIGPIPE (a reader that
+ * short polls so that the thread's cancel token (nbcl_cancel_use) ends the wait, and never take SIGPIPE (a reader that
  * went away is an error of this output, not the end of the process) */
 static ssize_t write_nosigpipe(int fd, const void *p, size_t n)
 {
@@ -357,7 +352,7 @@ nbcl_status nbcl_outfile_write(nbcl_outfile *f, const void *data, size_t len, ch
             if (errno == EINTR)
                 continue;
             if (f->fifo && errno == EAGAIN) { /* the reader is behind: wait, but not forever */
-                if (nbcl_cancel_requested()) {
+                if (nbcl__io_cancelled()) { /* the thread's token (nbcl_cancel_use) */
                     f->failed = 1;
                     nbcl__errf(err, errlen, "%s: interrupted while waiting for the reader",
                                f->path);
@@ -392,7 +387,7 @@ nbcl_status nbcl_outfile_commit(nbcl_outfile *f, char *err, size_t errlen)
         nbcl__errf(err, errlen, "nbcl_outfile_commit: NULL file");
         return NBCL_INVALID_ARGUMENT;
     }
-    nbcl_commit_set *set = t_current ? t_current : atomic_load(&g_process_current);
+    nbcl_commit_set *set = t_current;
     if (set)
         return nbcl_commit_set_add(set, f, err, errlen);
     if (f->failed) {
@@ -401,7 +396,7 @@ nbcl_status nbcl_outfile_commit(nbcl_outfile *f, char *err, size_t errlen)
         return NBCL_IO;
     }
     nbcl_outfile *one[1] = {f}; /* a set of one */
-    nbcl_commit_set local = {one, 1, 1};
+    nbcl_commit_set local = {one, 1, 1, -1};
     return nbcl_commit_set_commit(&local, err, errlen);
 }
 
@@ -437,7 +432,14 @@ nbcl_status nbcl_commit_set_create(nbcl_commit_set **out, char *err, size_t errl
         nbcl__errf(err, errlen, "out of memory");
         return NBCL_OUT_OF_MEMORY;
     }
+    (*out)->fail_rename_in = -1;
     return NBCL_OK;
+}
+
+void nbcl__commit_set_fail_rename_in(nbcl_commit_set *set, int n)
+{
+    if (set)
+        set->fail_rename_in = n;
 }
 
 nbcl_commit_set *nbcl_commit_set_use(nbcl_commit_set *set)
@@ -495,7 +497,7 @@ void nbcl_commit_set_abort(nbcl_commit_set *set)
 
 void nbcl_commit_set_destroy(nbcl_commit_set *set)
 {
-    if (!set || set == &g_default_set)
+    if (!set)
         return;
     if (t_current == set)
         t_current = NULL;
@@ -677,7 +679,7 @@ static nbcl_status rename_set(nbcl_commit_set *set, char *err, size_t errlen)
         }
         keep_previous(f);
         int rc;
-        if (nbcl__outfile_fail_rename_in >= 0 && nbcl__outfile_fail_rename_in-- == 0) {
+        if (set->fail_rename_in >= 0 && set->fail_rename_in-- == 0) {
             rc = -1;
             errno = EIO;
         } else {
@@ -759,20 +761,3 @@ nbcl_status nbcl_commit_set_commit(nbcl_commit_set *set, char *err, size_t errle
     return st;
 }
 
-void nbcl_outfile_defer_begin(void)
-{
-    nbcl_commit_set_abort(&g_default_set);
-    atomic_store(&g_process_current, &g_default_set);
-}
-
-nbcl_status nbcl_outfile_defer_commit(char *err, size_t errlen)
-{
-    atomic_store(&g_process_current, NULL);
-    return nbcl_commit_set_commit(&g_default_set, err, errlen);
-}
-
-void nbcl_outfile_defer_abort(void)
-{
-    atomic_store(&g_process_current, NULL);
-    nbcl_commit_set_abort(&g_default_set);
-}

@@ -294,15 +294,11 @@ static size_t local_size_for(size_t items, unsigned cus, int cpu)
     return items >= (size_t)32 * cus ? 8 : 1;
 }
 
-/* NBCL_LAUNCH_SECONDS: seconds >= 0 (0: every launch as small as it can be) */
+/* NBCL_LAUNCH_SECONDS (the engine's env options, checked by env.c): seconds >= 0 (0: every
+ * launch as small as it can be) */
 static double launch_seconds(const nbcl_engine *e)
 {
-    double t = NBCL_LAUNCH_SECONDS; /* kept when unset or invalid */
-    if (nbcl__env_seconds("NBCL_LAUNCH_SECONDS", &t) < 0)
-        nbcl__log(e, NBCL_LOG_WARN,
-                  "NBCL_LAUNCH_SECONDS=\"%s\" is not a number of seconds from 0 to 86400: "
-                  "using %g", getenv("NBCL_LAUNCH_SECONDS"), NBCL_LAUNCH_SECONDS);
-    return t;
+    return e->env.launch_seconds >= 0.0 ? e->env.launch_seconds : NBCL_LAUNCH_SECONDS;
 }
 
 /* "2.4 hours", "35 minutes", "40 seconds" */
@@ -373,7 +369,7 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
     if (clGetDeviceInfo(e->device, CL_DEVICE_HOST_UNIFIED_MEMORY, sizeof unified, &unified,
                         NULL) != CL_SUCCESS)
         unified = CL_FALSE;
-    int zc_env = nbcl_env_word("NBCL_ZERO_COPY"); /* "0 1": 0, 1; -1 unset */
+    int zc_env = e->env.zero_copy; /* NBCL_ZERO_COPY: 0, 1; -1 unset */
     int zero_copy = zc_env >= 0 ? zc_env : unified == CL_TRUE;
     tm.zero_copy = zero_copy;
 
@@ -494,7 +490,7 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
      * NBCL_KERNEL=scalar|simd overrides (tests, benchmarks). */
     int simd = e->k_pixel_simd && strcmp(e->info.device_type, "CPU") == 0;
     {
-        int kv = nbcl_env_word("NBCL_KERNEL"); /* "scalar simd" */
+        int kv = e->env.kernel; /* NBCL_KERNEL: 0 scalar, 1 simd, -1 unset */
         if (kv == 0)
             simd = 0;
         else if (kv == 1 && e->k_pixel_simd)
@@ -542,7 +538,7 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
     double done_work = 0.0, done_s = 0.0;
 
     for (size_t first = 0, count = 0; first < npix; first += count) {
-        if (nbcl_cancel_requested()) {
+        if (nbcl_cancel_triggered(e->opts.cancel)) {
             nbcl__set_error(e, "render interrupted");
             st = NBCL_INTERRUPTED;
             goto done;

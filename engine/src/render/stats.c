@@ -29,7 +29,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static nbcl_stats_profile g_prof;
+/* the last call's profile, one per thread: the engines of a series compute statistics on
+ * threads of their own, and each reads back its own call's profile */
+static _Thread_local nbcl_stats_profile g_prof;
 
 void nbcl__stats_last_profile(nbcl_stats_profile *out)
 {

@@ -106,10 +106,16 @@ static void item_free(item *it)
     free(it);
 }
 
-/* the caller's token (opts.cancel) or the process-wide flag (nbcl_request_cancel) */
+/* the series' token (opts.cancel) or one of its engines' (nbcl_engine_opts.cancel: a render
+ * stopped by it ends the series too) */
 static int cancelled(const series_ctx *c)
 {
-    return (c->o->cancel && *c->o->cancel) || nbcl_cancel_requested();
+    if (nbcl_cancel_triggered(c->o->cancel))
+        return 1;
+    for (size_t i = 0; i < c->nengines; i++)
+        if (nbcl_cancel_triggered(c->engines[i]->opts.cancel))
+            return 1;
+    return 0;
 }
 
 /* per-tile hook of each render: stops it when cancelled, forwards to the caller's callback */
@@ -119,7 +125,7 @@ static int render_tick(void *user, size_t done, size_t total)
     if (c->nengines == 1 && c->o->render_progress &&
         c->o->render_progress(c->o->render_progress_user, done, total))
         return 1;
-    return c->o->cancel && *c->o->cancel;
+    return nbcl_cancel_triggered(c->o->cancel);
 }
 
 /* ---------------------------------------------------------------- render side */
@@ -462,6 +468,8 @@ static nbcl_status write_frame(series_ctx *c, item *it, batch *b, char *err, siz
 static void *writer_thread(void *arg)
 {
     series_ctx *c = arg;
+    /* a FIFO output waiting for its reader stops with the series' token (or the first engine's) */
+    nbcl_cancel *prev = nbcl_cancel_use(c->o->cancel ? c->o->cancel : c->engines[0]->opts.cancel);
     char err[2048];
     batch b = {.n = 0, .cap = batch_frames(c)};
     double interval = c->o->sync_interval_s > 0 ? c->o->sync_interval_s : 2.0;
@@ -499,6 +507,7 @@ static void *writer_thread(void *arg)
         }
     }
     nexus_finish(c);
+    nbcl_cancel_use(prev); /* it may have run on the caller's thread */
     return NULL;
 }
 
