@@ -210,7 +210,7 @@ typedef struct bench_run {
     int argc;
     char **argv;
     /* state */
-    double t0;                  /* nbcl__now() at start */
+    double t0;                  /* bench_now() (CLOCK_MONOTONIC) at start */
     char started_utc[32];
     char git_sha[64];
     int git_dirty;              /* -1 unknown */

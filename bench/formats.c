@@ -62,7 +62,10 @@ static int one_size(bench_run *run, nbcl_engine *eng, int size, const char *dir,
     nbcl_render_timing tm;
     int reps = run->repeats > 0 ? run->repeats : 3, ok = 1;
     double *v = calloc((size_t)reps, sizeof *v);
-    size_t npix = (size_t)scene->fpixels * scene->spixels;
+    int fpixels, spixels, roi[4];
+    nbcl_scene_size(scene, &fpixels, &spixels);
+    nbcl_scene_roi(scene, roi);
+    size_t npix = (size_t)fpixels * spixels;
     float *dev = nbcl_alloc_large(npix * sizeof *dev);
     int32_t *counts = nbcl_alloc_large(npix * sizeof *counts);
     uint8_t *u8 = nbcl_alloc_large(npix);
@@ -90,7 +93,7 @@ static int one_size(bench_run *run, nbcl_engine *eng, int size, const char *dir,
             double t0 = bench_now();
             switch (w) {
             case W_DEVIATES:
-                nbcl_noise_poisson(img.data, img.fpixels, img.spixels, scene->roi, scene->seed,
+                nbcl_noise_poisson(img.data, img.fpixels, img.spixels, roi, nbcl_scene_seed(scene),
                                    dev);
                 break;
             case W_COUNTS:
@@ -107,7 +110,7 @@ static int one_size(bench_run *run, nbcl_engine *eng, int size, const char *dir,
                 break;
             case W_PNG:
                 snprintf(path, sizeof path, "%.4000s/f.png", dir);
-                nbcl_image_to_u8(&img, scene->roi, 1.0, u8);
+                nbcl_image_to_u8(&img, roi, 1.0, u8);
                 ok = nbcl_write_png(path, img.fpixels, img.spixels, u8, 1.0, err, errlen) ==
                      NBCL_OK;
                 break;

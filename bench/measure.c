@@ -69,12 +69,13 @@ static void trace_render(bench_run *run, const bench_row *r, double start, const
     trace_tag(e, r, phase);
 }
 
-static void trace_stats(bench_run *run, const bench_row *r, const char *phase)
+static void trace_stats(bench_run *run, const nbcl_engine *eng, const bench_row *r,
+                        const char *phase)
 {
     if (!run->profile)
         return;
     nbcl_stats_profile p;
-    nbcl__stats_last_profile(&p);
+    nbcl_engine_stats_profile(eng, &p);
     for (size_t i = 0; i < p.ncalls; i++) {
         const nbcl_stats_call *c = &p.calls[i];
         int is_kernel = strncmp(c->routine, "CLBlast", 7) == 0;
@@ -110,7 +111,7 @@ static int row_each(void *user, nbcl_image *img, const nbcl_render_timing *tm, d
     double q0 = bench_now();
     nbcl_image_stats(h->eng, h->scene, img, &h->stats);
     double q = bench_now() - q0;
-    trace_stats(h->run, h->row, "warm");
+    trace_stats(h->run, h->eng, h->row, "warm");
     if (!bench_series_add(&h->stats_s, q)) {
         BENCH_SET_STATUS(h->row, "error", "", "out of memory for samples");
         return 0;
@@ -167,7 +168,7 @@ static int measure_cold(bench_run *run, bench_row *row, const nbcl_scene *scene,
     double s0 = bench_now();
     nbcl_image_stats(*eng, scene, &img, &stats);
     row->cold_stats_s = bench_now() - s0;
-    trace_stats(run, row, "cold");
+    trace_stats(run, *eng, row, "cold");
     {
         char ferr[1024]; /* a NaN or infinite image is no result to time */
         if (nbcl_image_check_finite(scene, &stats, nbcl_engine_precision(*eng), ferr,
@@ -237,7 +238,7 @@ void bench_measure_row(bench_run *run, bench_row *row, const bench_argv *argv)
             row->img_mean = h.stats.mean;
             row->img_rms = h.stats.rms;
             nbcl_stats_profile p;
-            nbcl__stats_last_profile(&p);
+            nbcl_engine_stats_profile(eng, &p);
             row->stats_on_device = p.on_device;
             snprintf(row->stats_reason, sizeof row->stats_reason, "%s", p.reason);
         }

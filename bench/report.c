@@ -112,18 +112,76 @@ static void json_dirty(nbcl_json *w, const char *key, int dirty)
 }
 
 /* ------------------------------------------------------------------ env.json */
-int bench_write_env(bench_run *run, char *err, size_t errlen)
+/* the first build of each precision used on device d (options and cache state differ): by the
+ * rows, else by the engines of the scaling sweeps (their own, one per device x precision) */
+static void json_device_builds(nbcl_json *w, const bench_run *run, size_t d)
 {
-    nbcl_host_info h;
-    nbcl_host_info_query(&h);
-    nbcl_json *w = nbcl_json_new(1);
-    if (!w) {
-        snprintf(err, errlen, "env.json: out of memory");
-        return 0;
+    nbcl_json_arr_begin(w);
+    int seen[2] = {0, 0};
+    for (size_t i = 0; i < run->nrows + run->nscal; i++) {
+        int rows = i < run->nrows;
+        const bench_row *r = rows ? &run->rows[i] : NULL;
+        const bench_scal_point *pt = rows ? NULL : &run->scal[i - run->nrows];
+        int prec = rows ? r->precision : pt->precision;
+        int dev = rows ? r->device_index : pt->device_index;
+        const nbcl_build_facts *facts = rows ? &r->facts : &pt->facts;
+        int k = prec == 64;
+        if (dev != (int)d || seen[k] || !facts->options[0])
+            continue;
+        seen[k] = 1;
+        nbcl_json_obj_begin(w);
+        nbcl_json_kstr(w, "precision", bench_precision_name(prec));
+        nbcl_json_key(w, "first_build");
+        nbcl_json_build_facts(w, facts);
+        nbcl_json_obj_end(w);
     }
-    nbcl_json_obj_begin(w);
-    nbcl_json_kint(w, "format_version", BENCH_FORMAT_VERSION);
-    nbcl_json_kstr(w, "generated_utc", run->started_utc);
+    nbcl_json_arr_end(w);
+}
+
+/* --peak: sustained FMA throughput per precision on device d (null without --peak) */
+static void json_device_peaks(nbcl_json *w, const bench_run *run, size_t d)
+{
+    if (!run->peak) {
+        nbcl_json_null(w);
+        return;
+    }
+    nbcl_json_arr_begin(w);
+    for (size_t i = 0; i < run->npeaks; i++) {
+        const bench_peak *pk = &run->peaks[i];
+        if (pk->device_index != (int)d)
+            continue;
+        nbcl_json_obj_begin(w);
+        nbcl_json_kstr(w, "precision", bench_precision_name(pk->precision));
+        nbcl_json_kstr(w, "status", pk->status);
+        if (!strcmp(pk->status, "ok"))
+            nbcl_json_knum(w, "flops_per_s", pk->flops_per_s);
+        else
+            nbcl_json_kstr(w, "error", pk->error);
+        nbcl_json_obj_end(w);
+    }
+    nbcl_json_arr_end(w);
+}
+
+static void json_devices(nbcl_json *w, const bench_run *run)
+{
+    nbcl_json_arr_begin(w);
+    for (size_t d = 0; d < run->ndevices; d++) {
+        nbcl_json_obj_begin(w);
+        nbcl_json_kuint(w, "index", d);
+        nbcl_json_key(w, "info");
+        nbcl_json_device_info(w, &run->devices[d]);
+        nbcl_json_key(w, "builds");
+        json_device_builds(w, run, d);
+        nbcl_json_key(w, "measured_peak");
+        json_device_peaks(w, run, d);
+        nbcl_json_obj_end(w);
+    }
+    nbcl_json_arr_end(w);
+}
+
+/* the tool and the engine that made the bundle */
+static void json_tool_engine(nbcl_json *w, const bench_run *run, const nbcl_host_info *h)
+{
     nbcl_json_key(w, "tool");
     nbcl_json_obj_begin(w);
     nbcl_json_kstr(w, "name", "nbcl-bench");
@@ -141,100 +199,37 @@ int bench_write_env(bench_run *run, char *err, size_t errlen)
     nbcl_json_kstr(w, "git_sha_configured", nbcl_git_sha());
     nbcl_json_kstr(w, "git_sha", run->git_sha);
     json_dirty(w, "git_dirty", run->git_dirty);
-    nbcl_json_kstr(w, "compiler", h.engine_compiler);
-    nbcl_json_kstr(w, "build_type", h.engine_build_type);
+    nbcl_json_kstr(w, "compiler", h->engine_compiler);
+    nbcl_json_kstr(w, "build_type", h->engine_build_type);
     nbcl_json_kstr(w, "bench_compiler", NBCL_BENCH_COMPILER);
     nbcl_json_kstr(w, "c_flags", NBCL_BENCH_C_FLAGS);
-    nbcl_json_kstr(w, "clblast_version", h.clblast_version);
+    nbcl_json_kstr(w, "clblast_version", h->clblast_version);
     nbcl_json_obj_end(w);
+}
 
-    nbcl_json_key(w, "host");
-    nbcl_json_host_info(w, &h);
-    nbcl_json_key(w, "environment");
-    nbcl_json_environment(w);
-
-    nbcl_json_key(w, "devices");
-    nbcl_json_arr_begin(w);
-    for (size_t d = 0; d < run->ndevices; d++) {
-        nbcl_json_obj_begin(w);
-        nbcl_json_kuint(w, "index", d);
-        nbcl_json_key(w, "info");
-        nbcl_json_device_info(w, &run->devices[d]);
-        /* one build per precision used on this device (options and cache state differ) */
-        nbcl_json_key(w, "builds");
-        nbcl_json_arr_begin(w);
-        int seen[2] = {0, 0};
-        for (size_t i = 0; i < run->nrows; i++) {
-            const bench_row *r = &run->rows[i];
-            int k = r->precision == 64;
-            if (r->device_index != (int)d || seen[k] || !r->facts.options[0])
-                continue;
-            seen[k] = 1;
-            nbcl_json_obj_begin(w);
-            nbcl_json_kstr(w, "precision", bench_precision_name(r->precision));
-            nbcl_json_key(w, "first_build");
-            nbcl_json_build_facts(w, &r->facts);
-            nbcl_json_obj_end(w);
-        }
-        /* the engines of the scaling sweeps (their own, one per device x precision) */
-        for (size_t i = 0; i < run->nscal; i++) {
-            const bench_scal_point *pt = &run->scal[i];
-            int k = pt->precision == 64;
-            if (pt->device_index != (int)d || seen[k] || !pt->facts.options[0])
-                continue;
-            seen[k] = 1;
-            nbcl_json_obj_begin(w);
-            nbcl_json_kstr(w, "precision", bench_precision_name(pt->precision));
-            nbcl_json_key(w, "first_build");
-            nbcl_json_build_facts(w, &pt->facts);
-            nbcl_json_obj_end(w);
-        }
-        nbcl_json_arr_end(w);
-        /* --peak: sustained FMA throughput per precision */
-        nbcl_json_key(w, "measured_peak");
-        if (run->peak) {
-            nbcl_json_arr_begin(w);
-            for (size_t i = 0; i < run->npeaks; i++) {
-                const bench_peak *pk = &run->peaks[i];
-                if (pk->device_index != (int)d)
-                    continue;
-                nbcl_json_obj_begin(w);
-                nbcl_json_kstr(w, "precision", bench_precision_name(pk->precision));
-                nbcl_json_kstr(w, "status", pk->status);
-                if (!strcmp(pk->status, "ok"))
-                    nbcl_json_knum(w, "flops_per_s", pk->flops_per_s);
-                else
-                    nbcl_json_kstr(w, "error", pk->error);
-                nbcl_json_obj_end(w);
-            }
-            nbcl_json_arr_end(w);
-        } else {
-            nbcl_json_null(w);
-        }
-        nbcl_json_obj_end(w);
-    }
-    nbcl_json_arr_end(w);
-
-    nbcl_json_key(w, "reference");
-    if (run->reference) {
-        nbcl_json_obj_begin(w);
-        nbcl_json_kstr(w, "path", run->reference);
-        char hex[65];
-        if (bench_sha256_file(run->reference, hex) == 0)
-            nbcl_json_kstr(w, "sha256", hex);
-        else
-            nbcl_json_knull(w, "sha256");
-        struct stat st;
-        if (stat(run->reference, &st) == 0)
-            nbcl_json_kuint(w, "size_bytes", (uint64_t)st.st_size);
-        const char *omp = getenv("OMP_NUM_THREADS");
-        nbcl_json_kstr(w, "omp_num_threads", omp ? omp : "(unset: all cores)");
-        nbcl_json_obj_end(w);
-    } else {
+static void json_reference(nbcl_json *w, const bench_run *run)
+{
+    if (!run->reference) {
         nbcl_json_null(w);
+        return;
     }
+    nbcl_json_obj_begin(w);
+    nbcl_json_kstr(w, "path", run->reference);
+    char hex[65];
+    if (bench_sha256_file(run->reference, hex) == 0)
+        nbcl_json_kstr(w, "sha256", hex);
+    else
+        nbcl_json_knull(w, "sha256");
+    struct stat st;
+    if (stat(run->reference, &st) == 0)
+        nbcl_json_kuint(w, "size_bytes", (uint64_t)st.st_size);
+    const char *omp = getenv("OMP_NUM_THREADS");
+    nbcl_json_kstr(w, "omp_num_threads", omp ? omp : "(unset: all cores)");
+    nbcl_json_obj_end(w);
+}
 
-    nbcl_json_key(w, "settings");
+static void json_settings(nbcl_json *w, const bench_run *run)
+{
     nbcl_json_obj_begin(w);
     nbcl_json_key(w, "cases");
     nbcl_json_arr_begin(w);
@@ -263,6 +258,31 @@ int bench_write_env(bench_run *run, char *err, size_t errlen)
     else
         nbcl_json_knull(w, "scaling_repeats");
     nbcl_json_obj_end(w);
+}
+
+int bench_write_env(bench_run *run, char *err, size_t errlen)
+{
+    nbcl_host_info h;
+    nbcl_host_info_query(&h);
+    nbcl_json *w = nbcl_json_new(1);
+    if (!w) {
+        snprintf(err, errlen, "env.json: out of memory");
+        return 0;
+    }
+    nbcl_json_obj_begin(w);
+    nbcl_json_kint(w, "format_version", BENCH_FORMAT_VERSION);
+    nbcl_json_kstr(w, "generated_utc", run->started_utc);
+    json_tool_engine(w, run, &h);
+    nbcl_json_key(w, "host");
+    nbcl_json_host_info(w, &h);
+    nbcl_json_key(w, "environment");
+    nbcl_json_environment(w);
+    nbcl_json_key(w, "devices");
+    json_devices(w, run);
+    nbcl_json_key(w, "reference");
+    json_reference(w, run);
+    nbcl_json_key(w, "settings");
+    json_settings(w, run);
     nbcl_json_obj_end(w);
     return write_json(run, w, "env.json", err, errlen);
 }
@@ -319,20 +339,9 @@ static void json_scaling(bench_run *run, nbcl_json *w)
     nbcl_json_arr_end(w);
 }
 
-int bench_write_results(bench_run *run, char *err, size_t errlen)
+/* what each timing of perf_results.json measures */
+static void json_definitions(nbcl_json *w)
 {
-    nbcl_json *w = nbcl_json_new(1);
-    if (!w) {
-        snprintf(err, errlen, "perf_results.json: out of memory");
-        return 0;
-    }
-    nbcl_json_obj_begin(w);
-    nbcl_json_kint(w, "format_version", BENCH_FORMAT_VERSION);
-    nbcl_json_kstr(w, "generated_utc", run->started_utc);
-    nbcl_json_kstr(w, "git_sha", run->git_sha);
-    json_dirty(w, "git_dirty", run->git_dirty);
-    nbcl_json_kbool(w, "interrupted", run->interrupted);
-    nbcl_json_key(w, "definitions");
     nbcl_json_obj_begin(w);
     nbcl_json_kstr(w, "cold.total_s",
                    "engine_create_s + render_s: a fresh engine (context, queue, program build or "
@@ -365,108 +374,143 @@ int bench_write_results(bench_run *run, char *err, size_t errlen)
                    "with -mosaic 0.5 -mosaic_dom D -phisteps 1 -oversample 1; phisteps = the same "
                    "with -mosaic_dom 1 -phisteps P (-phi 0.2 -osc 1.0)");
     nbcl_json_obj_end(w);
+}
+
+/* a row: what ran where, its workload and the cold start */
+static void json_row_setup(nbcl_json *w, const bench_row *r)
+{
+    char spec[32];
+    snprintf(spec, sizeof spec, "%u:%u", r->dev.platform_index, r->dev.device_index);
+    nbcl_json_kstr(w, "case", r->case_name);
+    nbcl_json_kint(w, "size", r->size);
+    nbcl_json_kint(w, "fpixels", r->work.fpixels);
+    nbcl_json_kint(w, "spixels", r->work.spixels);
+    nbcl_json_kstr(w, "device", spec);
+    nbcl_json_kstr(w, "device_name", r->dev.device_name);
+    nbcl_json_kstr(w, "device_type", r->dev.device_type);
+    nbcl_json_kstr(w, "platform", r->dev.platform_name);
+    nbcl_json_kstr(w, "driver_version", r->dev.driver_version);
+    nbcl_json_kstr(w, "precision", bench_precision_name(r->precision));
+    nbcl_json_kstr(w, "status", r->status);
+    if (r->error[0])
+        nbcl_json_kstr(w, "error", r->error);
+    else
+        nbcl_json_knull(w, "error");
+    nbcl_json_kstr(w, "command", r->cmdline);
+    nbcl_json_key(w, "workload");
+    nbcl_json_obj_begin(w);
+    json_workload(w, &r->work);
+    nbcl_json_obj_end(w);
+    nbcl_json_knum(w, "scene_build_s", r->work.scene_build_s);
+    nbcl_json_key(w, "cold");
+    nbcl_json_obj_begin(w);
+    nbcl_json_knum(w, "engine_create_s", r->cold_engine_s);
+    nbcl_json_knum(w, "program_build_s", r->cold_build_s);
+    nbcl_json_kstr(w, "cache_state", r->cache_state);
+    nbcl_json_knum(w, "render_s", r->cold_render_s);
+    nbcl_json_knum(w, "kernel_s", r->cold_kernel_s);
+    nbcl_json_knum(w, "upload_s", r->cold_upload_s);
+    nbcl_json_knum(w, "readback_s", r->cold_readback_s);
+    nbcl_json_knum(w, "total_s", r->cold_total_s);
+    nbcl_json_knum(w, "stats_s", r->cold_stats_s);
+    nbcl_json_obj_end(w);
+}
+
+/* a row: the warm renders, throughput and the image they made */
+static void json_row_warm(nbcl_json *w, bench_run *run, const bench_row *r)
+{
+    nbcl_json_key(w, "warm");
+    nbcl_json_obj_begin(w);
+    nbcl_json_kint(w, "warmup", run->warmup);
+    nbcl_json_kint(w, "repeats", run->repeats);
+    json_warm(w, &r->warm);
+    json_summary(w, "upload_s", &r->warm.upload);
+    json_summary(w, "readback_s", &r->warm.readback);
+    json_summary(w, "stats_s", &r->warm_stats);
+    nbcl_json_obj_end(w);
+    nbcl_json_key(w, "throughput");
+    nbcl_json_obj_begin(w);
+    json_rates(w, &r->warm);
+    double pf = bench_row_peak_fraction(run, r);
+    if (pf > 0)
+        nbcl_json_knum(w, "peak_fraction", pf);
+    else
+        nbcl_json_knull(w, "peak_fraction");
+    nbcl_json_obj_end(w);
+    nbcl_json_key(w, "image");
+    nbcl_json_obj_begin(w);
+    nbcl_json_knum(w, "sum", r->img_sum);
+    nbcl_json_knum(w, "max", r->img_max);
+    nbcl_json_knum(w, "mean", r->img_mean);
+    nbcl_json_knum(w, "rms", r->img_rms);
+    nbcl_json_kbool(w, "interpolation_fallback", r->interpolation_fallback);
+    nbcl_json_kstr(w, "stats_computed_on", r->stats_on_device ? "device (CLBlast)" : "host");
+    if (!r->stats_on_device && r->stats_reason[0])
+        nbcl_json_kstr(w, "stats_host_reason", r->stats_reason);
+    nbcl_json_obj_end(w);
+}
+
+/* a row against the reference and nbcl as a whole process */
+static void json_row_processes(nbcl_json *w, const bench_row *r)
+{
+    /* reference: flat fields for tables, details below */
+    const bench_ref *ref = r->ref;
+    int refok = ref && !strcmp(ref->run.status, "ok") && ref->run.warm.n;
+    if (refok)
+        nbcl_json_knum(w, "reference_time_s", ref->run.warm.median);
+    else
+        nbcl_json_knull(w, "reference_time_s");
+    if (r->have_cmp) {
+        nbcl_json_knum(w, "speedup_warm", r->speedup_warm);
+        nbcl_json_knum(w, "speedup_cold", r->speedup_cold);
+        nbcl_json_knum(w, "correlation_warm", r->corr_warm);
+        nbcl_json_knum(w, "sum_ratio", r->sum_ratio);
+        nbcl_json_knum(w, "rmse", r->rmse);
+        nbcl_json_knum(w, "max_rel_diff", r->max_rel);
+    } else {
+        nbcl_json_knull(w, "speedup_warm");
+        nbcl_json_knull(w, "speedup_cold");
+        nbcl_json_knull(w, "correlation_warm");
+        nbcl_json_knull(w, "sum_ratio");
+    }
+    json_proc(w, "reference", ref ? &ref->run : NULL);
+    /* nbcl as a whole process */
+    const bench_proc *pr = &r->proc;
+    int procok = !strcmp(pr->status, "ok") && pr->warm.n;
+    if (procok)
+        nbcl_json_knum(w, "nbcl_process_time_s", pr->warm.median);
+    else
+        nbcl_json_knull(w, "nbcl_process_time_s");
+    if (r->speedup_process > 0)
+        nbcl_json_knum(w, "speedup_process", r->speedup_process);
+    else
+        nbcl_json_knull(w, "speedup_process");
+    json_proc(w, "process", pr->status[0] ? pr : NULL);
+}
+
+int bench_write_results(bench_run *run, char *err, size_t errlen)
+{
+    nbcl_json *w = nbcl_json_new(1);
+    if (!w) {
+        snprintf(err, errlen, "perf_results.json: out of memory");
+        return 0;
+    }
+    nbcl_json_obj_begin(w);
+    nbcl_json_kint(w, "format_version", BENCH_FORMAT_VERSION);
+    nbcl_json_kstr(w, "generated_utc", run->started_utc);
+    nbcl_json_kstr(w, "git_sha", run->git_sha);
+    json_dirty(w, "git_dirty", run->git_dirty);
+    nbcl_json_kbool(w, "interrupted", run->interrupted);
+    nbcl_json_key(w, "definitions");
+    json_definitions(w);
     nbcl_json_key(w, "rows");
     nbcl_json_arr_begin(w);
     for (size_t i = 0; i < run->nrows; i++) {
         const bench_row *r = &run->rows[i];
-        char spec[32];
-        snprintf(spec, sizeof spec, "%u:%u", r->dev.platform_index, r->dev.device_index);
         nbcl_json_obj_begin(w);
-        nbcl_json_kstr(w, "case", r->case_name);
-        nbcl_json_kint(w, "size", r->size);
-        nbcl_json_kint(w, "fpixels", r->work.fpixels);
-        nbcl_json_kint(w, "spixels", r->work.spixels);
-        nbcl_json_kstr(w, "device", spec);
-        nbcl_json_kstr(w, "device_name", r->dev.device_name);
-        nbcl_json_kstr(w, "device_type", r->dev.device_type);
-        nbcl_json_kstr(w, "platform", r->dev.platform_name);
-        nbcl_json_kstr(w, "driver_version", r->dev.driver_version);
-        nbcl_json_kstr(w, "precision", bench_precision_name(r->precision));
-        nbcl_json_kstr(w, "status", r->status);
-        if (r->error[0])
-            nbcl_json_kstr(w, "error", r->error);
-        else
-            nbcl_json_knull(w, "error");
-        nbcl_json_kstr(w, "command", r->cmdline);
-        nbcl_json_key(w, "workload");
-        nbcl_json_obj_begin(w);
-        json_workload(w, &r->work);
-        nbcl_json_obj_end(w);
-        nbcl_json_knum(w, "scene_build_s", r->work.scene_build_s);
-        nbcl_json_key(w, "cold");
-        nbcl_json_obj_begin(w);
-        nbcl_json_knum(w, "engine_create_s", r->cold_engine_s);
-        nbcl_json_knum(w, "program_build_s", r->cold_build_s);
-        nbcl_json_kstr(w, "cache_state", r->cache_state);
-        nbcl_json_knum(w, "render_s", r->cold_render_s);
-        nbcl_json_knum(w, "kernel_s", r->cold_kernel_s);
-        nbcl_json_knum(w, "upload_s", r->cold_upload_s);
-        nbcl_json_knum(w, "readback_s", r->cold_readback_s);
-        nbcl_json_knum(w, "total_s", r->cold_total_s);
-        nbcl_json_knum(w, "stats_s", r->cold_stats_s);
-        nbcl_json_obj_end(w);
-        nbcl_json_key(w, "warm");
-        nbcl_json_obj_begin(w);
-        nbcl_json_kint(w, "warmup", run->warmup);
-        nbcl_json_kint(w, "repeats", run->repeats);
-        json_warm(w, &r->warm);
-        json_summary(w, "upload_s", &r->warm.upload);
-        json_summary(w, "readback_s", &r->warm.readback);
-        json_summary(w, "stats_s", &r->warm_stats);
-        nbcl_json_obj_end(w);
-        nbcl_json_key(w, "throughput");
-        nbcl_json_obj_begin(w);
-        json_rates(w, &r->warm);
-        double pf = bench_row_peak_fraction(run, r);
-        if (pf > 0)
-            nbcl_json_knum(w, "peak_fraction", pf);
-        else
-            nbcl_json_knull(w, "peak_fraction");
-        nbcl_json_obj_end(w);
-        nbcl_json_key(w, "image");
-        nbcl_json_obj_begin(w);
-        nbcl_json_knum(w, "sum", r->img_sum);
-        nbcl_json_knum(w, "max", r->img_max);
-        nbcl_json_knum(w, "mean", r->img_mean);
-        nbcl_json_knum(w, "rms", r->img_rms);
-        nbcl_json_kbool(w, "interpolation_fallback", r->interpolation_fallback);
-        nbcl_json_kstr(w, "stats_computed_on", r->stats_on_device ? "device (CLBlast)" : "host");
-        if (!r->stats_on_device && r->stats_reason[0])
-            nbcl_json_kstr(w, "stats_host_reason", r->stats_reason);
-        nbcl_json_obj_end(w);
-        /* reference: flat fields for tables, details below */
-        const bench_ref *ref = r->ref;
-        int refok = ref && !strcmp(ref->run.status, "ok") && ref->run.warm.n;
-        if (refok)
-            nbcl_json_knum(w, "reference_time_s", ref->run.warm.median);
-        else
-            nbcl_json_knull(w, "reference_time_s");
-        if (r->have_cmp) {
-            nbcl_json_knum(w, "speedup_warm", r->speedup_warm);
-            nbcl_json_knum(w, "speedup_cold", r->speedup_cold);
-            nbcl_json_knum(w, "correlation_warm", r->corr_warm);
-            nbcl_json_knum(w, "sum_ratio", r->sum_ratio);
-            nbcl_json_knum(w, "rmse", r->rmse);
-            nbcl_json_knum(w, "max_rel_diff", r->max_rel);
-        } else {
-            nbcl_json_knull(w, "speedup_warm");
-            nbcl_json_knull(w, "speedup_cold");
-            nbcl_json_knull(w, "correlation_warm");
-            nbcl_json_knull(w, "sum_ratio");
-        }
-        json_proc(w, "reference", ref ? &ref->run : NULL);
-        /* nbcl as a whole process */
-        const bench_proc *pr = &r->proc;
-        int procok = !strcmp(pr->status, "ok") && pr->warm.n;
-        if (procok)
-            nbcl_json_knum(w, "nbcl_process_time_s", pr->warm.median);
-        else
-            nbcl_json_knull(w, "nbcl_process_time_s");
-        if (r->speedup_process > 0)
-            nbcl_json_knum(w, "speedup_process", r->speedup_process);
-        else
-            nbcl_json_knull(w, "speedup_process");
-        json_proc(w, "process", pr->status[0] ? pr : NULL);
+        json_row_setup(w, r);
+        json_row_warm(w, run, r);
+        json_row_processes(w, r);
         nbcl_json_obj_end(w);
     }
     nbcl_json_arr_end(w);
@@ -904,11 +948,10 @@ static void write_results_table(bench_run *run, FILE *f)
     }
 }
 
-/* device against device, against the reference, top kernels */
-static void write_rest(bench_run *run, FILE *f)
+/* device against device: one line per case x size, one column per device x precision */
+static void write_device_table(bench_run *run, FILE *f)
 {
-    char b1[48], b2[48], b3[48], b4[48];
-    /* device against device: one line per case x size, one column per device x precision */
+    char b1[48];
     int combos[64][2];
     size_t ncombo = 0;
     for (size_t i = 0; i < run->nrows; i++) {
@@ -967,64 +1010,74 @@ static void write_rest(bench_run *run, FILE *f)
             fprintf(f, "\n");
         }
     }
+}
 
-    if (run->reference) {
-        fprintf(f, "\n## Against the reference (`%s`)\n\n", run->reference);
-        fprintf(f, "Reference times are host wall times of the whole process (set-up, "
-                   "simulation, image files) with the same argv. *nbcl process* is the nbcl "
-                   "executable run the same way (same argv, same files, warm kernel cache): "
-                   "speed-up process = reference warm median / nbcl process warm median, the "
-                   "like-for-like figure. *nbcl warm* is one render on a warm engine inside this "
-                   "process (speed-up warm = reference warm / nbcl warm). Correlation and sum "
-                   "ratio (nbcl / reference) compare the float images.\n\n");
-        fprintf(f, "| case | size | device | precision | reference cold | reference warm | "
-                   "nbcl process | speed-up process | nbcl cold | nbcl warm | speed-up warm | "
-                   "speed-up cold | correlation | sum ratio |\n");
-        fprintf(f, "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-        for (size_t i = 0; i < run->nrows; i++) {
-            const bench_row *r = &run->rows[i];
-            const bench_ref *ref = r->ref;
-            char dl[300], sl[48];
-            fprintf(f, "| %s | %s | ", r->case_name, size_label(sl, sizeof sl, r));
-            md_escape(f, bench_device_label(r, dl, sizeof dl));
-            fprintf(f, " | %s | ", bench_precision_name(r->precision));
-            char pb[32];
-            if (!strcmp(r->proc.status, "ok") && r->proc.warm.n)
-                fmt_s(pb, sizeof pb, r->proc.warm.median);
-            else
-                snprintf(pb, sizeof pb, "%s", r->proc.status[0] ? r->proc.status : "-");
-            if (!ref || strcmp(ref->run.status, "ok")) {
-                fprintf(f, "%s | - | %s | - | %s | %s | - | - | - | - |\n",
-                        ref ? ref->run.status : "-", pb, fmt_s(b1, sizeof b1, r->cold_total_s),
-                        fmt_s(b2, sizeof b2, r->warm.wall.median));
-                continue;
-            }
-            fprintf(f, "%s | %s | %s | ", fmt_s(b1, sizeof b1, ref->run.cold_s),
-                    fmt_s(b2, sizeof b2, ref->run.warm.median), pb);
-            if (r->speedup_process > 0)
-                fprintf(f, "**%.2fx** | ", r->speedup_process);
-            else
-                fprintf(f, "- | ");
-            fprintf(f, "%s | %s | ", fmt_s(b3, sizeof b3, r->cold_total_s),
-                    fmt_s(b4, sizeof b4, r->warm.wall.median));
-            if (r->have_cmp)
-                fprintf(f, "%.2fx | %.2fx | %.9f%s | %.6f |\n", r->speedup_warm,
-                        r->speedup_cold, r->corr_warm, r->interpolation_fallback ? " (†)" : "",
-                        r->sum_ratio);
-            else
-                fprintf(f, "- | - | - | - |\n");
+/* against the reference: times, speed-ups, correlation */
+static void write_reference_table(bench_run *run, FILE *f)
+{
+    char b1[48], b2[48], b3[48], b4[48];
+    fprintf(f, "\n## Against the reference (`%s`)\n\n", run->reference);
+    fprintf(f, "Reference times are host wall times of the whole process (set-up, "
+               "simulation, image files) with the same argv. *nbcl process* is the nbcl "
+               "executable run the same way (same argv, same files, warm kernel cache): "
+               "speed-up process = reference warm median / nbcl process warm median, the "
+               "like-for-like figure. *nbcl warm* is one render on a warm engine inside this "
+               "process (speed-up warm = reference warm / nbcl warm). Correlation and sum "
+               "ratio (nbcl / reference) compare the float images.\n\n");
+    fprintf(f, "| case | size | device | precision | reference cold | reference warm | "
+               "nbcl process | speed-up process | nbcl cold | nbcl warm | speed-up warm | "
+               "speed-up cold | correlation | sum ratio |\n");
+    fprintf(f, "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (size_t i = 0; i < run->nrows; i++) {
+        const bench_row *r = &run->rows[i];
+        const bench_ref *ref = r->ref;
+        char dl[300], sl[48];
+        fprintf(f, "| %s | %s | ", r->case_name, size_label(sl, sizeof sl, r));
+        md_escape(f, bench_device_label(r, dl, sizeof dl));
+        fprintf(f, " | %s | ", bench_precision_name(r->precision));
+        char pb[32];
+        if (!strcmp(r->proc.status, "ok") && r->proc.warm.n)
+            fmt_s(pb, sizeof pb, r->proc.warm.median);
+        else
+            snprintf(pb, sizeof pb, "%s", r->proc.status[0] ? r->proc.status : "-");
+        if (!ref || strcmp(ref->run.status, "ok")) {
+            fprintf(f, "%s | - | %s | - | %s | %s | - | - | - | - |\n",
+                    ref ? ref->run.status : "-", pb, fmt_s(b1, sizeof b1, r->cold_total_s),
+                    fmt_s(b2, sizeof b2, r->warm.wall.median));
+            continue;
         }
-        int any_fallback = 0;
-        for (size_t i = 0; i < run->nrows; i++)
-            any_fallback |= run->rows[i].have_cmp && run->rows[i].interpolation_fallback;
-        if (any_fallback)
-            fprintf(f, "\n(†) Interpolation left the HKL grid in this image. nbcl then switches "
-                       "to nearest-neighbour F for every later pixel in raster order; the "
-                       "reference does so per OpenMP thread, so its image depends on its "
-                       "thread count and schedule and the comparison is not a parity measure "
-                       "(docs/parity.md, P-11).\n");
+        fprintf(f, "%s | %s | %s | ", fmt_s(b1, sizeof b1, ref->run.cold_s),
+                fmt_s(b2, sizeof b2, ref->run.warm.median), pb);
+        if (r->speedup_process > 0)
+            fprintf(f, "**%.2fx** | ", r->speedup_process);
+        else
+            fprintf(f, "- | ");
+        fprintf(f, "%s | %s | ", fmt_s(b3, sizeof b3, r->cold_total_s),
+                fmt_s(b4, sizeof b4, r->warm.wall.median));
+        if (r->have_cmp)
+            fprintf(f, "%.2fx | %.2fx | %.9f%s | %.6f |\n", r->speedup_warm,
+                    r->speedup_cold, r->corr_warm, r->interpolation_fallback ? " (†)" : "",
+                    r->sum_ratio);
+        else
+            fprintf(f, "- | - | - | - |\n");
     }
+    int any_fallback = 0;
+    for (size_t i = 0; i < run->nrows; i++)
+        any_fallback |= run->rows[i].have_cmp && run->rows[i].interpolation_fallback;
+    if (any_fallback)
+        fprintf(f, "\n(†) Interpolation left the HKL grid in this image. nbcl then switches "
+                   "to nearest-neighbour F for every later pixel in raster order; the "
+                   "reference does so per OpenMP thread, so its image depends on its "
+                   "thread count and schedule and the comparison is not a parity measure "
+                   "(docs/parity.md, P-11).\n");
+}
 
+/* device against device, against the reference, top kernels */
+static void write_rest(bench_run *run, FILE *f)
+{
+    write_device_table(run, f);
+    if (run->reference)
+        write_reference_table(run, f);
     if (run->profile)
         top_kernels(run, f);
 }

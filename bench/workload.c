@@ -36,7 +36,8 @@ int bench_workload_scene(const bench_argv *argv, nbcl_scene **scene, bench_workl
         snprintf(err, errlen, "scene: %s", msg);
         return 0;
     }
-    const nbcl_scene *sc = *scene;
+    nbcl_scene_info info, *sc = &info;
+    nbcl_scene_get_info(*scene, &info);
     w->fpixels = sc->fpixels;
     w->spixels = sc->spixels;
     w->pixels = (size_t)sc->fpixels * (size_t)sc->spixels;

@@ -40,6 +40,9 @@ typedef struct cmp_image {
     float *data;
 } cmp_image;
 
+/* the NBCL_* settings, read once (main) and given to the engine */
+static nbcl_env_options g_env;
+
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -316,333 +319,442 @@ static int census(const float *a, const float *b, size_t n, nonfinite_census *c,
     return 1;
 }
 
-int main(int argc, char **argv)
-{
-    const char *paths[2] = {NULL, NULL};
-    long fpix = 0, spix = 0, roi[4] = {-1, -1, -1, -1}, frame = 1;
-    int have_roi = 0, have_threshold = 0, json = 0, quiet = 0, host = 0, allow_nonfinite = 0;
-    double threshold = 0;
-    const char *diff_png = NULL, *device = NULL;
-    int npaths = 0;
+/* ------------------------------------------------------------------ the command line */
+typedef struct cmp_opts {
+    const char *paths[2];
+    long fpix, spix, roi[4], frame;
+    int have_roi, have_threshold, json, quiet, host, allow_nonfinite;
+    double threshold;
+    const char *diff_png, *device;
+} cmp_opts;
 
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int more = argc - i - 1;
-#define NEED(k)                                                                  \
-    do {                                                                         \
-        if (more < (k)) {                                                        \
-            fprintf(stderr, "nbcl-compare: %s needs %d value%s\n", a, (k),       \
-                    (k) > 1 ? "s" : "");                                         \
-            return CMP_USAGE;                                                    \
-        }                                                                        \
-    } while (0)
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return CMP_OK;
-        } else if (!strcmp(a, "--fpixels") || !strcmp(a, "--spixels")) {
-            NEED(1);
-            long v;
-            if (!nbcl_parse_long_range(argv[++i], 1, 1 << 20, &v)) {
-                fprintf(stderr, "nbcl-compare: %s: not a pixel count from 1 to %d: %s\n", a,
-                        1 << 20, argv[i]);
-                return CMP_USAGE;
-            }
-            if (a[2] == 'f')
-                fpix = v;
-            else
-                spix = v;
-        } else if (!strcmp(a, "--frame")) {
-            NEED(1);
-            if (!nbcl_parse_long_range(argv[++i], 1, 1L << 30, &frame)) {
-                fprintf(stderr, "nbcl-compare: --frame: not a frame number (1, 2, ...): %s\n",
-                        argv[i]);
-                return CMP_USAGE;
-            }
-        } else if (!strcmp(a, "--roi")) {
-            NEED(4);
-            for (int k = 0; k < 4; k++)
-                if (!nbcl_parse_long_range(argv[++i], 0, 1 << 20, &roi[k])) {
-                    fprintf(stderr, "nbcl-compare: --roi: not a pixel index from 0 to %d: %s\n",
-                            1 << 20, argv[i]);
-                    return CMP_USAGE;
-                }
-            if (roi[0] > roi[1] || roi[2] > roi[3]) {
-                fprintf(stderr, "nbcl-compare: --roi wants xmin xmax ymin ymax with min <= max\n");
-                return CMP_USAGE;
-            }
-            have_roi = 1;
-        } else if (!strcmp(a, "--threshold")) {
-            NEED(1);
-            if (!parse_double(argv[++i], &threshold)) {
-                fprintf(stderr, "nbcl-compare: --threshold: not a finite number in double "
-                                "range: %s\n", argv[i]);
-                return CMP_USAGE;
-            }
-            have_threshold = 1;
-        } else if (!strcmp(a, "--diff-png")) {
-            NEED(1);
-            diff_png = argv[++i];
-        } else if (!strcmp(a, "--device")) {
-            NEED(1);
-            device = argv[++i];
-        } else if (!strcmp(a, "--host")) {
-            host = 1;
-        } else if (!strcmp(a, "--allow-nonfinite")) {
-            allow_nonfinite = 1;
-        } else if (!strcmp(a, "--json")) {
-            json = 1;
-        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
-            quiet = 1;
-        } else if (a[0] == '-' && a[1] != '\0') {
-            fprintf(stderr, "nbcl-compare: unknown option %s (try --help)\n", a);
+/* the values of option a (argv[*i]) taking k of them; 0 when they are missing (message given) */
+static int need_values(const char *a, int argc, int i, int k)
+{
+    if (argc - i - 1 >= k)
+        return 1;
+    fprintf(stderr, "nbcl-compare: %s needs %d value%s\n", a, k, k > 1 ? "s" : "");
+    return 0;
+}
+
+/* --fpixels, --spixels, --frame, --roi: -1 when parsed, else an exit code */
+static int parse_counts(cmp_opts *o, const char *a, int argc, char **argv, int *i)
+{
+    if (!strcmp(a, "--fpixels") || !strcmp(a, "--spixels")) {
+        long v;
+        if (!need_values(a, argc, *i, 1))
             return CMP_USAGE;
-        } else {
-            if (npaths >= 2) {
-                fprintf(stderr, "nbcl-compare: more than two images given (%s)\n", a);
+        if (!nbcl_parse_long_range(argv[++*i], 1, 1 << 20, &v)) {
+            fprintf(stderr, "nbcl-compare: %s: not a pixel count from 1 to %d: %s\n", a, 1 << 20,
+                    argv[*i]);
+            return CMP_USAGE;
+        }
+        *(a[2] == 'f' ? &o->fpix : &o->spix) = v;
+    } else if (!strcmp(a, "--frame")) {
+        if (!need_values(a, argc, *i, 1))
+            return CMP_USAGE;
+        if (!nbcl_parse_long_range(argv[++*i], 1, 1L << 30, &o->frame)) {
+            fprintf(stderr, "nbcl-compare: --frame: not a frame number (1, 2, ...): %s\n",
+                    argv[*i]);
+            return CMP_USAGE;
+        }
+    } else { /* --roi */
+        if (!need_values(a, argc, *i, 4))
+            return CMP_USAGE;
+        for (int k = 0; k < 4; k++)
+            if (!nbcl_parse_long_range(argv[++*i], 0, 1 << 20, &o->roi[k])) {
+                fprintf(stderr, "nbcl-compare: --roi: not a pixel index from 0 to %d: %s\n",
+                        1 << 20, argv[*i]);
                 return CMP_USAGE;
             }
-            paths[npaths++] = a;
+        if (o->roi[0] > o->roi[1] || o->roi[2] > o->roi[3]) {
+            fprintf(stderr, "nbcl-compare: --roi wants xmin xmax ymin ymax with min <= max\n");
+            return CMP_USAGE;
         }
-#undef NEED
+        o->have_roi = 1;
+    }
+    return -1;
+}
+
+/* one argument (and its values): -1 to go on, else the exit code */
+static int parse_one(cmp_opts *o, int argc, char **argv, int *i, int *npaths)
+{
+    const char *a = argv[*i];
+    static const char *const switches[] = {"--host", "--allow-nonfinite", "--json", "-q",
+                                            "--quiet"};
+    int *const flag[] = {&o->host, &o->allow_nonfinite, &o->json, &o->quiet, &o->quiet};
+    for (size_t k = 0; k < sizeof switches / sizeof switches[0]; k++)
+        if (!strcmp(a, switches[k])) {
+            *flag[k] = 1;
+            return -1;
+        }
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+        usage(stdout);
+        return CMP_OK;
+    }
+    if (!strcmp(a, "--fpixels") || !strcmp(a, "--spixels") || !strcmp(a, "--frame") ||
+        !strcmp(a, "--roi"))
+        return parse_counts(o, a, argc, argv, i);
+    if (!strcmp(a, "--threshold")) {
+        if (!need_values(a, argc, *i, 1))
+            return CMP_USAGE;
+        if (!parse_double(argv[++*i], &o->threshold)) {
+            fprintf(stderr, "nbcl-compare: --threshold: not a finite number in double "
+                            "range: %s\n", argv[*i]);
+            return CMP_USAGE;
+        }
+        o->have_threshold = 1;
+    } else if (!strcmp(a, "--diff-png") || !strcmp(a, "--device")) {
+        if (!need_values(a, argc, *i, 1))
+            return CMP_USAGE;
+        *(strcmp(a, "--diff-png") == 0 ? &o->diff_png : &o->device) = argv[++*i];
+    } else if (a[0] == '-' && a[1] != '\0') {
+        fprintf(stderr, "nbcl-compare: unknown option %s (try --help)\n", a);
+        return CMP_USAGE;
+    } else {
+        if (*npaths >= 2) {
+            fprintf(stderr, "nbcl-compare: more than two images given (%s)\n", a);
+            return CMP_USAGE;
+        }
+        o->paths[(*npaths)++] = a;
+    }
+    return -1;
+}
+
+/* -1 to go on, else the exit code */
+static int parse_args(cmp_opts *o, int argc, char **argv)
+{
+    memset(o, 0, sizeof *o);
+    for (int k = 0; k < 4; k++)
+        o->roi[k] = -1;
+    o->frame = 1;
+    int npaths = 0;
+    for (int i = 1; i < argc; i++) {
+        int rc = parse_one(o, argc, argv, &i, &npaths);
+        if (rc >= 0)
+            return rc;
     }
     if (npaths != 2) {
         usage(stderr);
         return CMP_USAGE;
     }
-    if (host && device) {
+    if (o->host && o->device) {
         fprintf(stderr, "nbcl-compare: --host and --device exclude each other\n");
         return CMP_USAGE;
     }
+    return -1;
+}
 
+/* ------------------------------------------------------------------ the comparison */
+/* both images read and shaped alike, the ROI inside them */
+static int load_pair(const cmp_opts *o, cmp_image im[2], char *err, size_t errlen)
+{
+    memset(im, 0, 2 * sizeof *im);
+    im[0].path = o->paths[0];
+    im[1].path = o->paths[1];
+    int rc = CMP_OK;
+    for (int k = 0; k < 2 && rc == CMP_OK; k++)
+        rc = load(&im[k], o->frame - 1, err, errlen);
+    for (int k = 0; k < 2 && rc == CMP_OK; k++)
+        rc = shape(&im[k], &im[1 - k], o->fpix, o->spix, err, errlen);
+    if (rc == CMP_OK && (im[0].width != im[1].width || im[0].height != im[1].height)) {
+        snprintf(err, errlen, "size mismatch: %s is %dx%d, %s is %dx%d", im[0].path,
+                 im[0].width, im[0].height, im[1].path, im[1].width, im[1].height);
+        rc = CMP_SIZE;
+    }
+    const long *roi = o->roi;
+    if (rc == CMP_OK && o->have_roi && (roi[1] >= im[0].width || roi[3] >= im[0].height)) {
+        snprintf(err, errlen, "ROI %ld..%ld x %ld..%ld lies outside the %dx%d image", roi[0],
+                 roi[1], roi[2], roi[3], im[0].width, im[0].height);
+        rc = CMP_SIZE;
+    }
+    return rc;
+}
+
+/* the compared window (the ROI copied out, so the device sees one contiguous vector) */
+typedef struct cmp_window {
+    float *a, *b;   /* the images' data, or copies of the ROI (owned) */
+    int owned;
+    int W, H, x0, y0;
+    size_t n;
+} cmp_window;
+
+static int cut_window(const cmp_opts *o, const cmp_image im[2], cmp_window *w)
+{
+    memset(w, 0, sizeof *w);
+    w->W = im[0].width;
+    w->H = im[0].height;
+    if (o->have_roi) {
+        w->x0 = (int)o->roi[0];
+        w->y0 = (int)o->roi[2];
+        w->W = (int)(o->roi[1] - o->roi[0] + 1);
+        w->H = (int)(o->roi[3] - o->roi[2] + 1);
+    }
+    w->n = (size_t)w->W * w->H;
+    w->a = im[0].data;
+    w->b = im[1].data;
+    if (!o->have_roi)
+        return 1;
+    w->owned = 1;
+    w->a = malloc(w->n * sizeof *w->a);
+    w->b = malloc(w->n * sizeof *w->b);
+    if (!w->a || !w->b)
+        return 0;
+    for (int y = 0; y < w->H; y++) {
+        memcpy(w->a + (size_t)y * w->W, im[0].data + (size_t)(y + w->y0) * im[0].width + w->x0,
+               (size_t)w->W * sizeof *w->a);
+        memcpy(w->b + (size_t)y * w->W, im[1].data + (size_t)(y + w->y0) * im[1].width + w->x0,
+               (size_t)w->W * sizeof *w->b);
+    }
+    return 1;
+}
+
+typedef struct cmp_outcome {
+    nonfinite_census nf;
+    nbcl_compare_result r;
+    char where[600];
+    int wx, wy;        /* the worst pixel, in image coordinates */
+    double wa, wb;
+    int below, nonfinite_bad;
+} cmp_outcome;
+
+/* the engine (unless --host), or NULL to compute on the host; CMP_OK or CMP_DEVICE */
+static int open_engine(const cmp_opts *o, nbcl_engine **eng)
+{
+    *eng = NULL;
+    if (o->host)
+        return CMP_OK;
+    nbcl_engine_opts eo;
+    nbcl_engine_opts_init(&eo);
+    eo.device = o->device;
+    eo.env = &g_env;
+    char eerr[16384];
+    if (nbcl_engine_create(&eo, eng, eerr, sizeof eerr) == NBCL_OK)
+        return CMP_OK;
+    *eng = NULL;
+    if (o->device) {
+        fprintf(stderr, "nbcl-compare: device %s: %s\n", o->device, eerr);
+        return CMP_DEVICE;
+    }
+    if (!o->quiet)
+        fprintf(stderr, "nbcl-compare: no OpenCL device (%s); computing on the host\n", eerr);
+    return CMP_OK;
+}
+
+/* NaN and infinities: counted per image, left out of every metric (a NaN would otherwise vanish
+ * from the maximum and poison the sums); the metrics on the device or the host */
+static int compare(const cmp_opts *o, const cmp_window *w, cmp_outcome *res)
+{
+    memset(res, 0, sizeof *res);
+    nbcl_engine *eng = NULL;
+    float *fa = NULL, *fb = NULL;
+    size_t *fidx = NULL;
+    int rc = CMP_OK;
+    if (!census(w->a, w->b, w->n, &res->nf, &fa, &fb, &fidx)) {
+        fprintf(stderr, "nbcl-compare: out of memory\n");
+        rc = CMP_IO;
+        goto out;
+    }
+    const float *ca = fidx ? fa : w->a, *cb = fidx ? fb : w->b;
+    size_t cn = fidx ? res->nf.finite_both : w->n;
+    snprintf(res->where, sizeof res->where, "host");
+    if ((rc = open_engine(o, &eng)) != CMP_OK)
+        goto out;
+    if (nbcl_compare_device(eng, ca, cb, cn, &res->r) != NBCL_OK) {
+        fprintf(stderr, "nbcl-compare: comparison failed\n");
+        rc = CMP_IO;
+        goto out;
+    }
+    nbcl_stats_profile prof;
+    nbcl_engine_stats_profile(eng, &prof);
+    if (eng && prof.on_device) {
+        snprintf(res->where, sizeof res->where, "%s (CLBlast)",
+                 nbcl_engine_device(eng)->device_name);
+    } else if (eng) {
+        snprintf(res->where, sizeof res->where, "host (device path unavailable: %s)",
+                 prof.reason);
+        if (o->device) {
+            fprintf(stderr, "nbcl-compare: device %s could not compare: %s\n", o->device,
+                    prof.reason);
+            rc = CMP_DEVICE;
+            goto out;
+        }
+    }
+    size_t worst = fidx ? (cn ? fidx[res->r.worst_index] : 0) : res->r.worst_index;
+    res->wx = (int)(worst % (size_t)w->W) + w->x0;
+    res->wy = (int)(worst / (size_t)w->W) + w->y0;
+    res->wa = w->n ? w->a[worst] : 0;
+    res->wb = w->n ? w->b[worst] : 0;
+    res->below = o->have_threshold && !(res->r.corr >= o->threshold);
+    /* any non-finite pixel refuses agreement, unless allowed and the same in both images */
+    res->nonfinite_bad = (res->nf.count[0] || res->nf.count[1]) &&
+                         (!o->allow_nonfinite || res->nf.mismatch);
+out:
+    free(fa);
+    free(fb);
+    free(fidx);
+    nbcl_engine_destroy(eng);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ the report */
+static void print_json(const cmp_opts *o, const cmp_image im[2], const cmp_outcome *res)
+{
+    const nbcl_compare_result *r = &res->r;
+    const nonfinite_census *nf = &res->nf;
+    nbcl_json *w = nbcl_json_new(1);
+    nbcl_json_obj_begin(w);
+    nbcl_json_kstr(w, "a", im[0].path);
+    nbcl_json_kstr(w, "b", im[1].path);
+    nbcl_json_kstr(w, "format_a", im[0].format);
+    nbcl_json_kstr(w, "format_b", im[1].format);
+    nbcl_json_kint(w, "fpixels", im[0].width);
+    nbcl_json_kint(w, "spixels", im[0].height);
+    if (o->have_roi) {
+        nbcl_json_key(w, "roi");
+        nbcl_json_arr_begin(w);
+        for (int k = 0; k < 4; k++)
+            nbcl_json_int(w, o->roi[k]);
+        nbcl_json_arr_end(w);
+    } else {
+        nbcl_json_knull(w, "roi");
+    }
+    nbcl_json_kuint(w, "n", r->n);
+    nbcl_json_knum(w, "sum_a", r->sum_a);
+    nbcl_json_knum(w, "sum_b", r->sum_b);
+    nbcl_json_knum(w, "sum_ratio", r->ratio);
+    nbcl_json_knum(w, "correlation", r->corr);
+    nbcl_json_knum(w, "mse", r->mse);
+    nbcl_json_knum(w, "rmse", r->rmse);
+    nbcl_json_knum(w, "max_abs_diff", r->max_abs);
+    nbcl_json_knum(w, "max_rel_diff", r->max_rel);
+    nbcl_json_key(w, "worst_pixel");
+    nbcl_json_obj_begin(w);
+    nbcl_json_kint(w, "fast", res->wx);
+    nbcl_json_kint(w, "slow", res->wy);
+    nbcl_json_knum(w, "a", res->wa);
+    nbcl_json_knum(w, "b", res->wb);
+    nbcl_json_obj_end(w);
+    nbcl_json_kstr(w, "computed_on", res->where);
+    nbcl_json_kuint(w, "nonfinite_a", nf->count[0]);
+    nbcl_json_kuint(w, "nonfinite_b", nf->count[1]);
+    nbcl_json_kuint(w, "nan_a", nf->nan[0]);
+    nbcl_json_kuint(w, "nan_b", nf->nan[1]);
+    nbcl_json_kuint(w, "nonfinite_mismatch", nf->mismatch);
+    if (o->have_threshold)
+        nbcl_json_knum(w, "threshold", o->threshold);
+    if (o->have_threshold || nf->count[0] || nf->count[1])
+        nbcl_json_kbool(w, "pass", !res->below && !res->nonfinite_bad);
+    nbcl_json_obj_end(w);
+    if (nbcl_json_ok(w))
+        printf("%s\n", nbcl_json_text(w, NULL));
+    nbcl_json_free(w);
+}
+
+static void print_text(const cmp_opts *o, const cmp_image im[2], const cmp_window *win,
+                       const cmp_outcome *res)
+{
+    const nbcl_compare_result *r = &res->r;
+    const nonfinite_census *nf = &res->nf;
+    printf("A: %s (%s)\nB: %s (%s)\n", im[0].path, im[0].format, im[1].path, im[1].format);
+    printf("image:          %d x %d", im[0].width, im[0].height);
+    if (o->have_roi)
+        printf(", ROI x %ld..%ld y %ld..%ld", o->roi[0], o->roi[1], o->roi[2], o->roi[3]);
+    printf(" (%zu pixels compared)\n", r->n);
+    for (int k = 0; k < 2; k++) {
+        printf("non-finite %c:   %zu (%zu NaN, %zu infinite)", "AB"[k], nf->count[k], nf->nan[k],
+               nf->count[k] - nf->nan[k]);
+        if (nf->count[k])
+            printf(", first at pixel (%d, %d)", (int)(nf->first[k] % (size_t)win->W) + win->x0,
+                   (int)(nf->first[k] / (size_t)win->W) + win->y0);
+        printf("\n");
+    }
+    if (nf->count[0] || nf->count[1])
+        printf("                %zu pixels differ in finiteness or kind; the metrics below "
+               "cover only the %zu pixels finite in both\n",
+               nf->mismatch, nf->finite_both);
+    printf("computed on:    %s\n", res->where);
+    printf("correlation:    %.12g\n", r->corr);
+    printf("sum A:          %.12g\nsum B:          %.12g\nsum ratio A/B:  %.12g\n", r->sum_a,
+           r->sum_b, r->ratio);
+    printf("mse:            %.6g\nrmse:           %.6g\n", r->mse, r->rmse);
+    printf("max abs diff:   %.6g at pixel (%d, %d): A = %.9g, B = %.9g\n", r->max_abs, res->wx,
+           res->wy, res->wa, res->wb);
+    printf("max rel diff:   %.6g (relative to B, where B != 0)\n", r->max_rel);
+    if (res->nonfinite_bad)
+        printf("result:         NOT in agreement: %s\n",
+               nf->mismatch ? "the images differ in their non-finite pixels"
+                            : "non-finite pixels (--allow-nonfinite accepts matching ones)");
+}
+
+/* the report, the difference picture and the verdict's exit code */
+static int report(const cmp_opts *o, const cmp_image im[2], const cmp_window *w,
+                  const cmp_outcome *res)
+{
+    if (o->json)
+        print_json(o, im, res);
+    else if (!o->quiet)
+        print_text(o, im, w, res);
+    if (o->diff_png) {
+        char err[4096];
+        int prc = write_diff_png(o->diff_png, w->a, w->b, w->W, w->H, res->r.max_abs, err,
+                                 sizeof err);
+        if (prc != CMP_OK) {
+            fprintf(stderr, "nbcl-compare: %s\n", err);
+            return prc;
+        }
+    }
+    const nonfinite_census *nf = &res->nf;
+    if (res->nonfinite_bad) {
+        fprintf(stderr,
+                "nbcl-compare: non-finite pixels: %zu in A, %zu in B, %zu differing between them: "
+                "%s\n",
+                nf->count[0], nf->count[1], nf->mismatch,
+                o->allow_nonfinite ? "the images disagree on them"
+                                   : "not comparable (--allow-nonfinite accepts the same ones in both)");
+        return CMP_NONFINITE;
+    }
+    if (res->below) {
+        if (!o->quiet || o->json)
+            fprintf(stderr, "nbcl-compare: correlation %.12g is below the threshold %.12g\n",
+                    res->r.corr, o->threshold);
+        return CMP_BELOW_THRESHOLD;
+    }
+    return CMP_OK;
+}
+
+int main(int argc, char **argv)
+{
+    cmp_opts o;
+    int rc = parse_args(&o, argc, argv);
+    if (rc >= 0)
+        return rc;
     char err[4096] = "";
-    nbcl_env_options env; /* NBCL_* read once, given to the engine */
-    if (nbcl_env_options_read(&env, err, sizeof err) != NBCL_OK) {
+    if (nbcl_env_options_read(&g_env, err, sizeof err) != NBCL_OK) { /* NBCL_* read once */
         fprintf(stderr, "nbcl-compare: %s\n", err);
         return CMP_USAGE;
     }
     cmp_image im[2];
-    memset(im, 0, sizeof im);
-    im[0].path = paths[0];
-    im[1].path = paths[1];
-    int rc = CMP_OK;
-    for (int k = 0; k < 2 && rc == CMP_OK; k++)
-        rc = load(&im[k], frame - 1, err, sizeof err);
-    for (int k = 0; k < 2 && rc == CMP_OK; k++)
-        rc = shape(&im[k], &im[1 - k], fpix, spix, err, sizeof err);
-    if (rc == CMP_OK && (im[0].width != im[1].width || im[0].height != im[1].height)) {
-        snprintf(err, sizeof err, "size mismatch: %s is %dx%d, %s is %dx%d", im[0].path,
-                 im[0].width, im[0].height, im[1].path, im[1].width, im[1].height);
-        rc = CMP_SIZE;
-    }
-    if (rc == CMP_OK && have_roi && (roi[1] >= im[0].width || roi[3] >= im[0].height)) {
-        snprintf(err, sizeof err, "ROI %ld..%ld x %ld..%ld lies outside the %dx%d image", roi[0],
-                 roi[1], roi[2], roi[3], im[0].width, im[0].height);
-        rc = CMP_SIZE;
-    }
+    rc = load_pair(&o, im, err, sizeof err);
     if (rc != CMP_OK) {
         fprintf(stderr, "nbcl-compare: %s\n", err);
         free(im[0].data);
         free(im[1].data);
         return rc;
     }
-
-    /* the compared window, copied out so the device sees one contiguous vector */
-    int W = im[0].width, H = im[0].height, x0 = 0, y0 = 0;
-    if (have_roi) {
-        x0 = (int)roi[0];
-        y0 = (int)roi[2];
-        W = (int)(roi[1] - roi[0] + 1);
-        H = (int)(roi[3] - roi[2] + 1);
-    }
-    size_t n = (size_t)W * H;
-    float *a = im[0].data, *b = im[1].data;
-    if (have_roi) {
-        a = malloc(n * sizeof *a);
-        b = malloc(n * sizeof *b);
-        if (!a || !b) {
-            fprintf(stderr, "nbcl-compare: out of memory\n");
-            free(a);
-            free(b);
-            free(im[0].data);
-            free(im[1].data);
-            return CMP_IO;
-        }
-        for (int y = 0; y < H; y++) {
-            memcpy(a + (size_t)y * W, im[0].data + (size_t)(y + y0) * im[0].width + x0,
-                   (size_t)W * sizeof *a);
-            memcpy(b + (size_t)y * W, im[1].data + (size_t)(y + y0) * im[1].width + x0,
-                   (size_t)W * sizeof *b);
-        }
-    }
-
-    /* NaN and infinities: counted per image, left out of every metric (a NaN would otherwise
-     * vanish from the maximum and poison the sums) */
-    nonfinite_census nf;
-    nbcl_engine *eng = NULL;
-    float *fa = NULL, *fb = NULL;
-    size_t *fidx = NULL;
-    if (!census(a, b, n, &nf, &fa, &fb, &fidx)) {
+    cmp_window w;
+    if (!cut_window(&o, im, &w)) {
         fprintf(stderr, "nbcl-compare: out of memory\n");
         rc = CMP_IO;
-        goto out;
+    } else {
+        cmp_outcome res;
+        rc = compare(&o, &w, &res);
+        if (rc == CMP_OK)
+            rc = report(&o, im, &w, &res);
     }
-    const float *ca = fidx ? fa : a, *cb = fidx ? fb : b;
-    size_t cn = fidx ? nf.finite_both : n;
-
-    char where[600] = "host";
-    if (!host) {
-        nbcl_engine_opts o;
-        nbcl_engine_opts_init(&o);
-        o.device = device;
-        o.env = &env;
-        char eerr[16384];
-        if (nbcl_engine_create(&o, &eng, eerr, sizeof eerr) != NBCL_OK) {
-            if (device) {
-                fprintf(stderr, "nbcl-compare: device %s: %s\n", device, eerr);
-                rc = CMP_DEVICE;
-                goto out;
-            }
-            if (!quiet)
-                fprintf(stderr, "nbcl-compare: no OpenCL device (%s); computing on the host\n",
-                        eerr);
-            eng = NULL;
-        }
-    }
-    nbcl_compare_result r;
-    if (nbcl_compare_device(eng, ca, cb, cn, &r) != NBCL_OK) {
-        fprintf(stderr, "nbcl-compare: comparison failed\n");
-        rc = CMP_IO;
-        goto out;
-    }
-    nbcl_stats_profile prof;
-    nbcl__stats_last_profile(&prof);
-    if (eng && prof.on_device) {
-        snprintf(where, sizeof where, "%s (CLBlast)", nbcl_engine_device(eng)->device_name);
-    } else if (eng) {
-        snprintf(where, sizeof where, "host (device path unavailable: %s)", prof.reason);
-        if (device) {
-            fprintf(stderr, "nbcl-compare: device %s could not compare: %s\n", device,
-                    prof.reason);
-            rc = CMP_DEVICE;
-            goto out;
-        }
-    }
-    size_t worst = fidx ? (cn ? fidx[r.worst_index] : 0) : r.worst_index;
-    int wx = (int)(worst % (size_t)W) + x0, wy = (int)(worst / (size_t)W) + y0;
-    double wa = n ? a[worst] : 0, wb = n ? b[worst] : 0;
-    int below = have_threshold && !(r.corr >= threshold);
-    /* any non-finite pixel refuses agreement, unless allowed and the same in both images */
-    int nonfinite_bad = (nf.count[0] || nf.count[1]) && (!allow_nonfinite || nf.mismatch);
-
-    if (json) {
-        nbcl_json *w = nbcl_json_new(1);
-        nbcl_json_obj_begin(w);
-        nbcl_json_kstr(w, "a", im[0].path);
-        nbcl_json_kstr(w, "b", im[1].path);
-        nbcl_json_kstr(w, "format_a", im[0].format);
-        nbcl_json_kstr(w, "format_b", im[1].format);
-        nbcl_json_kint(w, "fpixels", im[0].width);
-        nbcl_json_kint(w, "spixels", im[0].height);
-        if (have_roi) {
-            nbcl_json_key(w, "roi");
-            nbcl_json_arr_begin(w);
-            for (int k = 0; k < 4; k++)
-                nbcl_json_int(w, roi[k]);
-            nbcl_json_arr_end(w);
-        } else {
-            nbcl_json_knull(w, "roi");
-        }
-        nbcl_json_kuint(w, "n", r.n);
-        nbcl_json_knum(w, "sum_a", r.sum_a);
-        nbcl_json_knum(w, "sum_b", r.sum_b);
-        nbcl_json_knum(w, "sum_ratio", r.ratio);
-        nbcl_json_knum(w, "correlation", r.corr);
-        nbcl_json_knum(w, "mse", r.mse);
-        nbcl_json_knum(w, "rmse", r.rmse);
-        nbcl_json_knum(w, "max_abs_diff", r.max_abs);
-        nbcl_json_knum(w, "max_rel_diff", r.max_rel);
-        nbcl_json_key(w, "worst_pixel");
-        nbcl_json_obj_begin(w);
-        nbcl_json_kint(w, "fast", wx);
-        nbcl_json_kint(w, "slow", wy);
-        nbcl_json_knum(w, "a", wa);
-        nbcl_json_knum(w, "b", wb);
-        nbcl_json_obj_end(w);
-        nbcl_json_kstr(w, "computed_on", where);
-        nbcl_json_kuint(w, "nonfinite_a", nf.count[0]);
-        nbcl_json_kuint(w, "nonfinite_b", nf.count[1]);
-        nbcl_json_kuint(w, "nan_a", nf.nan[0]);
-        nbcl_json_kuint(w, "nan_b", nf.nan[1]);
-        nbcl_json_kuint(w, "nonfinite_mismatch", nf.mismatch);
-        if (have_threshold)
-            nbcl_json_knum(w, "threshold", threshold);
-        if (have_threshold || nf.count[0] || nf.count[1])
-            nbcl_json_kbool(w, "pass", !below && !nonfinite_bad);
-        nbcl_json_obj_end(w);
-        if (nbcl_json_ok(w))
-            printf("%s\n", nbcl_json_text(w, NULL));
-        nbcl_json_free(w);
-    } else if (!quiet) {
-        printf("A: %s (%s)\nB: %s (%s)\n", im[0].path, im[0].format, im[1].path, im[1].format);
-        printf("image:          %d x %d", im[0].width, im[0].height);
-        if (have_roi)
-            printf(", ROI x %ld..%ld y %ld..%ld", roi[0], roi[1], roi[2], roi[3]);
-        printf(" (%zu pixels compared)\n", r.n);
-        for (int k = 0; k < 2; k++) {
-            printf("non-finite %c:   %zu (%zu NaN, %zu infinite)", "AB"[k], nf.count[k], nf.nan[k],
-                   nf.count[k] - nf.nan[k]);
-            if (nf.count[k])
-                printf(", first at pixel (%d, %d)", (int)(nf.first[k] % (size_t)W) + x0,
-                       (int)(nf.first[k] / (size_t)W) + y0);
-            printf("\n");
-        }
-        if (nf.count[0] || nf.count[1])
-            printf("                %zu pixels differ in finiteness or kind; the metrics below "
-                   "cover only the %zu pixels finite in both\n",
-                   nf.mismatch, nf.finite_both);
-        printf("computed on:    %s\n", where);
-        printf("correlation:    %.12g\n", r.corr);
-        printf("sum A:          %.12g\nsum B:          %.12g\nsum ratio A/B:  %.12g\n", r.sum_a,
-               r.sum_b, r.ratio);
-        printf("mse:            %.6g\nrmse:           %.6g\n", r.mse, r.rmse);
-        printf("max abs diff:   %.6g at pixel (%d, %d): A = %.9g, B = %.9g\n", r.max_abs, wx, wy,
-               wa, wb);
-        printf("max rel diff:   %.6g (relative to B, where B != 0)\n", r.max_rel);
-        if (nonfinite_bad)
-            printf("result:         NOT in agreement: %s\n",
-                   nf.mismatch ? "the images differ in their non-finite pixels"
-                               : "non-finite pixels (--allow-nonfinite accepts matching ones)");
-    }
-    if (diff_png) {
-        int prc = write_diff_png(diff_png, a, b, W, H, r.max_abs, err, sizeof err);
-        if (prc != CMP_OK) {
-            fprintf(stderr, "nbcl-compare: %s\n", err);
-            rc = prc;
-            goto out;
-        }
-    }
-    if (nonfinite_bad) {
-        fprintf(stderr,
-                "nbcl-compare: non-finite pixels: %zu in A, %zu in B, %zu differing between them: "
-                "%s\n",
-                nf.count[0], nf.count[1], nf.mismatch,
-                allow_nonfinite ? "the images disagree on them"
-                                : "not comparable (--allow-nonfinite accepts the same ones in both)");
-        rc = CMP_NONFINITE;
-    } else if (below) {
-        if (!quiet || json)
-            fprintf(stderr, "nbcl-compare: correlation %.12g is below the threshold %.12g\n",
-                    r.corr, threshold);
-        rc = CMP_BELOW_THRESHOLD;
-    }
-out:
-    free(fa);
-    free(fb);
-    free(fidx);
-    nbcl_engine_destroy(eng);
-    if (have_roi) {
-        free(a);
-        free(b);
+    if (w.owned) {
+        free(w.a);
+        free(w.b);
     }
     free(im[0].data);
     free(im[1].data);

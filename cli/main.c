@@ -254,9 +254,11 @@ static int check_series(const nbcl_cli *cli, const char *const outs[NBCL_OUT_KIN
 /* host memory the outputs need, checked before rendering */
 static int check_memory(const nbcl_scene *scene, const nbcl_cli *cli, size_t in_flight)
 {
-    size_t npx = (size_t)scene->fpixels * scene->spixels;
+    int fpixels, spixels;
+    nbcl_scene_size(scene, &fpixels, &spixels);
+    size_t npx = (size_t)fpixels * spixels;
     double need = (double)npx * (sizeof(float) + (cli->write_int || cli->write_noise ? 2 : 0) +
-                                 (cli->write_pgm ? 1 : 0) + (scene->mask ? 1 : 0));
+                                 (cli->write_pgm ? 1 : 0) + (nbcl_scene_mask(scene) ? 1 : 0));
     need *= (double)in_flight;
     long pages = sysconf(_SC_AVPHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
     double have = (pages > 0 && psize > 0) ? (double)pages * psize : 0;
@@ -272,7 +274,7 @@ static int check_memory(const nbcl_scene *scene, const nbcl_cli *cli, size_t in_
     if (have > 0 && need > 0.9 * have) {
         fprintf(stderr, "nbcl: detector too large for memory: %dx%d pixels need %.1f GiB, "
                         "%.1f GiB are available\n",
-                scene->fpixels, scene->spixels, need / 1073741824.0, have / 1073741824.0);
+                fpixels, spixels, need / 1073741824.0, have / 1073741824.0);
         return NBCL_EXIT_PARAM;
     }
     return 0;
@@ -344,7 +346,8 @@ typedef struct run_ctx {
 /* one frame of a single run: the reference's lines, in its order */
 static void print_single(const nbcl_series_frame *f, const nbcl_cli *cli)
 {
-    const nbcl_scene *scene = f->scene;
+    nbcl_scene_info scene;
+    nbcl_scene_get_info(f->scene, &scene);
     const nbcl_image *img = f->image;
     const nbcl_frame_products *p = f->products;
     size_t npix = (size_t)img->fpixels * img->spixels;
@@ -355,7 +358,7 @@ static void print_single(const nbcl_series_frame *f, const nbcl_cli *cli)
                f->timing->fallback_pixel % img->fpixels, f->timing->fallback_pixel / img->fpixels);
     printf("\n");
     printf("solid angle subtended by detector = %g steradian ( %g%% sphere)\n",
-           img->omega_sum / scene->steps, 100 * img->omega_sum / scene->steps / 4 / M_PI);
+           img->omega_sum / scene.steps, 100 * img->omega_sum / scene.steps / 4 / M_PI);
     if (f->path[NBCL_OUT_FLOAT])
         printf("writing %s as %zu %zu-byte floats\n", f->path[NBCL_OUT_FLOAT], npix,
                sizeof(float));
@@ -384,11 +387,11 @@ static void print_frame(const nbcl_series_frame *f, size_t engines)
     int n = snprintf(line, sizeof line, "frame %d of %d: phi %.17g deg, max_I %g, mean %g, "
                      "intfile_scale %g", f->frame, f->nframes, f->phi_deg, p->stats.max_I,
                      p->stats.mean, p->intfile_scale);
-    if (f->scene->misset_deg[0] != 0 || f->scene->misset_deg[1] != 0 ||
-        f->scene->misset_deg[2] != 0)
+    nbcl_scene_info si;
+    nbcl_scene_get_info(f->scene, &si);
+    if (si.misset_deg[0] != 0 || si.misset_deg[1] != 0 || si.misset_deg[2] != 0)
         n += snprintf(line + n, sizeof line - (size_t)n, ", misset %f %f %f deg (seed %ld)",
-                      f->scene->misset_deg[0], f->scene->misset_deg[1], f->scene->misset_deg[2],
-                      f->misset_seed);
+                      si.misset_deg[0], si.misset_deg[1], si.misset_deg[2], f->misset_seed);
     if (f->path[NBCL_OUT_NOISE])
         n += snprintf(line + n, sizeof line - (size_t)n, ", %.0f noise photons (seed %ld)",
                       p->photons, f->seed);
@@ -453,7 +456,9 @@ static void series_opts_fill(nbcl_series_opts *so, const nbcl_cli *cli, const nb
     so->last = cli->frame_last;
     so->phi0_deg = isnan(cli->phi_deg) ? cli->cfg.phi0 * (180.0 / M_PI) : cli->phi_deg;
     /* the step: -osc as given, else the oscillation the scene derived (-phistep, defaults) */
-    so->osc_deg = isnan(cli->osc_deg) ? base->osc * (180.0 / M_PI) : cli->osc_deg;
+    nbcl_scene_info bi;
+    nbcl_scene_get_info(base, &bi);
+    so->osc_deg = isnan(cli->osc_deg) ? bi.osc * (180.0 / M_PI) : cli->osc_deg;
     so->stills = cli->cfg.misset_mode == -1;
     so->seed = cli->cfg.seed;
     so->misset_seed = cli->cfg.misset_seed;
@@ -541,15 +546,55 @@ static void print_devices(const engines *en, const nbcl_cli *cli, const nbcl_ran
     fflush(stdout);
 }
 
-static int run(int argc, char **argv, const nbcl_ranks *rk, run_out *out)
+/* before any work: no file named twice (two outputs, or an output over an input), and every
+ * output writable: its directory exists, it is not a directory (docs/reliability.md) */
+static int check_files(const nbcl_cli *cli, char *err, size_t errlen)
 {
-    static nbcl_cli cli; /* large: static, not on the stack */
-    static char err[16384];
-    /* from the start: -img/-mask are read while the arguments are parsed, and may be FIFOs */
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    signal(SIGALRM, on_alarm);
-    int rc = nbcl_cli_parse(argc, argv, &cli, err, sizeof err);
+    nbcl_file_ref files[NBCL_CLI_MAX_FILES];
+    size_t nf = nbcl_cli_files(cli, files, NBCL_CLI_MAX_FILES);
+    if (nbcl_files_check_distinct(files, nf, err, errlen) != NBCL_OK) {
+        fprintf(stderr, "nbcl: %s\n", err);
+        return NBCL_EXIT_USAGE;
+    }
+    for (size_t i = 0; i < nf; i++) {
+        if (files[i].is_output && files[i].path != cli->cfg.dumpfile && /* cache: best effort */
+            nbcl_outfile_check(files[i].path, err, errlen) != NBCL_OK) {
+            fprintf(stderr, "nbcl: %s %s\n", files[i].role, err);
+            return NBCL_EXIT_OUTPUT;
+        }
+    }
+    return 0;
+}
+
+/* -nexusfile: one process writes it in one go, to a regular file, with an available filter */
+static int check_nexus(const nbcl_cli *cli, const nbcl_ranks *rk)
+{
+    if (cli->nframes > 1 && cli->nexusfile && (rk->size > 1 || cli->resume)) {
+        fprintf(stderr, "nbcl: -nexusfile with %s: one NXmx file holds the whole series (or the "
+                        "-frames range) and is written by one process in one go; use -frames "
+                        "ranges with a file each instead\n",
+                rk->size > 1 ? "several MPI ranks" : "-resume");
+        return NBCL_EXIT_USAGE;
+    }
+    struct stat nxst; /* HDF5 seeks: an NXmx file cannot be a device or FIFO written in place */
+    if (cli->nexusfile && stat(cli->nexusfile, &nxst) == 0 && !S_ISREG(nxst.st_mode)) {
+        fprintf(stderr, "nbcl: -nexusfile %s: an NXmx file must be a regular file\n",
+                cli->nexusfile);
+        return NBCL_EXIT_OUTPUT;
+    }
+    if (cli->nexusfile && !nbcl_nexus_filter_available(cli->nexus_compression)) {
+        fprintf(stderr, "nbcl: -nexus_compression: the HDF5 filter plugin is not available here "
+                        "(Debian: hdf5-filter-plugin for lz4); use deflate\n");
+        return NBCL_EXIT_PARAM;
+    }
+    return 0;
+}
+
+/* the command line, read and checked before any work: -1 to go on, else the exit code */
+static int parse_checked(int argc, char **argv, nbcl_cli *cli, const nbcl_ranks *rk,
+                         const char *outs[NBCL_OUT_KINDS], char *err, size_t errlen)
+{
+    int rc = nbcl_cli_parse(argc, argv, cli, err, errlen);
     if (rc) {
         fprintf(stderr, "nbcl: %s\n", err);
         return rc;
@@ -558,12 +603,12 @@ static int run(int argc, char **argv, const nbcl_ranks *rk, run_out *out)
         fprintf(stderr, "nbcl: %s\n", g_env_err);
         return NBCL_EXIT_USAGE;
     }
-    if (cli.help || cli.version || cli.list_devices) {
-        if (cli.help)
+    if (cli->help || cli->version || cli->list_devices) {
+        if (cli->help)
             nbcl_cli_usage(stdout);
-        else if (cli.version)
+        else if (cli->version)
             printf("nbcl %s (git %s)\n", nbcl_version(), nbcl_git_sha());
-        return cli.list_devices && !cli.help && !cli.version ? list_devices() : 0;
+        return cli->list_devices && !cli->help && !cli->version ? list_devices() : 0;
     }
     if (argc <= 1) {
         nbcl_cli_usage(stderr);
@@ -571,35 +616,127 @@ static int run(int argc, char **argv, const nbcl_ranks *rk, run_out *out)
                         "(-hkl or -default_F)\n");
         return NBCL_EXIT_MISSING;
     }
-    const char *outs[NBCL_OUT_KINDS] = {
-        cli.write_float ? cli.floatfile : NULL, cli.write_int ? cli.intfile : NULL,
-        cli.write_pgm ? cli.pgmfile : NULL, cli.write_noise ? cli.noisefile : NULL, cli.pngfile, cli.cbffile};
-    if ((rc = check_series(&cli, outs)) != 0)
+    const char *o[NBCL_OUT_KINDS] = {
+        cli->write_float ? cli->floatfile : NULL, cli->write_int ? cli->intfile : NULL,
+        cli->write_pgm ? cli->pgmfile : NULL, cli->write_noise ? cli->noisefile : NULL,
+        cli->pngfile, cli->cbffile};
+    memcpy(outs, o, sizeof o);
+    if ((rc = check_series(cli, outs)) != 0 || (rc = check_files(cli, err, errlen)) != 0 ||
+        (rc = check_nexus(cli, rk)) != 0)
         return rc;
-    /* before any work: no file named twice (two outputs, or an output over an input), and
-     * every output writable: its directory exists, it is not a directory (docs/reliability.md) */
-    {
-        nbcl_file_ref files[NBCL_CLI_MAX_FILES];
-        size_t nf = nbcl_cli_files(&cli, files, NBCL_CLI_MAX_FILES);
-        if (nbcl_files_check_distinct(files, nf, err, sizeof err) != NBCL_OK) {
-            fprintf(stderr, "nbcl: %s\n", err);
-            return NBCL_EXIT_USAGE;
+    return -1;
+}
+
+/* the scene (built on a thread) and the engines (created meanwhile), checked; the summary.
+ * -1 to go on (both set), else the exit code (both released) */
+static int prepare(nbcl_cli *cli, const nbcl_ranks *rk, int series, nbcl_scene **scene_out,
+                   engines *en)
+{
+    static scene_job sj;
+    sj.cfg = &cli->cfg;
+    scene_start(&sj);
+    char devbuf[32];
+    engines_create(en, cli, rank_device(cli, rk, devbuf, sizeof devbuf));
+    phase("device");
+
+    /* input errors first: they are the user's to fix whatever the device */
+    nbcl_status st = scene_wait(&sj);
+    nbcl_scene *scene = sj.scene;
+    if (st != NBCL_OK) {
+        fprintf(stderr, "nbcl: %s\n", sj.err);
+        engines_destroy(en);
+        if (st == NBCL_INVALID_ARGUMENT &&
+            (strstr(sj.err, "no crystal") || strstr(sj.err, "no structure factors"))) {
+            nbcl_cli_usage(stderr);
+            return NBCL_EXIT_MISSING;
         }
-        for (size_t i = 0; i < nf; i++) {
-            if (files[i].is_output && files[i].path != cli.cfg.dumpfile && /* cache: best effort */
-                nbcl_outfile_check(files[i].path, err, sizeof err) != NBCL_OK) {
-                fprintf(stderr, "nbcl: %s %s\n", files[i].role, err);
-                return NBCL_EXIT_OUTPUT;
-            }
+        return status_exit(st);
+    }
+    int rc = check_memory(scene, cli, series ? en->n + 2 : 1);
+    int fpixels, spixels;
+    nbcl_scene_size(scene, &fpixels, &spixels);
+    if (rc == 0 && (cli->cfg.printout_fpixel >= fpixels || cli->cfg.printout_spixel >= spixels ||
+                    (cli->cfg.printout_fpixel < 0) != (cli->cfg.printout_spixel < 0))) {
+        fprintf(stderr, "nbcl: -printout_pixel %d %d lies outside the %dx%d detector\n",
+                cli->cfg.printout_fpixel, cli->cfg.printout_spixel, fpixels, spixels);
+        rc = NBCL_EXIT_PARAM;
+    }
+    if (rc == 0) {
+        if (rk->rank == 0) {
+            nbcl_print_summary(stdout, scene, cli->write_noise);
+            fflush(stdout);
+        }
+        phase("scene");
+        if (en->st != NBCL_OK) {
+            fprintf(stderr, "nbcl: %s\n", en->err);
+            rc = en->st == NBCL_INVALID_ARGUMENT ? NBCL_EXIT_USAGE : NBCL_EXIT_DEVICE;
         }
     }
-    if (cli.nframes > 1 && cli.nexusfile && (rk->size > 1 || cli.resume)) {
-        fprintf(stderr, "nbcl: -nexusfile with %s: one NXmx file holds the whole series (or the "
-                        "-frames range) and is written by one process in one go; use -frames "
-                        "ranges with a file each instead\n",
-                rk->size > 1 ? "several MPI ranks" : "-resume");
-        return NBCL_EXIT_USAGE;
+    if (rc != 0) {
+        engines_destroy(en);
+        nbcl_scene_destroy(scene);
+        return rc;
     }
+    if (rk->rank == 0)
+        print_devices(en, cli, rk);
+    *scene_out = scene;
+    return -1;
+}
+
+/* the frames (one, or a series), their outputs and the structure-factor cache */
+static int render_frames(nbcl_cli *cli, const nbcl_ranks *rk, int series, nbcl_scene *scene,
+                         engines *en, const char *outs[NBCL_OUT_KINDS], run_out *out, char *err,
+                         size_t errlen)
+{
+    nbcl_series_opts so;
+    series_opts_fill(&so, cli, scene, rk, outs);
+    run_ctx rctx = {cli, series, isatty(2), en->n, en};
+    so.on_frame = on_frame;
+    so.on_frame_user = &rctx;
+    so.check_frame = check_frame;
+    so.check_frame_user = &rctx;
+    if (cli->progress && series) {
+        so.progress = on_series_progress;
+        so.progress_user = &rctx;
+        so.progress_interval_s = rctx.tty_progress ? 0.25 : 10.0;
+    } else if (cli->progress && rctx.tty_progress) {
+        so.render_progress = progress_cb;
+    }
+    nbcl_series_result res;
+    g_rendering = !series; /* a single run: a signal arms the grace timer (on_signal) */
+    nbcl_status st = nbcl_series_run(en->e, en->n, &cli->cfg, scene, &so, &res, err, errlen);
+    g_rendering = 0;
+    phase("frames");
+    timing_series(&res);
+    int rc = series_finish(cli, rk, st, &res, err);
+    if (!series && res.skipped && (rc == 0 || rc == -1))
+        fprintf(stderr, "nbcl: -resume: the outputs exist complete; nothing rendered\n");
+    out->written = res.written;
+    out->skipped = res.skipped;
+    out->wall_s = res.wall_s;
+    if (rc == -1) {
+        /* cache of the structure factors for the next run, written only after a good run */
+        rc = 0;
+        if (nbcl_write_fdump(cli->cfg.dumpfile, nbcl_scene_hkl(scene), err, errlen) != NBCL_OK)
+            fprintf(stderr, "nbcl: warning: %s\n", err);
+        else
+            printf("writing dump file for next time: %s\n", cli->cfg.dumpfile);
+    }
+    return rc;
+}
+
+static int run(int argc, char **argv, const nbcl_ranks *rk, run_out *out)
+{
+    static nbcl_cli cli; /* large: static, not on the stack */
+    static char err[16384];
+    /* from the start: -img/-mask are read while the arguments are parsed, and may be FIFOs */
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGALRM, on_alarm);
+    const char *outs[NBCL_OUT_KINDS];
+    int rc = parse_checked(argc, argv, &cli, rk, outs, err, sizeof err);
+    if (rc >= 0)
+        return rc;
     int series = cli.nframes > 1;
     out->series = series;
     signal(SIGINT, series ? on_signal_series : on_signal);
@@ -613,102 +750,12 @@ static int run(int argc, char **argv, const nbcl_ranks *rk, run_out *out)
         cli.cfg.misset_seed = (long)time(NULL);
         cli.cfg.misset_seed_set = 1;
     }
-
-    struct stat nxst; /* HDF5 seeks: an NXmx file cannot be a device or FIFO written in place */
-    if (cli.nexusfile && stat(cli.nexusfile, &nxst) == 0 && !S_ISREG(nxst.st_mode)) {
-        fprintf(stderr, "nbcl: -nexusfile %s: an NXmx file must be a regular file\n",
-                cli.nexusfile);
-        return NBCL_EXIT_OUTPUT;
-    }
-    if (cli.nexusfile && !nbcl_nexus_filter_available(cli.nexus_compression)) {
-        fprintf(stderr, "nbcl: -nexus_compression: the HDF5 filter plugin is not available here "
-                        "(Debian: hdf5-filter-plugin for lz4); use deflate\n");
-        return NBCL_EXIT_PARAM;
-    }
     phase("parse");
-    static scene_job sj;
-    sj.cfg = &cli.cfg;
-    scene_start(&sj);
-    char devbuf[32];
     static engines en;
-    engines_create(&en, &cli, rank_device(&cli, rk, devbuf, sizeof devbuf));
-    phase("device");
-
-    /* input errors first: they are the user's to fix whatever the device */
-    nbcl_status st = scene_wait(&sj);
-    nbcl_scene *scene = sj.scene;
-    if (st != NBCL_OK) {
-        fprintf(stderr, "nbcl: %s\n", sj.err);
-        engines_destroy(&en);
-        if (st == NBCL_INVALID_ARGUMENT &&
-            (strstr(sj.err, "no crystal") || strstr(sj.err, "no structure factors"))) {
-            nbcl_cli_usage(stderr);
-            return NBCL_EXIT_MISSING;
-        }
-        return status_exit(st);
-    }
-    if ((rc = check_memory(scene, &cli, series ? en.n + 2 : 1)) != 0) {
-        engines_destroy(&en);
-        nbcl_scene_destroy(scene);
+    nbcl_scene *scene = NULL;
+    if ((rc = prepare(&cli, rk, series, &scene, &en)) >= 0)
         return rc;
-    }
-    if (cli.cfg.printout_fpixel >= scene->fpixels || cli.cfg.printout_spixel >= scene->spixels ||
-        (cli.cfg.printout_fpixel < 0) != (cli.cfg.printout_spixel < 0)) {
-        fprintf(stderr, "nbcl: -printout_pixel %d %d lies outside the %dx%d detector\n",
-                cli.cfg.printout_fpixel, cli.cfg.printout_spixel, scene->fpixels,
-                scene->spixels);
-        engines_destroy(&en);
-        nbcl_scene_destroy(scene);
-        return NBCL_EXIT_PARAM;
-    }
-    if (rk->rank == 0) {
-        nbcl_print_summary(stdout, scene, cli.write_noise);
-        fflush(stdout);
-    }
-    phase("scene");
-    if (en.st != NBCL_OK) {
-        fprintf(stderr, "nbcl: %s\n", en.err);
-        engines_destroy(&en);
-        nbcl_scene_destroy(scene);
-        return en.st == NBCL_INVALID_ARGUMENT ? NBCL_EXIT_USAGE : NBCL_EXIT_DEVICE;
-    }
-    if (rk->rank == 0)
-        print_devices(&en, &cli, rk);
-
-    nbcl_series_opts so;
-    series_opts_fill(&so, &cli, scene, rk, outs);
-    run_ctx rctx = {&cli, series, isatty(2), en.n, &en};
-    so.on_frame = on_frame;
-    so.on_frame_user = &rctx;
-    so.check_frame = check_frame;
-    so.check_frame_user = &rctx;
-    if (cli.progress && series) {
-        so.progress = on_series_progress;
-        so.progress_user = &rctx;
-        so.progress_interval_s = rctx.tty_progress ? 0.25 : 10.0;
-    } else if (cli.progress && rctx.tty_progress) {
-        so.render_progress = progress_cb;
-    }
-    nbcl_series_result res;
-    g_rendering = !series; /* a single run: a signal arms the grace timer (on_signal) */
-    st = nbcl_series_run(en.e, en.n, &cli.cfg, scene, &so, &res, err, sizeof err);
-    g_rendering = 0;
-    phase("frames");
-    timing_series(&res);
-    rc = series_finish(&cli, rk, st, &res, err);
-    if (!series && res.skipped && (rc == 0 || rc == -1))
-        fprintf(stderr, "nbcl: -resume: the outputs exist complete; nothing rendered\n");
-    out->written = res.written;
-    out->skipped = res.skipped;
-    out->wall_s = res.wall_s;
-    if (rc == -1) {
-        /* cache of the structure factors for the next run, written only after a good run */
-        rc = 0;
-        if (nbcl_write_fdump(cli.cfg.dumpfile, &scene->hkl, err, sizeof err) != NBCL_OK)
-            fprintf(stderr, "nbcl: warning: %s\n", err);
-        else
-            printf("writing dump file for next time: %s\n", cli.cfg.dumpfile);
-    }
+    rc = render_frames(&cli, rk, series, scene, &en, outs, out, err, sizeof err);
     engines_destroy(&en);
     nbcl_scene_destroy(scene);
     phase("teardown");

@@ -6,8 +6,10 @@
 
 #define RTD (180.0 / M_PI)
 
-void nbcl_print_summary(FILE *out, const nbcl_scene *s, int noise)
+void nbcl_print_summary(FILE *out, const nbcl_scene *scene, int noise)
 {
+    nbcl_scene_info info, *s = &info;
+    nbcl_scene_get_info(scene, &info);
     static const char *conv[] = {"custom", "adxv", "mosflm", "xds", "dials", "denzo"};
     (void)conv;
     fputs("nanoBragg-CL (nbcl) - OpenCL nanocrystal diffraction simulator, after nanoBragg by James "
@@ -41,7 +43,7 @@ void nbcl_print_summary(FILE *out, const nbcl_scene *s, int noise)
         fprintf(out, "%g %g %g   %g %g\n", s->source_dir[3 * i], s->source_dir[3 * i + 1],
                 s->source_dir[3 * i + 2], s->source_I[i], s->source_lambda[i]);
     fprintf(out, "  created a total of %d mosaic domains\n", s->mosaic_domains);
-    fprintf(out, "  %zu initialized hkls (all others =%g)\n", s->hkl.count, s->default_F);
+    fprintf(out, "  %zu initialized hkls (all others =%g)\n", s->hkl_count, s->default_F);
     static const char *shape[] = {"parallelpiped", "ellipsoidal", "gaussian", "tophat-spot"};
     fprintf(out, "  %s xtal: %.0fx%.0fx%.0f cells\n", shape[s->shape], s->Na, s->Nb, s->Nc);
     fprintf(out, "  wave=%g meters +/- %g%% in %d steps\n", s->lambda0, s->dispersion * 100,
@@ -93,7 +95,7 @@ void nbcl_print_summary(FILE *out, const nbcl_scene *s, int noise)
     if (s->oversample_omega)
         fprintf(out, " +omega");
     fprintf(out, "\n");
-    if (s->mask)
+    if (s->has_mask)
         fprintf(out, "  skipping zero-flagged pixels in the mask\n");
     if (noise) {
         fprintf(out, "\n  noise image paramters:\n");
@@ -108,8 +110,10 @@ void nbcl_print_pixel_trace(FILE *out, const nbcl_scene *s, const nbcl_image *im
 {
     nbcl_pixel_trace t;
     if (nbcl_scene_pixel_trace(s, fpixel, spixel, &t) != NBCL_OK) {
+        int fp, sp;
+        nbcl_scene_size(s, &fp, &sp);
         fprintf(out, "pixel trace: pixel %d %d is not on the %dx%d detector\n", fpixel, spixel,
-                s->fpixels, s->spixels);
+                fp, sp);
         return;
     }
     double d = t.stol > 0 ? 0.5 / t.stol * 1e10 : INFINITY;

@@ -11,13 +11,19 @@ include(CMakePackageConfigHelpers)
 
 set(NBCL_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/nbcl)
 
-# ---- programs (linked with the static library: they reach engine internals)
+# ---- programs (linked with the shared library, cli/CMakeLists.txt). In the build tree their
+# RUNPATH names the build's lib/ (CMake's default); installed, the lib folder relative to their
+# own ($ORIGIN), so an installed or packaged tree works wherever it lies.
 set(NBCL_PROGRAMS nbcl_cli)
 foreach(tool nbcl_compare nbcl_bench)
   if(TARGET ${tool})
     list(APPEND NBCL_PROGRAMS ${tool})
   endif()
 endforeach()
+file(RELATIVE_PATH _nbcl_bin_to_lib "/p/${CMAKE_INSTALL_BINDIR}" "/p/${CMAKE_INSTALL_LIBDIR}")
+if(NBCL_PROGRAM_LIB STREQUAL "nbcl_shared")
+  set_target_properties(${NBCL_PROGRAMS} PROPERTIES INSTALL_RPATH "$ORIGIN/${_nbcl_bin_to_lib}")
+endif()
 install(TARGETS ${NBCL_PROGRAMS} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 
 # ---- libraries

@@ -41,6 +41,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "scene: %s: %s\n", nbcl_status_name(st), err);
         return 1;
     }
+    /* what it decided: the scene is opaque, nbcl_scene_get_info() fills a copy */
+    nbcl_scene_info info;
+    nbcl_scene_get_info(scene, &info);
+    printf("scene: %d sub-steps per pixel (%dx%d oversampling), crystal %.3g um wide\n",
+           info.steps, info.oversample, info.oversample, info.xtalsize[0] * 1e6);
 
     /* 3. an engine on a device (NULL: env NBCL_DEVICE, else the first GPU, else a CPU) */
     nbcl_engine_opts opts;

@@ -162,9 +162,11 @@ is_base() {
 is_compat() { case "$1" in libstdc++.so.* | libgcc_s.so.*) return 0 ;; esac; return 1; }
 
 # CLBlast is opened with dlopen (engine/src/render/blas.c), so ldd of the programs does not show it:
-# its soname is the string the programs carry
-clblast=$(grep -ao 'libclblast\.so\.[0-9]*' "$BUILD/bin/nbcl" | head -1 || true)
-[ -n "$clblast" ] || die "cannot find the CLBlast soname in $BUILD/bin/nbcl"
+# its soname is the string libnbcl carries (the shared library the programs load, or the program
+# itself when it was linked with the static one)
+libnbcl=$(ldd "$BUILD/bin/nbcl" | awk '$1 ~ /^libnbcl\.so/ && $2 == "=>" {print $3; exit}')
+clblast=$(cat "$BUILD/bin/nbcl" ${libnbcl:+"$libnbcl"} | grep -ao 'libclblast\.so\.[0-9]*' | head -1 || true)
+[ -n "$clblast" ] || die "cannot find the CLBlast soname in $BUILD/bin/nbcl${libnbcl:+ or $libnbcl}"
 clblast_path=$(/sbin/ldconfig -p 2>/dev/null | awk -v n="$clblast" '$1 == n && /x86-64/ {print $NF; exit}')
 [ -n "$clblast_path" ] || clblast_path=$(gcc -print-file-name="$clblast" 2>/dev/null || true)
 [ -f "$clblast_path" ] || die "$clblast not found on this machine (apt-get install libclblast1)"

@@ -38,6 +38,7 @@ struct nbcl_engine {
     cl_mem f_cache;
     unsigned long long f_cache_id;
     double f_cache_fk;          /* the single-precision amplitude factor it was packed with */
+    nbcl_stats_profile stats_prof; /* of the last nbcl_image_stats / nbcl_compare_device (stats.c) */
     char last_error[NBCL_ERRLEN];
     struct nbcl_program_prep *prep; /* program.c: the source made while the platform loads */
 };
@@ -104,12 +105,8 @@ void nbcl__sha256_hex(const void *data, size_t len, char out[65]);
 /* sha256 of a buffer, 32 raw bytes; 0 when the digest is unavailable */
 int nbcl__sha256(const void *data, size_t len, unsigned char out[32]);
 
-/* scene log helper: append a printf-formatted line to s->log */
-void nbcl__scene_logf(nbcl_scene *s, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
+/* the scene's definition, its stages and its log helper */
+#include "nbcl_scene_internal.h"
 
 /* time */
 double nbcl__now(void);

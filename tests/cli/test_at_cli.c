@@ -1065,7 +1065,9 @@ static void at_cli_008_dmin_filtering(void **state)
                    "-nopgm -nonoise -floatfile b.bin -intfile i.img -dmin 28");
     run_free(&r);
     float *a = read_float(in_dir(d, "a.bin"), 1024), *b = read_float(in_dir(d, "b.bin"), 1024);
-    nbcl_scene *s = small_scene(32, 32, tw_dist50);
+    nbcl_scene *sc = small_scene(32, 32, tw_dist50);
+    nbcl_scene_info info, *s = &info;
+    nbcl_scene_get_info(sc, &info);
     assert_int_equal(s->oversample, 1);
     double sa = 0, sb = 0;
     int cut = 0, kept = 0;
@@ -1096,7 +1098,7 @@ static void at_cli_008_dmin_filtering(void **state)
     assert_true(cut > 50);
     assert_true(kept > 50);
     assert_true(sb < sa);
-    nbcl_scene_destroy(s);
+    nbcl_scene_destroy(sc);
     free(a);
     free(b);
 }

@@ -2,6 +2,7 @@
  * statistics), AT-STA-001 (float-image statistics), and AT-NOISE-001 on a rendered image.
  * Small scenes only (<= 40x32 pixels). Exit 77 without an OpenCL device. */
 #include "nbcl_test.h"
+#include "nbcl_scene_internal.h" /* white-box: the scene's fields */
 #include "nbcl_rng.h"
 
 #include <stdio.h>

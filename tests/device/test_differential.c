@@ -10,6 +10,8 @@
  *           relative (+1e-30 absolute) or within one float ulp of it, since both end as floats;
  *   single: Pearson correlation >= 0.9999 and |sum ratio - 1| <= 1e-3. */
 #include "nbcl_test.h"
+#include "nbcl_scene_internal.h" /* white-box: the scene's fields */
+#include "render/pack.h"
 #include "nbcl_host_physics.h"
 
 #include <stdio.h>
@@ -194,13 +196,12 @@ static double host_value(const nbcl_scene *s, int x, int y, int *switched)
 {
     int fallback = 0;
     double omega_sum = 0.0;
-    int ip[64];
-    memcpy(ip, s->kiparams, sizeof ip);
+    nbcl_kernel_inputs k;
+    assert_int_equal(nbcl__pack_kernel_inputs(s, &k), NBCL_OK);
     if (*switched)
-        ip[NBCL_IP_INTERPOLATE] = 0;
-    const double *F = s->hkl.F ? s->hkl.F : &s->fdump_dummy;
-    double v = nbcl_pixel_value(x, y, s->kparams, ip, s->ksrc, s->orient, F, &fallback,
-                                &omega_sum);
+        k.IP[NBCL_IP_INTERPOLATE] = 0;
+    double v = nbcl_pixel_value(x, y, k.P, k.IP, k.src, k.orient, k.F, &fallback, &omega_sum);
+    nbcl__kernel_inputs_free(&k);
     if (fallback)
         *switched = 1;
     return v;

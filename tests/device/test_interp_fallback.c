@@ -3,6 +3,8 @@
  * after it; every later pixel is rendered with nearest F. Both kernels must agree with the
  * host evaluation of the same rule, and the first pixel must be reported. */
 #include "nbcl_test.h"
+#include "nbcl_scene_internal.h" /* white-box: the scene's fields */
+#include "render/pack.h"
 #include "nbcl_host_physics.h"
 
 #include <stdio.h>
@@ -64,8 +66,9 @@ static void fallback_switches_to_nearest(void **state)
     assert_non_null(host);
     int switched = 0;
     long first = -1;
-    int ip[64];
-    memcpy(ip, s->kiparams, sizeof ip);
+    nbcl_kernel_inputs k;
+    assert_int_equal(nbcl__pack_kernel_inputs(s, &k), NBCL_OK);
+    int *ip = k.IP;
     for (int y = 0; y < sp; y++)
         for (int x = 0; x < fp; x++) {
             int fb = 0;
@@ -76,7 +79,7 @@ static void fallback_switches_to_nearest(void **state)
             }
             ip[NBCL_IP_INTERPOLATE] = switched ? 0 : 1;
             host[y * fp + x] =
-                (float)nbcl_pixel_value(x, y, s->kparams, ip, s->ksrc, s->orient, s->hkl.F, &fb, &om);
+                (float)nbcl_pixel_value(x, y, k.P, ip, k.src, k.orient, s->hkl.F, &fb, &om);
             if (fb && !switched) {
                 switched = 1;
                 first = (long)y * fp + x;
@@ -116,6 +119,7 @@ static void fallback_switches_to_nearest(void **state)
         nbcl_engine_destroy(e);
     }
     free(host);
+    nbcl__kernel_inputs_free(&k);
     nbcl_scene_destroy(s);
 }
 

@@ -3,6 +3,7 @@
  * none, nbcl_image_check_finite() names the cause, and single precision folds the scale into the
  * amplitudes when only the float sum would overflow. */
 #include "nbcl_test.h"
+#include "nbcl_scene_internal.h" /* white-box: the scene's fields */
 
 #include <float.h>
 #include <stdio.h>

@@ -33,10 +33,18 @@ done
 soname=$(objdump -p "$libdir/libnbcl.so" | awk '/SONAME/ {print $2}')
 [ -e "$libdir/$soname" ] || fail "SONAME $soname has no file"
 echo "check_install: libnbcl.so SONAME $soname"
+# the installed programs load the installed shared library (RUNPATH $ORIGIN/../lib), not the
+# build tree's, and need nothing from the environment to find it
+for p in nbcl nbcl-bench nbcl-compare; do
+    env -u LD_LIBRARY_PATH ldd "$prefix/bin/$p" | grep -q "libnbcl\.so.* => $prefix/" ||
+        { ldd "$prefix/bin/$p" >&2; fail "bin/$p does not load $prefix's libnbcl"; }
+done
 # the installed programs must not reach back into the source tree (kernels are embedded,
 # unless the build chose NBCL_EMBED_KERNELS=OFF, a development set-up)
-if [ "${NBCL_TEST_EMBEDDED:-1}" = 1 ] && grep -q "$src/cl" "$prefix/bin/nbcl"; then
-    fail "bin/nbcl holds the source path $src/cl"
+if [ "${NBCL_TEST_EMBEDDED:-1}" = 1 ]; then
+    for f in "$prefix/bin/nbcl" "$libdir"/libnbcl.so.*.*.*; do
+        if grep -q "$src/cl" "$f"; then fail "$f holds the source path $src/cl"; fi
+    done
 fi
 if command -v man >/dev/null 2>&1; then
     for p in nbcl nbcl-bench nbcl-compare; do

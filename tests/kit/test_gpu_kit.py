@@ -155,7 +155,7 @@ def main():
                        "--cases", ",".join(cases), "--reference", nbcl])
         print(out)
         if not check(rc == 0, "gpu_kit.sh exit %d" % rc):
-            return
+            sys.exit(1)  # nothing else to check without a kit
         with open(os.path.join(kit, "kit.json")) as f:
             meta = json.load(f)
         check(meta["cases"] == cases, "kit.json cases %s" % meta["cases"])
@@ -166,6 +166,7 @@ def main():
                   "lib/libOpenCL.so.1", "lib/" + meta["clblast"]] + \
                  ["golden/%s/%s" % (c, n) for c in cases for n in ("args.txt", "float.bin")]:
             check(os.path.isfile(os.path.join(kit, f)), "kit lacks " + f)
+        check(glob.glob(os.path.join(kit, "lib", "libnbcl.so.*")), "kit lacks lib/libnbcl.so.*")
         size = sum(os.path.getsize(os.path.join(d, n)) for d, _, ns in os.walk(kit) for n in ns)
         check(0 < size < 60 * 1024 * 1024, "kit size %d" % size)
         # the charts' fonts travel with the kit, and its fontconfig file finds them there

@@ -4,6 +4,7 @@
  * helpers. Where the spec disagrees with the reference nanoBragg the test asserts what the
  * implementation does and says so (see docs/parity.md). */
 #include "nbcl_test.h"
+#include "nbcl_scene_internal.h" /* white-box: the scene's fields */
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -10,6 +10,8 @@
  * Decisions where the spec disagrees with the reference nanoBragg are asserted as implemented
  * and cite docs/parity.md. */
 #include "nbcl_test.h"
+#include "nbcl_scene_internal.h" /* white-box: the scene's fields */
+#include "render/pack.h"
 #include "nbcl_host_physics.h"
 #include "nbcl_rng.h"
 
@@ -442,10 +444,12 @@ static void at_str_001_nearest_neighbor(void **state)
     assert_true(in > 20);
     assert_true(out > 20);
     /* the shared lookup itself */
-    assert_close(nbcl_f_nearest(1, -2, 2, s->kiparams, s->kparams, s->hkl.F), table_F(1, -2, 2),
-                 0, 0);
-    assert_close(nbcl_f_nearest(3, 0, 0, s->kiparams, s->kparams, s->hkl.F), 7.0, 0, 0);
-    assert_close(nbcl_f_nearest(0, 0, -3, s->kiparams, s->kparams, s->hkl.F), 7.0, 0, 0);
+    nbcl_kernel_inputs k;
+    assert_int_equal(nbcl__pack_kernel_inputs(s, &k), NBCL_OK);
+    assert_close(nbcl_f_nearest(1, -2, 2, k.IP, k.P, s->hkl.F), table_F(1, -2, 2), 0, 0);
+    assert_close(nbcl_f_nearest(3, 0, 0, k.IP, k.P, s->hkl.F), 7.0, 0, 0);
+    assert_close(nbcl_f_nearest(0, 0, -3, k.IP, k.P, s->hkl.F), 7.0, 0, 0);
+    nbcl__kernel_inputs_free(&k);
     nbcl_scene_destroy(s);
 }
 
@@ -482,8 +486,11 @@ static void at_str_002_tricubic_interpolation(void **state)
     c.misset[2] = 35 * DEG;
     nbcl_scene *s = build(&c);
     assert_int_equal(s->interpolate, 1);
-    const int *IP = s->kiparams;
-    const double *P = s->kparams, *F = s->hkl.F;
+    nbcl_kernel_inputs k;
+    assert_int_equal(nbcl__pack_kernel_inputs(s, &k), NBCL_OK);
+    nbcl__kernel_inputs_free(&k); /* only P and IP are read: they live in k itself */
+    const int *IP = k.IP;
+    const double *P = k.P, *F = s->hkl.F;
 
     static const double pts[][3] = {{0.3, -0.7, 0.9}, {-0.5, 0.25, -1.0}, {1.0, 1.0, 1.0},
                                     {-0.99, 0.01, 0.5}, {0.123, -0.456, 0.789}};
@@ -637,8 +644,11 @@ static void at_str_004_sparse_hkl(void **state)
     assert_int_equal(s->hkl.k_max, 2);
     assert_int_equal(s->hkl.l_min, 0);
     assert_int_equal(s->hkl.l_max, 0);
-    const int *IP = s->kiparams;
-    const double *P = s->kparams, *F = s->hkl.F;
+    nbcl_kernel_inputs k;
+    assert_int_equal(nbcl__pack_kernel_inputs(s, &k), NBCL_OK);
+    nbcl__kernel_inputs_free(&k); /* only P and IP are read: they live in k itself */
+    const int *IP = k.IP;
+    const double *P = k.P, *F = s->hkl.F;
     double F000 = nbcl_f_nearest(0, 0, 0, IP, P, F), F100 = nbcl_f_nearest(1, 0, 0, IP, P, F);
     assert_close(F000, 100.0, 0, 0);
     assert_close(nbcl_f_nearest(2, 0, 0, IP, P, F), 80.0, 0, 0);
@@ -667,8 +677,11 @@ static void at_str_004_sparse_hkl(void **state)
     c2 = c;
     c2.default_F = 20.0;
     s2 = build(&c2);
-    assert_close(nbcl_f_nearest(1, 0, 0, s2->kiparams, s2->kparams, s2->hkl.F), 20.0, 0, 0);
-    assert_close(nbcl_f_nearest(0, 0, 0, s2->kiparams, s2->kparams, s2->hkl.F), 100.0, 0, 0);
+    nbcl_kernel_inputs k2;
+    assert_int_equal(nbcl__pack_kernel_inputs(s2, &k2), NBCL_OK);
+    assert_close(nbcl_f_nearest(1, 0, 0, k2.IP, k2.P, s2->hkl.F), 20.0, 0, 0);
+    assert_close(nbcl_f_nearest(0, 0, 0, k2.IP, k2.P, s2->hkl.F), 100.0, 0, 0);
+    nbcl__kernel_inputs_free(&k2);
     nbcl_scene_destroy(s2);
     nbcl_scene_destroy(s);
 }

@@ -4,6 +4,7 @@
  * across block boundaries, and the same bits for any number of host threads. */
 #include "nbcl_test.h"
 #include "nbcl_internal.h"
+#include "nbcl_scene_internal.h" /* white-box: the scene's fields */
 
 #include <math.h>
 #include <stdio.h>

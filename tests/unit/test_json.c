@@ -229,17 +229,17 @@ static void test_fix_decimal(void **state)
     (void)state;
     char b[64];
     snprintf(b, sizeof b, "3,25");
-    nbcl__json_fix_decimal(b, ",");
+    nbcl_json_fix_decimal(b, ",");
     assert_string_equal(b, "3.25");
     snprintf(b, sizeof b, "-1\xd9\xab" "5e-07"); /* U+066B ARABIC DECIMAL SEPARATOR */
-    nbcl__json_fix_decimal(b, "\xd9\xab");
+    nbcl_json_fix_decimal(b, "\xd9\xab");
     assert_string_equal(b, "-1.5e-07");
     snprintf(b, sizeof b, "12");
-    nbcl__json_fix_decimal(b, ",");
+    nbcl_json_fix_decimal(b, ",");
     assert_string_equal(b, "12");
-    nbcl__json_fix_decimal(b, ".");
-    nbcl__json_fix_decimal(b, "");
-    nbcl__json_fix_decimal(b, NULL);
+    nbcl_json_fix_decimal(b, ".");
+    nbcl_json_fix_decimal(b, "");
+    nbcl_json_fix_decimal(b, NULL);
     assert_string_equal(b, "12");
 }
 

@@ -526,7 +526,7 @@ static void test_sets_commit_together(void **state)
     nbcl_commit_set *s[4] = {NULL, NULL, NULL, NULL}; /* a NULL entry is skipped */
     for (int k = 0; k < 3; k++)
         s[k] = frame_set("g%d.bin", "sub/g%d.img", k);
-    nbcl__commit_set_fail_rename_in(s[1], 1); /* frame 1: its first rename done, then fails */
+    nbcl__commit_set_fail_rename_in(s[1], 1); /* frame 1: its first rename, then its second fails */
     g_err[0] = 0;
     assert_int_equal(nbcl_commit_sets_commit(s, 4, g_err, sizeof g_err), NBCL_IO);
     assert_non_null(strstr(g_err, "sub/g1.img: cannot rename"));

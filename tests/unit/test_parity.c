@@ -1,5 +1,6 @@
 /* Pins every deliberate difference from the reference listed in docs/parity.md. */
 #include "nbcl_test.h"
+#include "nbcl_scene_internal.h" /* white-box: the scene's fields */
 
 #include <stdio.h>
 #include <string.h>

@@ -84,6 +84,30 @@ NBCL_API nbcl_status nbcl_env_check(char *err, size_t errlen);
 NBCL_API const char *nbcl_version(void);
 NBCL_API const char *nbcl_git_sha(void);
 
+/* Facts about the machine and this library as built, for a run's record (nbcl-bench env.json).
+ * Every probe is best effort: a fact that cannot be had is an empty string or 0. */
+typedef struct nbcl_host_info {
+    char os_name[256];          /* PRETTY_NAME from /etc/os-release */
+    char kernel[512];           /* uname: sysname release version machine */
+    char hostname[256];
+    char cpu_model[256];        /* /proc/cpuinfo "model name" */
+    unsigned logical_cpus;      /* online */
+    unsigned physical_cores;    /* distinct (physical id, core id); 0 when unknown */
+    uint64_t mem_total_bytes;
+    uint64_t mem_available_bytes;
+    char icd_loader_name[256];  /* clGetICDLoaderInfoOCLICD when the loader offers it */
+    char icd_loader_vendor[256];
+    char icd_loader_version[128];
+    char icd_loader_ocl_version[128];
+    char icd_loader_path[1024]; /* the libOpenCL file mapped into this process */
+    char clblast_version[32];   /* the CLBlast this library was built against */
+    char engine_version[32];    /* nbcl_version() */
+    char engine_git_sha[64];    /* nbcl_git_sha() */
+    char engine_compiler[128];  /* the compiler that built this library */
+    char engine_build_type[64]; /* its CMake build type */
+} nbcl_host_info;
+NBCL_API void nbcl_host_info_query(nbcl_host_info *h);
+
 /* ---------------------------------------------------------------- logging */
 typedef enum nbcl_log_level {
     NBCL_LOG_DEBUG = 0,

@@ -105,6 +105,28 @@ NBCL_API void nbcl_compare_host(const float *a, const float *b, size_t n, nbcl_c
 NBCL_API nbcl_status nbcl_compare_device(nbcl_engine *e, const float *a, const float *b, size_t n,
                                          nbcl_compare_result *r);
 
+/* How the last nbcl_image_stats / nbcl_compare_device call with engine e ran: on the device
+ * (CLBlast on e's queue) or on the host and why, and the time of each step (for traces, e.g.
+ * nbcl-bench --profile). Times are seconds of CLOCK_MONOTONIC. A call without an engine records
+ * nothing. */
+typedef struct nbcl_stats_call {
+    char routine[32];           /* "CLBlastDsum", "upload", "readback" ... */
+    double host_start;          /* CLOCK_MONOTONIC seconds when enqueued */
+    double wall_s;              /* host wall time: enqueue .. finish */
+    double event_s;             /* OpenCL profiling time of the routine's last event; <0 none */
+} nbcl_stats_call;
+
+typedef struct nbcl_stats_profile {
+    int on_device;              /* 1: CLBlast on the engine's queue; 0: host fallback */
+    char reason[256];           /* why the host path was taken (empty on the device path) */
+    char what[16];              /* "stats" or "compare"; empty: no call yet */
+    double wall_s;              /* the whole call */
+    size_t ncalls;
+    nbcl_stats_call calls[24];
+} nbcl_stats_profile;
+/* Copies e's profile into *out (zeroed when e is NULL or has made no call yet). */
+NBCL_API void nbcl_engine_stats_profile(const nbcl_engine *e, nbcl_stats_profile *out);
+
 #ifdef __cplusplus
 }
 #endif

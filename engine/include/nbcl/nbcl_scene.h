@@ -1,5 +1,5 @@
-/* The scene: every physics set-up decision made once on the host, in double precision.
- * Plain arrays and scalars, ready to upload; immutable once built. */
+/* The scene: every physics set-up decision made once on the host, in double precision, by a
+ * list of named stages (docs/architecture.md "Scene stages"); immutable once built. */
 #ifndef NBCL_SCENE_H
 #define NBCL_SCENE_H
 
@@ -18,88 +18,77 @@ typedef struct nbcl_hkl_grid {
     size_t count;                  /* entries read (hkls in the reference) */
 } nbcl_hkl_grid;
 
-typedef struct nbcl_scene {
+/* The scene is opaque: programs read it through the accessors below (the engine's layers see
+ * its definition). Immutable once built; safe to read from several threads. */
+typedef struct nbcl_scene nbcl_scene;
+
+/* What a program may want to know or print about a built scene, filled on request by
+ * nbcl_scene_get_info() (the scene stores each value once; this is a copy). Units as the
+ * reference prints them: lengths in m unless named otherwise, angles in radians unless _deg. */
+typedef struct nbcl_scene_info {
     /* detector */
     int fpixels, spixels;
     double pixel_size, subpixel_size;
-    int oversample, recommended_oversample;
-    int oversample_thick, oversample_polar, oversample_omega;
     double detsize_f, detsize_s;
-    double fdet[3], sdet[3], odet[3], pix0[3], beam[3], polar_vector[3], spindle[3], vert[3];
-    double twotheta_axis[3];
+    int oversample, recommended_oversample;      /* sub-pixels per side; the suggested minimum */
+    int oversample_thick, oversample_polar, oversample_omega;
+    double fdet[3], sdet[3], odet[3], pix0[3];   /* placed detector (lab frame) */
+    double beam[3], polar_vector[3], spindle[3]; /* unit vectors */
     double distance, close_distance;
-    double Xbeam, Ybeam, Fbeam, Sbeam, Xclose, Yclose, Fclose, Sclose, ORGX, ORGY;
-    double dials_origin[3];
+    double Xbeam, Ybeam, Fbeam, Sbeam, Xclose, Yclose, Fclose, Sclose;
+    double ORGX, ORGY;                           /* near point in pixels (XDS) */
+    double dials_origin[3];                      /* mm */
     double twotheta;
     nbcl_convention convention;
     nbcl_pivot pivot;
     int curved_det, point_pixel;
     int thicksteps;
     double thick, thickstep, mu;
-    int roi[4];                    /* xmin xmax ymin ymax inclusive, clamped */
-    unsigned char *mask;           /* fpixels*spixels, 0 = skip; NULL = none */
+    int roi[4];                                  /* xmin xmax ymin ymax inclusive */
+    int has_mask;
 
     /* crystal */
-    double a[3], b[3], c[3];       /* meters, phi = 0, no mosaic */
-    double a_star[3], b_star[3], c_star[3]; /* 1/Angstrom (reference units) */
-    double cell[6];                /* a b c (A), alpha beta gamma (deg) */
-    double rcell[6];
-    double V_cell;                 /* A^3 */
-    double misset_deg[3];          /* applied misset (random: the generated angles) */
+    double a[3], b[3], c[3];                     /* m, phi = 0, no mosaic */
+    double a_star[3], b_star[3], c_star[3];      /* 1/Angstrom */
+    double cell[6], rcell[6];                    /* a b c (A) alpha beta gamma (deg); reciprocal */
+    double V_cell;                               /* A^3 */
+    double misset_deg[3];                        /* applied misset (random: the drawn angles) */
     double Na, Nb, Nc;
-    double xtalsize[3];            /* m */
+    double xtalsize[3];
     nbcl_shape shape;
     double fudge;
     int phisteps;
     double phi0, phistep, osc;
     int mosaic_domains;
     double mosaic_spread;
-    double *mosaic_umats;          /* 9 per domain */
-    double *orient;                /* phisteps*mosaic_domains*9: a,b,c (m) per (phi, domain), phi-major */
 
     /* structure factors */
-    nbcl_hkl_grid hkl;
+    size_t hkl_count;                            /* entries read (0: -default_F only) */
     double default_F;
-    int interpolate;               /* resolved: 0/1 */
+    int interpolate;                             /* resolved: 0/1 */
 
-    /* beam */
+    /* beam: the source arrays belong to the scene (valid while it lives) */
     int sources;
-    double *source_dir;            /* 3 per source: unit vector from sample towards the source */
-    double *source_lambda;         /* m */
-    double *source_I;              /* weights as read/generated (the reference ignores them) */
+    const double *source_dir;                    /* 3 per source: unit, sample towards source */
+    const double *source_lambda;                 /* m */
+    const double *source_I;                      /* weights as read or generated */
     int divsteps, dispsteps, hdivsteps, vdivsteps;
     double hdivrange, vdivrange, hdivstep, vdivstep, dispersion, dispstep;
-    double lambda0;
-    double fluence, flux, exposure, beamsize;
+    double lambda0, fluence, flux, exposure, beamsize;
     double polarization;
     int nopolar;
     double dmin;
 
-    /* background and normalisation */
+    /* normalisation and output */
     double water_size;
-    double I_bg;                   /* per pixel, before the r_e^2*fluence/steps scale */
-    double r_e_sqr;
-    int steps;                     /* sources*domains*phisteps*oversample^2 */
-    double scale;                  /* r_e^2 * fluence / steps */
-
-    /* output and noise parameters */
-    long seed;                     /* noise seed, reference sign convention (negative) */
+    double I_bg;                                 /* before the scale */
+    int steps;                                   /* sources*domains*phisteps*oversample^2 */
+    double scale;                                /* r_e^2 * fluence / steps */
+    long seed;                                   /* noise seed (reference sign: negative) */
     double intfile_scale, pgm_scale, adc_offset;
 
-    /* packed kernel inputs (layout: cl/nbcl_layout.h), double; converted per precision */
-    double kparams[64];
-    int kiparams[64];
-    double *ksrc;                  /* NBCL_SRC_STRIDE per source: incident direction, lambda */
-    double fdump_dummy;            /* F buffer when no grid was read */
-
-    /* the messages the reference prints during set-up, in order (warnings included) */
-    char *log;
-    size_t log_len, log_cap;
-
-    int shared_inputs;             /* hkl.F and mask belong to another scene (build_shared) */
-    unsigned long long inputs_id;  /* identity of the structure factors: unique per built scene,
-                                      the base's for shared scenes (engines cache the upload) */
-} nbcl_scene;
+    const char *log;                             /* the set-up messages, in order ("" if none) */
+} nbcl_scene_info;
 
 /* Build a scene from a configuration. Reads every input file the configuration names.
  * On failure returns a status and writes a one-line message to err. *out is NULL on failure. */
@@ -112,6 +101,16 @@ NBCL_API void nbcl_scene_destroy(nbcl_scene *s);
  * same code). */
 NBCL_API nbcl_status nbcl_scene_build_shared(const nbcl_config *cfg, const nbcl_scene *base,
                                              nbcl_scene **out, char *err, size_t errlen);
+
+/* Fill *out from the scene (both non-NULL). */
+NBCL_API void nbcl_scene_get_info(const nbcl_scene *s, nbcl_scene_info *out);
+/* The few values most programs need, without the whole info. */
+NBCL_API void nbcl_scene_size(const nbcl_scene *s, int *fpixels, int *spixels);
+NBCL_API void nbcl_scene_roi(const nbcl_scene *s, int roi[4]);
+NBCL_API const unsigned char *nbcl_scene_mask(const nbcl_scene *s); /* fpixels*spixels or NULL */
+NBCL_API long nbcl_scene_seed(const nbcl_scene *s);
+/* The structure factors read (for nbcl_write_fdump); borrowed, valid while the scene lives. */
+NBCL_API const nbcl_hkl_grid *nbcl_scene_hkl(const nbcl_scene *s);
 
 /* Evaluate one pixel on the host in double precision with the same per-pixel function the
  * device runs (slow; for differential tests and -printout). Returns the float-image value. */

@@ -164,6 +164,114 @@ static void value_excerpt(char *dst, size_t dstlen, const char *v)
     nbcl__token_excerpt(dst, dstlen, v, n);
 }
 
+/* The header length from "{\nHEADER_BYTES=N": at least the magic, at most the file. */
+static nbcl_status smv_header_bytes(const char *path, const char *data, size_t len,
+                                    size_t *out, char *err, size_t errlen)
+{
+    const size_t ml = sizeof SMV_MAGIC - 1;
+    if (len < ml || memcmp(data, SMV_MAGIC, ml) != 0) {
+        nbcl__errf(err, errlen, "%s: does not look like an SMV/ADSC image (no \"{ HEADER_BYTES=\")",
+                   path);
+        return NBCL_PARSE;
+    }
+    const char *p = data + ml;
+    while (p < data + len && (*p == ' ' || *p == '\t'))
+        p++;
+    long hb = 0;
+    int digits = 0;
+    while (p < data + len && *p >= '0' && *p <= '9' && hb < 100000000L) {
+        hb = hb * 10 + (*p - '0');
+        p++;
+        digits++;
+    }
+    if (digits == 0 || hb < (long)ml) {
+        nbcl__errf(err, errlen, "%s: invalid HEADER_BYTES in SMV header", path);
+        return NBCL_PARSE;
+    }
+    if ((size_t)hb > len) {
+        nbcl__errf(err, errlen, "%s: truncated SMV file: %zu bytes, header alone is %ld", path,
+                   len, hb);
+        return NBCL_PARSE;
+    }
+    *out = (size_t)hb;
+    return NBCL_OK;
+}
+
+/* BYTE_ORDER (required: sets s->swap) and TYPE (optional, unsigned_short only) */
+static nbcl_status smv_pixel_format(const char *path, nbcl_smv *s, char *err, size_t errlen)
+{
+    char ex[64];
+    const char *bo = smv_find(s->header, "BYTE_ORDER", 0);
+    if (!bo) {
+        nbcl__errf(err, errlen, "%s: SMV header has no BYTE_ORDER", path);
+        return NBCL_PARSE;
+    }
+    while (*bo == ' ' || *bo == '\t')
+        bo++;
+    int file_le;
+    if (strncmp(bo, "little_endian", 13) == 0)
+        file_le = 1;
+    else if (strncmp(bo, "big_endian", 10) == 0)
+        file_le = 0;
+    else {
+        value_excerpt(ex, sizeof ex, bo);
+        nbcl__errf(err, errlen, "%s: unknown BYTE_ORDER '%s' in SMV header", path, ex);
+        return NBCL_PARSE;
+    }
+    s->swap = (file_le != nbcl__host_little_endian());
+
+    const char *ty = smv_find(s->header, "TYPE", 1);
+    if (!ty)
+        return NBCL_OK;
+    while (*ty == ' ' || *ty == '\t')
+        ty++;
+    size_t tl = strlen("unsigned_short");
+    char after = ty[0] ? ty[strnlen(ty, tl)] : '\0';
+    if (strncmp(ty, "unsigned_short", tl) != 0 ||
+        !(after == ';' || after == '\0' || isspace((unsigned char)after))) {
+        value_excerpt(ex, sizeof ex, ty);
+        nbcl__errf(err, errlen, "%s: SMV pixel TYPE '%s' is not supported (only unsigned_short)",
+                   path, ex);
+        return NBCL_PARSE;
+    }
+    return NBCL_OK;
+}
+
+/* SIZE1 x SIZE2 (or DETECTOR_DIMENSIONS), then the pixels after the header, in host order */
+static nbcl_status smv_pixels(const char *path, const char *data, size_t len, nbcl_smv *s,
+                              char *err, size_t errlen)
+{
+    double w = nbcl_smv_value(s, "SIZE1");
+    double h = nbcl_smv_value(s, "SIZE2");
+    if (isnan(w) || w == 0) {
+        w = h = nbcl_smv_value(s, "DETECTOR_DIMENSIONS");
+    }
+    s->width = smv_dim(w);
+    s->height = smv_dim(h);
+    if (s->width == 0 || s->height == 0) {
+        nbcl__errf(err, errlen, "%s: SMV header has no valid SIZE1/SIZE2 (got %g x %g)", path, w,
+                   h);
+        return NBCL_PARSE;
+    }
+    size_t npix = (size_t)s->width * (size_t)s->height;
+    size_t need = s->header_bytes + npix * sizeof(uint16_t);
+    if (len < need) {
+        nbcl__errf(err, errlen,
+                   "%s: truncated SMV file: %zu bytes, need %zu (%zu header + %d x %d x 2)",
+                   path, len, need, s->header_bytes, s->width, s->height);
+        return NBCL_PARSE;
+    }
+    s->pixels = malloc(npix * sizeof(uint16_t));
+    if (!s->pixels) {
+        nbcl__errf(err, errlen, "%s: out of memory for %zu pixels", path, npix);
+        return NBCL_OUT_OF_MEMORY;
+    }
+    memcpy(s->pixels, data + s->header_bytes, npix * sizeof(uint16_t));
+    if (s->swap)
+        nbcl__bswap16_n(s->pixels, npix);
+    return NBCL_OK;
+}
+
 nbcl_status nbcl_read_smv(const char *path, nbcl_smv *out, char *err, size_t errlen)
 {
     if (!path || !out) {
@@ -179,37 +287,9 @@ nbcl_status nbcl_read_smv(const char *path, nbcl_smv *out, char *err, size_t err
 
     nbcl_smv s;
     memset(&s, 0, sizeof s);
-    const size_t ml = sizeof SMV_MAGIC - 1;
-    if (len < ml || memcmp(data, SMV_MAGIC, ml) != 0) {
-        nbcl__errf(err, errlen, "%s: does not look like an SMV/ADSC image (no \"{ HEADER_BYTES=\")",
-                   path);
-        st = NBCL_PARSE;
+    st = smv_header_bytes(path, data, len, &s.header_bytes, err, errlen);
+    if (st != NBCL_OK)
         goto fail;
-    }
-    {
-        const char *p = data + ml;
-        while (p < data + len && (*p == ' ' || *p == '\t'))
-            p++;
-        long hb = 0;
-        int digits = 0;
-        while (p < data + len && *p >= '0' && *p <= '9' && hb < 100000000L) {
-            hb = hb * 10 + (*p - '0');
-            p++;
-            digits++;
-        }
-        if (digits == 0 || hb < (long)ml) {
-            nbcl__errf(err, errlen, "%s: invalid HEADER_BYTES in SMV header", path);
-            st = NBCL_PARSE;
-            goto fail;
-        }
-        if ((size_t)hb > len) {
-            nbcl__errf(err, errlen, "%s: truncated SMV file: %zu bytes, header alone is %ld", path,
-                       len, hb);
-            st = NBCL_PARSE;
-            goto fail;
-        }
-        s.header_bytes = (size_t)hb;
-    }
     s.header = malloc(s.header_bytes + 1);
     if (!s.header) {
         nbcl__errf(err, errlen, "%s: out of memory", path);
@@ -218,83 +298,9 @@ nbcl_status nbcl_read_smv(const char *path, nbcl_smv *out, char *err, size_t err
     }
     memcpy(s.header, data, s.header_bytes);
     s.header[s.header_bytes] = '\0';
-
-    {
-        char ex[64];
-        const char *bo = smv_find(s.header, "BYTE_ORDER", 0);
-        if (!bo) {
-            nbcl__errf(err, errlen, "%s: SMV header has no BYTE_ORDER", path);
-            st = NBCL_PARSE;
-            goto fail;
-        }
-        while (*bo == ' ' || *bo == '\t')
-            bo++;
-        int file_le;
-        if (strncmp(bo, "little_endian", 13) == 0)
-            file_le = 1;
-        else if (strncmp(bo, "big_endian", 10) == 0)
-            file_le = 0;
-        else {
-            value_excerpt(ex, sizeof ex, bo);
-            nbcl__errf(err, errlen, "%s: unknown BYTE_ORDER '%s' in SMV header", path, ex);
-            st = NBCL_PARSE;
-            goto fail;
-        }
-        s.swap = (file_le != nbcl__host_little_endian());
-
-        const char *ty = smv_find(s.header, "TYPE", 1);
-        if (ty) {
-            while (*ty == ' ' || *ty == '\t')
-                ty++;
-            size_t tl = strlen("unsigned_short");
-            char after = ty[0] ? ty[strnlen(ty, tl)] : '\0';
-            if (strncmp(ty, "unsigned_short", tl) != 0 ||
-                !(after == ';' || after == '\0' || isspace((unsigned char)after))) {
-                value_excerpt(ex, sizeof ex, ty);
-                nbcl__errf(err, errlen,
-                           "%s: SMV pixel TYPE '%s' is not supported (only unsigned_short)", path,
-                           ex);
-                st = NBCL_PARSE;
-                goto fail;
-            }
-        }
-    }
-
-    {
-        double w = nbcl_smv_value(&s, "SIZE1");
-        double h = nbcl_smv_value(&s, "SIZE2");
-        if (isnan(w) || w == 0) {
-            w = h = nbcl_smv_value(&s, "DETECTOR_DIMENSIONS");
-        }
-        s.width = smv_dim(w);
-        s.height = smv_dim(h);
-        if (s.width == 0 || s.height == 0) {
-            nbcl__errf(err, errlen, "%s: SMV header has no valid SIZE1/SIZE2 (got %g x %g)", path, w,
-                       h);
-            st = NBCL_PARSE;
-            goto fail;
-        }
-    }
-    {
-        size_t npix = (size_t)s.width * (size_t)s.height;
-        size_t need = s.header_bytes + npix * sizeof(uint16_t);
-        if (len < need) {
-            nbcl__errf(err, errlen,
-                       "%s: truncated SMV file: %zu bytes, need %zu (%zu header + %d x %d x 2)",
-                       path, len, need, s.header_bytes, s.width, s.height);
-            st = NBCL_PARSE;
-            goto fail;
-        }
-        s.pixels = malloc(npix * sizeof(uint16_t));
-        if (!s.pixels) {
-            nbcl__errf(err, errlen, "%s: out of memory for %zu pixels", path, npix);
-            st = NBCL_OUT_OF_MEMORY;
-            goto fail;
-        }
-        memcpy(s.pixels, data + s.header_bytes, npix * sizeof(uint16_t));
-        if (s.swap)
-            nbcl__bswap16_n(s.pixels, npix);
-    }
+    if ((st = smv_pixel_format(path, &s, err, errlen)) != NBCL_OK ||
+        (st = smv_pixels(path, data, len, &s, err, errlen)) != NBCL_OK)
+        goto fail;
     free(data);
     *out = s;
     return NBCL_OK;

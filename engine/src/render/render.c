@@ -10,6 +10,7 @@
 
 #include "nbcl_internal.h"
 #include "nbcl_layout.h"
+#include "render/pack.h"
 
 nbcl_status nbcl_image_alloc(nbcl_image *img, int fpixels, int spixels)
 {
@@ -79,13 +80,13 @@ static void *pack_real(const double *src, size_t n, int f64, double factor, size
  * into the amplitudes (F x sqrt(scale), I_bg x scale, scale 1): every step is linear in I, so
  * the pixel is the same, with no float intermediate far beyond it. Ordinary scenes stay far below
  * the bound, so their rounding (and the golden parity) is untouched. Returns the factor for F. */
-static double f32_amplitude_factor(const nbcl_scene *s, const double *F, size_t nF)
+static double f32_amplitude_factor(const nbcl_kernel_inputs *k)
 {
-    const double *P = s->kparams;
-    const int *IP = s->kiparams;
+    const double *P = k->P;
+    const int *IP = k->IP;
     double fmax = fabs(P[NBCL_P_DEFAULT_F]);
-    for (size_t i = 0; i < nF; i++)
-        fmax = fabs(F[i]) > fmax ? fabs(F[i]) : fmax;
+    for (size_t i = 0; i < k->nF; i++)
+        fmax = fabs(k->F[i]) > fmax ? fabs(k->F[i]) : fmax;
     double latt = P[NBCL_P_NA] * P[NBCL_P_NB] * P[NBCL_P_NC];
     double paths = (double)IP[NBCL_IP_THICKSTEPS] * IP[NBCL_IP_OVERSAMPLE] *
                    IP[NBCL_IP_OVERSAMPLE] * IP[NBCL_IP_SOURCES] * IP[NBCL_IP_NORIENT];
@@ -381,13 +382,15 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
     }
 
     /* host copies in the device precision */
-    size_t norient = (size_t)s->kiparams[NBCL_IP_NORIENT];
-    size_t nF = s->hkl.F ? (size_t)s->hkl.h_range * s->hkl.k_range * s->hkl.l_range : 1;
-    size_t bP, bS, bO, bF = 0;
-    const double *Fsrc = s->hkl.F ? s->hkl.F : &s->fdump_dummy;
-    double fk = f64 ? 1.0 : f32_amplitude_factor(s, Fsrc, s->hkl.F ? nF : 0);
+    nbcl_kernel_inputs K; /* the scene's values in the kernel's layout (pack.c) */
+    nbcl__pack_kernel_inputs(s, &K); /* out of memory: K.src NULL, caught below */
+    size_t norient = K.norient;
+    size_t nF = K.nF ? K.nF : 1;
+    size_t bP, bS = 0, bO, bF = 0;
+    const double *Fsrc = K.F;
+    double fk = f64 ? 1.0 : f32_amplitude_factor(&K);
     double kp[NBCL_P_COUNT];
-    memcpy(kp, s->kparams, sizeof kp);
+    memcpy(kp, K.P, sizeof kp);
     if (fk != 1.0) {
         kp[NBCL_P_DEFAULT_F] *= fk;
         kp[NBCL_P_I_BG] *= fk * fk;
@@ -396,8 +399,8 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
                                      "stays within float range", fk);
     }
     void *hP = pack_real(kp, NBCL_P_COUNT, f64, 1.0, &bP);
-    void *hS = pack_real(s->ksrc, (size_t)s->sources * NBCL_SRC_STRIDE, f64, 1.0, &bS);
-    void *hO = pack_real(s->orient, norient * NBCL_ORIENT_STRIDE, f64, 1.0, &bO);
+    void *hS = K.src ? pack_real(K.src, K.nsrc * NBCL_SRC_STRIDE, f64, 1.0, &bS) : NULL;
+    void *hO = pack_real(K.orient, norient * NBCL_ORIENT_STRIDE, f64, 1.0, &bO);
     /* the frames of a series share one grid (same inputs_id, same amplitude factor): upload it
      * once per engine */
     int f_cached = s->inputs_id && e->f_cache && e->f_cache_id == s->inputs_id &&
@@ -411,9 +414,9 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
     int flags0 = INT_MAX;
     cl_mem dIPnear = NULL;
     int ipnear[NBCL_IP_COUNT];
-    memcpy(ipnear, s->kiparams, sizeof ipnear);
+    memcpy(ipnear, K.IP, sizeof ipnear);
     ipnear[NBCL_IP_INTERPOLATE] = 0;
-    const int interp_on = s->kiparams[NBCL_IP_INTERPOLATE] != 0;
+    const int interp_on = K.IP[NBCL_IP_INTERPOLATE] != 0;
 
     if (!hP || !hS || !hO || (!hF && !f_cached)) {
         nbcl__set_error(e, "out of host memory while packing the scene");
@@ -426,7 +429,7 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
     size_t tile = (opts && opts->max_tile_pixels) ? opts->max_tile_pixels : ((size_t)1 << 22);
     /* with interpolation, launches stay small: the first pixel that leaves the HKL grid
      * switches interpolation off, and the rest of its launch is rendered again */
-    if (s->kiparams[NBCL_IP_INTERPOLATE] && tile > 65536)
+    if (interp_on && tile > 65536)
         tile = 65536;
     size_t maxalloc = e->info.max_alloc_bytes ? (size_t)e->info.max_alloc_bytes : ((size_t)1 << 28);
     if (tile * sizeof(float) > maxalloc / 2)
@@ -438,7 +441,7 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
     double t_up = nbcl__now();
     dP = make_buffer(e, CL_MEM_READ_ONLY, bP, hP, &rc);
     if (rc == CL_SUCCESS)
-        dIP = make_buffer(e, CL_MEM_READ_ONLY, sizeof(int) * NBCL_IP_COUNT, (void *)s->kiparams, &rc);
+        dIP = make_buffer(e, CL_MEM_READ_ONLY, sizeof(int) * NBCL_IP_COUNT, K.IP, &rc);
     if (rc == CL_SUCCESS)
         dIPnear = make_buffer(e, CL_MEM_READ_ONLY, sizeof(int) * NBCL_IP_COUNT, ipnear, &rc);
     if (rc == CL_SUCCESS)
@@ -619,6 +622,7 @@ done:
     free(hS);
     free(hO);
     free(hF);
+    nbcl__kernel_inputs_free(&K);
     if (st != NBCL_OK)
         nbcl_image_free(img);
     else

@@ -20,7 +20,6 @@
  *
  * Host fallback (same results, reason kept in the profile and in last_error): no engine, a device
  * without fp64, buffers larger than the device allows, or any OpenCL/CLBlast failure. */
-#include "nbcl_json.h"
 #include "nbcl_internal.h"
 
 #include <clblast_c.h>
@@ -29,14 +28,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* the last call's profile, one per thread: the engines of a series compute statistics on
- * threads of their own, and each reads back its own call's profile */
-static _Thread_local nbcl_stats_profile g_prof;
-
-void nbcl__stats_last_profile(nbcl_stats_profile *out)
+/* Each engine keeps the profile of its last call (nbcl_engine_stats_profile); a call without an
+ * engine writes into a scratch profile of its own. */
+void nbcl_engine_stats_profile(const nbcl_engine *e, nbcl_stats_profile *out)
 {
-    if (out)
-        *out = g_prof;
+    if (!out)
+        return;
+    if (e)
+        *out = e->stats_prof;
+    else
+        memset(out, 0, sizeof *out);
 }
 
 typedef struct blas_ctx {
@@ -47,17 +48,19 @@ typedef struct blas_ctx {
     char err[512];
 } blas_ctx;
 
-static void prof_begin(const char *what)
+static void prof_begin(nbcl_stats_profile *p, const char *what)
 {
-    memset(&g_prof, 0, sizeof g_prof);
-    snprintf(g_prof.what, sizeof g_prof.what, "%s", what);
+    memset(p, 0, sizeof *p);
+    snprintf(p->what, sizeof p->what, "%s", what);
 }
 
-static void prof_add(const char *routine, double t0, double wall, double ev)
+/* (the device path always has an engine) */
+static void prof_add(nbcl_engine *e, const char *routine, double t0, double wall, double ev)
 {
-    if (g_prof.ncalls >= sizeof g_prof.calls / sizeof g_prof.calls[0])
+    nbcl_stats_profile *p = &e->stats_prof;
+    if (p->ncalls >= sizeof p->calls / sizeof p->calls[0])
         return;
-    nbcl_stats_call *c = &g_prof.calls[g_prof.ncalls++];
+    nbcl_stats_call *c = &p->calls[p->ncalls++];
     snprintf(c->routine, sizeof c->routine, "%s", routine);
     c->host_start = t0;
     c->wall_s = wall;
@@ -97,7 +100,7 @@ static int blas_done(blas_ctx *c, const char *routine, CLBlastStatusCode s, cl_e
                  nbcl__cl_error_name(rc));
         return 0;
     }
-    prof_add(routine, t0, wall, evs);
+    prof_add(c->e, routine, t0, wall, evs);
     return 1;
 }
 
@@ -119,7 +122,7 @@ static int read_double(blas_ctx *c, cl_mem buf, size_t index, double *out)
         snprintf(c->err, sizeof c->err, "clEnqueueReadBuffer: %s", nbcl__cl_error_name(rc));
         return 0;
     }
-    prof_add("readback", t0, nbcl__now() - t0, -1.0);
+    prof_add(c->e, "readback", t0, nbcl__now() - t0, -1.0);
     return 1;
 }
 
@@ -133,7 +136,7 @@ static int read_index(blas_ctx *c, size_t slot, size_t *out)
         snprintf(c->err, sizeof c->err, "clEnqueueReadBuffer: %s", nbcl__cl_error_name(rc));
         return 0;
     }
-    prof_add("readback", t0, nbcl__now() - t0, -1.0);
+    prof_add(c->e, "readback", t0, nbcl__now() - t0, -1.0);
     *out = v;
     return 1;
 }
@@ -149,7 +152,7 @@ static cl_mem upload(blas_ctx *c, const double *host, size_t n)
                  nbcl__cl_error_name(rc));
         return NULL;
     }
-    prof_add("upload", t0, nbcl__now() - t0, -1.0);
+    prof_add(c->e, "upload", t0, nbcl__now() - t0, -1.0);
     return m;
 }
 
@@ -218,10 +221,10 @@ static void release(cl_mem *m)
     *m = NULL;
 }
 
-static void note_fallback(nbcl_engine *e, const char *why)
+static void note_fallback(nbcl_stats_profile *p, nbcl_engine *e, const char *why)
 {
-    g_prof.on_device = 0;
-    snprintf(g_prof.reason, sizeof g_prof.reason, "%s", why);
+    p->on_device = 0;
+    snprintf(p->reason, sizeof p->reason, "%s", why);
     if (e) {
         nbcl__set_error(e, "statistics on the host: %s", why);
         nbcl__log(e, NBCL_LOG_DEBUG, "statistics on the host: %s", why);
@@ -423,17 +426,18 @@ nbcl_status nbcl_image_stats(nbcl_engine *e, const nbcl_scene *s, const nbcl_ima
     if (!s || !img || !out || (!img->data && img->fpixels * img->spixels > 0) ||
         img->fpixels < 0 || img->spixels < 0)
         return NBCL_INVALID_ARGUMENT;
-    prof_begin("stats");
+    nbcl_stats_profile scratch, *p = e ? &e->stats_prof : &scratch;
+    prof_begin(p, "stats");
     double t0 = nbcl__now();
     char why[512] = "";
     if (stats_device(e, s, img, out, why, sizeof why)) {
-        g_prof.on_device = 1;
+        p->on_device = 1;
         nbcl__stats_count_nonfinite(s, img, out);
     } else { /* non-finite pixels take this way too: the host pass counts them */
-        note_fallback(e, why);
+        note_fallback(p, e, why);
         nbcl_image_stats_host(s, img, out);
     }
-    g_prof.wall_s = nbcl__now() - t0;
+    p->wall_s = nbcl__now() - t0;
     return NBCL_OK;
 }
 
@@ -559,15 +563,16 @@ nbcl_status nbcl_compare_device(nbcl_engine *e, const float *a, const float *b, 
 {
     if (!r || (n > 0 && (!a || !b)))
         return NBCL_INVALID_ARGUMENT;
-    prof_begin("compare");
+    nbcl_stats_profile scratch, *p = e ? &e->stats_prof : &scratch;
+    prof_begin(p, "compare");
     double t0 = nbcl__now();
     char why[512] = "";
     if (compare_device(e, a, b, n, r, why, sizeof why)) {
-        g_prof.on_device = 1;
+        p->on_device = 1;
     } else {
-        note_fallback(e, why);
+        note_fallback(p, e, why);
         nbcl_compare_host(a, b, n, r);
     }
-    g_prof.wall_s = nbcl__now() - t0;
+    p->wall_s = nbcl__now() - t0;
     return NBCL_OK;
 }

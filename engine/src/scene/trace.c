@@ -8,6 +8,7 @@
 
 #include "nbcl_host_physics.h"
 #include "nbcl_internal.h"
+#include "render/pack.h"
 
 /* the lattice factor of one sub-path, as nbcl_pixel_value() computes it for each shape */
 static double lattice_factor(const double *P, const int *IP, double h, double k, double l)
@@ -31,18 +32,15 @@ static double lattice_factor(const double *P, const int *IP, double h, double k,
     return rad * fudge < 0.3969 ? NaNbNc : 0.0;
 }
 
-nbcl_status nbcl_scene_pixel_trace(const nbcl_scene *s, int fpixel, int spixel,
-                                   nbcl_pixel_trace *t)
+/* the trace from the packed kernel inputs k of the scene s */
+static void trace_pixel(const nbcl_scene *s, const nbcl_kernel_inputs *k, int fpixel, int spixel,
+                        nbcl_pixel_trace *t)
 {
-    if (!s || !t)
-        return NBCL_INVALID_ARGUMENT;
-    if (fpixel < 0 || spixel < 0 || fpixel >= s->fpixels || spixel >= s->spixels)
-        return NBCL_INVALID_ARGUMENT;
     memset(t, 0, sizeof *t);
     t->fpixel = fpixel;
     t->spixel = spixel;
-    const double *P = s->kparams;
-    const int *IP = s->kiparams;
+    const double *P = k->P;
+    const int *IP = k->IP;
     t->in_roi = !(fpixel < s->roi[0] || fpixel > s->roi[1] || spixel < s->roi[2] ||
                   spixel > s->roi[3]);
     t->masked = s->mask && s->mask[(size_t)spixel * s->fpixels + fpixel] == 0;
@@ -51,15 +49,15 @@ nbcl_status nbcl_scene_pixel_trace(const nbcl_scene *s, int fpixel, int spixel,
     t->subpaths = (double)layers * os * os * nsrc * norient;
     t->I_bg = P[NBCL_P_I_BG];
     t->scale = P[NBCL_P_SCALE];
-    const double *F = s->hkl.F ? s->hkl.F : &s->fdump_dummy;
+    const double *F = k->F;
     if (t->in_roi && !t->masked) {
         int fallback = 0;
         double osum = 0.0;
-        t->value = nbcl_pixel_value(fpixel, spixel, P, IP, s->ksrc, s->orient, F, &fallback,
+        t->value = nbcl_pixel_value(fpixel, spixel, P, IP, k->src, k->orient, F, &fallback,
                                     &osum);
     }
     if (os < 1 || nsrc < 1 || norient < 1 || layers < 1)
-        return NBCL_OK;
+        return;
 
     /* the last sub-path: position of the last sub-pixel in the last layer */
     double sub = P[NBCL_P_SUBPIXEL];
@@ -87,7 +85,7 @@ nbcl_status nbcl_scene_pixel_trace(const nbcl_scene *s, int fpixel, int spixel,
                      ? 1.0
                      : nbcl_capture_fraction(layers - 1, P[NBCL_P_THICKSTEP], P[NBCL_P_MU],
                                              nbcl_dot3(t->diffracted, P + NBCL_P_ODET));
-    const double *src = s->ksrc + (size_t)(nsrc - 1) * NBCL_SRC_STRIDE;
+    const double *src = k->src + (size_t)(nsrc - 1) * NBCL_SRC_STRIDE;
     t->lambda = src[3];
     for (int i = 0; i < 3; i++) {
         t->incident[i] = src[i];
@@ -98,7 +96,7 @@ nbcl_status nbcl_scene_pixel_trace(const nbcl_scene *s, int fpixel, int spixel,
     t->polar = IP[NBCL_IP_NOPOLAR] ? 1.0
                                     : nbcl_polarization(P[NBCL_P_POLARIZATION], t->incident,
                                                         t->diffracted, P + NBCL_P_POLAR_VEC);
-    const double *m = s->orient + (size_t)(norient - 1) * NBCL_ORIENT_STRIDE;
+    const double *m = k->orient + (size_t)(norient - 1) * NBCL_ORIENT_STRIDE;
     for (int r = 0; r < 3; r++) {
         t->hkl[r] = m[3 * r] * t->scattering[0] + m[3 * r + 1] * t->scattering[1] +
                     m[3 * r + 2] * t->scattering[2];
@@ -113,5 +111,19 @@ nbcl_status nbcl_scene_pixel_trace(const nbcl_scene *s, int fpixel, int spixel,
     } else if (IP[NBCL_IP_HKLS]) {
         t->F_cell = nbcl_f_nearest(t->hkl0[0], t->hkl0[1], t->hkl0[2], IP, P, F);
     }
+}
+
+nbcl_status nbcl_scene_pixel_trace(const nbcl_scene *s, int fpixel, int spixel,
+                                   nbcl_pixel_trace *t)
+{
+    if (!s || !t)
+        return NBCL_INVALID_ARGUMENT;
+    if (fpixel < 0 || spixel < 0 || fpixel >= s->fpixels || spixel >= s->spixels)
+        return NBCL_INVALID_ARGUMENT;
+    nbcl_kernel_inputs k;
+    if (nbcl__pack_kernel_inputs(s, &k) != NBCL_OK)
+        return NBCL_OUT_OF_MEMORY;
+    trace_pixel(s, &k, fpixel, spixel, t);
+    nbcl__kernel_inputs_free(&k);
     return NBCL_OK;
 }

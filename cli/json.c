@@ -321,7 +321,7 @@ void nbcl_json_key(nbcl_json *w, const char *key)
 }
 
 /* ------------------------------------------------------------------ numbers */
-void nbcl__json_fix_decimal(char *buf, const char *dp)
+void nbcl_json_fix_decimal(char *buf, const char *dp)
 {
     if (!buf || !dp || !*dp || strcmp(dp, ".") == 0)
         return;
@@ -367,7 +367,7 @@ size_t nbcl_json_format_double(char *buf, size_t cap, double v)
         if (cl)
             uselocale(old);
         else
-            nbcl__json_fix_decimal(tmp, localeconv()->decimal_point);
+            nbcl_json_fix_decimal(tmp, localeconv()->decimal_point);
         if (strcmp(tmp, "-0") == 0)
             snprintf(tmp, sizeof tmp, "0");
     }

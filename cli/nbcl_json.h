@@ -1,6 +1,6 @@
-/* Internal: a small streaming JSON writer (json.c), the environment facts written into env.json
- * and `--device-info --json` (envinfo.c), and the profile of the last device statistics call
- * (stats.c) that nbcl-bench turns into trace events. Not installed.
+/* The programs' JSON (part of their helper library nbcl_progs, not of libnbcl, not installed):
+ * a small streaming writer (json.c) and printers of the library's environment facts for
+ * nbcl-bench's env.json (envjson.c). Built on the public API only.
  *
  * The writer produces RFC 8259 text: strings are escaped (quote, backslash, every control
  * character; invalid UTF-8 becomes U+FFFD), numbers are formatted independently of the C locale
@@ -60,62 +60,19 @@ size_t nbcl_json_format_double(char *buf, size_t cap, double v);
 /* The repair step used above when no "C" locale object can be had, exposed for tests: replace
  * the locale's decimal point `dp` (may be multi-byte, e.g. U+066B) in buf with '.'. (%g never
  * inserts grouping characters, so there is nothing else to undo.) */
-void nbcl__json_fix_decimal(char *buf, const char *dp);
+void nbcl_json_fix_decimal(char *buf, const char *dp);
 /* Append the JSON string literal for s[0..n) (quotes included) to out (cap bytes, NUL-terminated,
  * truncated at a character boundary when short). Returns the length it needed. */
 size_t nbcl_json_escape(const char *s, size_t n, char *out, size_t cap);
 
 /* ------------------------------------------------------------------ environment facts */
-typedef struct nbcl_host_info {
-    char os_name[256];          /* PRETTY_NAME from /etc/os-release */
-    char kernel[512];           /* uname: sysname release version machine */
-    char hostname[256];
-    char cpu_model[256];        /* /proc/cpuinfo "model name" */
-    unsigned logical_cpus;      /* online */
-    unsigned physical_cores;    /* distinct (physical id, core id); 0 when unknown */
-    uint64_t mem_total_bytes;
-    uint64_t mem_available_bytes;
-    char icd_loader_name[256];  /* clGetICDLoaderInfoOCLICD when the loader offers it */
-    char icd_loader_vendor[256];
-    char icd_loader_version[128];
-    char icd_loader_ocl_version[128];
-    char icd_loader_path[1024]; /* the libOpenCL file mapped into this process */
-    char clblast_version[32];
-    char engine_version[32];
-    char engine_git_sha[64];    /* baked in at configure time */
-    char engine_compiler[128];
-    char engine_build_type[64];
-} nbcl_host_info;
-
-void nbcl_host_info_query(nbcl_host_info *h);
-/* One object per struct, field names as in docs/benchmarks.md ("env.json"). */
+/* One object per struct, field names as in docs/benchmarks.md ("env.json") (envjson.c). */
 void nbcl_json_host_info(nbcl_json *w, const nbcl_host_info *h);
 void nbcl_json_device_info(nbcl_json *w, const nbcl_device_info *d);
 void nbcl_json_build_facts(nbcl_json *w, const nbcl_build_facts *f);
 /* Environment variables that change what a run does (OMP_NUM_THREADS, POCL_*, NBCL_*, ...):
  * an object of the ones that are set. */
 void nbcl_json_environment(nbcl_json *w);
-
-/* ------------------------------------------------------------------ statistics profile */
-typedef struct nbcl_stats_call {
-    char routine[32];           /* "CLBlastDsum", "upload", "readback" ... */
-    double host_start;          /* nbcl__now() when enqueued */
-    double wall_s;              /* host wall time: enqueue .. finish */
-    double event_s;             /* OpenCL profiling time of the routine's last event; <0 none */
-} nbcl_stats_call;
-
-typedef struct nbcl_stats_profile {
-    int on_device;              /* 1: CLBlast on the engine's queue; 0: host fallback */
-    char reason[256];           /* why the host path was taken (empty on the device path) */
-    char what[16];              /* "stats" or "compare" */
-    double wall_s;              /* the whole call */
-    size_t ncalls;
-    nbcl_stats_call calls[24];
-} nbcl_stats_profile;
-
-/* Profile of the most recent nbcl_image_stats / nbcl_compare_device call of the calling thread
- * (for the bench and tools). */
-void nbcl__stats_last_profile(nbcl_stats_profile *out);
 
 #ifdef __cplusplus
 }
