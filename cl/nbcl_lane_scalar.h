@@ -1,7 +1,7 @@
 /* nbcl_lane_scalar.h — the lane vocabulary for ONE pixel per evaluation (LW == 1): the scalar
  * kernel nbcl_k_pixel (GPUs) and the host (C11, double). nbcl_physics.h and nbcl_pixel.h are
  * written once in this vocabulary and expanded after each lane file: after this one they define
- * the scalar functions (nbcl_sincg3, nbcl_pixel_lanes, ...), after nbcl_lane_vector.h the same
+ * the scalar functions (nbcl_sincg3, nbcl_pixel_frames, ...), after nbcl_lane_vector.h the same
  * bodies again for NBCL_VW pixels at once (nbcl_sincg3_v, ...); docs/architecture.md,
  * "Single-source physics", says why and how.
  *
@@ -13,7 +13,8 @@
  *   LANY(m)              some lane is true (a branch that some lane needs)
  *   LNOT(m)              lane-wise not (scalars compare to 0/1, vectors to 0/-1: never use ~)
  *   LSTORE(v, a)/LLOAD(a)  lanes to/from a private REAL[LW] array (per-lane gathers)
- *   LMASK_LOAD(a)        an int[LW] array of 0/-1 to a mask */
+ *   LMASK_LOAD(a)        an int[LW] array of 0/-1 to a mask
+ *   LFRAMES              the most frames one evaluation sums at once (nbcl_pixel_frames) */
 #define LW 1
 #define LREAL REAL
 #define LINT int
@@ -27,3 +28,4 @@
 #define LSTORE(v, a) ((a)[0] = (v))
 #define LLOAD(a) ((a)[0])
 #define LMASK_LOAD(a) ((a)[0])
+#define LFRAMES 1

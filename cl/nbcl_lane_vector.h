@@ -7,6 +7,7 @@
 #if NBCL_PRECISION == 64
 #define NBCL_VW 8
 typedef double8 RV;
+typedef float8 FV;
 typedef long8 MV;
 typedef int8 IV;
 #define VLOAD vload8
@@ -19,6 +20,7 @@ typedef int8 IV;
 #else
 #define NBCL_VW 16
 typedef float16 RV;
+typedef float16 FV;
 typedef int16 MV;
 typedef int16 IV;
 #define VLOAD vload16
@@ -44,6 +46,7 @@ typedef int16 IV;
 #undef LSTORE
 #undef LLOAD
 #undef LMASK_LOAD
+#undef LFRAMES
 
 #define LW NBCL_VW
 #define LREAL RV
@@ -58,3 +61,4 @@ typedef int16 IV;
 #define LSTORE(v, a) VSTORE(v, 0, a)
 #define LLOAD(a) VLOAD(0, a)
 #define LMASK_LOAD(a) CONVERT_MV(VLOAD(0, a))
+#define LFRAMES NBCL_BATCH_MAX /* frames of a rotation series per launch (nbcl_layout.h) */

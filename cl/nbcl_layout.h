@@ -61,5 +61,8 @@ enum nbcl_ip_index {
 #define NBCL_SRC_STRIDE 4
 /* per-orientation record: a, b, c (m) after phi rotation and mosaic domain */
 #define NBCL_ORIENT_STRIDE 9
+/* the most frames the vector kernel renders in one launch (frames that differ only in their
+ * orientation table: nbcl_pixel_frames); the scalar kernel renders one */
+#define NBCL_BATCH_MAX 16
 
 #endif

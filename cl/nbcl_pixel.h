@@ -8,8 +8,9 @@
  *   (I = (I + term) * factor) and otherwise the LAST value multiplies the pixel at the end.
  *
  * As nbcl_physics.h: a uniform part (once), then a part in the lane vocabulary expanded once per
- * lane file — nbcl_pixel_lanes() evaluates LW pixels at once (1 for the scalar kernel and the
- * host, NBCL_VW for the vector kernel), a lane's "continue" being a mask. */
+ * lane file — nbcl_pixel_frames() evaluates LW pixels at once (1 for the scalar kernel and the
+ * host, NBCL_VW for the vector kernel), a lane's "continue" being a mask, in up to LFRAMES
+ * frames of a rotation series at once (1 for the scalar kernel and the host). */
 #ifndef NBCL_PIXEL_H
 #define NBCL_PIXEL_H
 
@@ -267,22 +268,74 @@ NBCL_FN LREAL LNAME(nbcl_subpixel_ray)(const nbcl_uniform *u, LREAL Fdet, LREAL 
     return inv_air;
 }
 
-/* Intensity of LW pixels (photons), before they are added to the float image. Lanes that are not
- * live (outside the ROI, masked, past the tile) are computed but never counted or flagged; the
- * caller writes 0 for them. *fallback (0 on entry) marks the lanes whose interpolation left the
- * grid; the evaluation that left it uses default_F and the lane's later ones nearest F.
- * *omega_sum is the solid angle summed per sub-pixel, as the reference reports it. */
-NBCL_FN LREAL LNAME(nbcl_pixel_lanes)(LINT fpixel, LINT spixel, LMASK live,
+/* The sub-paths of one (sub-pixel, source) pair for nframes frames: frame b sums its own
+ * orientations (orient + b x norient records) into its own I[b], in the same order as alone. */
+NBCL_FN void LNAME(nbcl_orient_frames)(LREAL Sx, LREAL Sy, LREAL Sz, LMASK pass, LREAL capture,
+                                       LREAL polar, LREAL omega, const nbcl_uniform *u,
+                                       int skip_zero, int nframes, NBCL_GLOBAL const int *IP,
+                                       NBCL_GLOBAL const REAL *P, NBCL_GLOBAL const REAL *orient,
+                                       NBCL_GLOBAL const REAL *Fhkl, LREAL *I, LMASK *fallback)
+{
+    const LREAL zero = LSPLAT(R(0.0));
+    const int any_os = u->os_thick || u->os_polar || u->os_omega;
+    for (int b = 0; b < nframes; b++) {
+        NBCL_GLOBAL const REAL *ob = orient + b * u->norient * NBCL_ORIENT_STRIDE;
+        LREAL Ib = I[b];
+        for (int o = 0; o < u->norient; o++) {
+            NBCL_GLOBAL const REAL *m = ob + o * NBCL_ORIENT_STRIDE;
+            LREAL h = m[0] * Sx + m[1] * Sy + m[2] * Sz;
+            LREAL k = m[3] * Sx + m[4] * Sy + m[5] * Sz;
+            LREAL l = m[6] * Sx + m[7] * Sy + m[8] * Sz;
+            LREAL F_latt = LNAME(nbcl_f_latt)(h, k, l, u);
+            LMASK act = pass;
+            if (skip_zero) {
+                act = act & (F_latt != zero);
+                if (!LANY(act))
+                    continue;
+            }
+            LREAL F_cell = LNAME(nbcl_f_cell)(h, k, l, act, u, IP, P, Fhkl, &fallback[b]);
+            LREAL term = F_cell * F_cell * F_latt * F_latt;
+            if (!any_os) {
+                Ib += LSEL(zero, term, act);
+            } else {
+                LREAL In = Ib + term;
+                if (u->os_thick)
+                    In *= capture;
+                if (u->os_polar)
+                    In *= polar;
+                if (u->os_omega)
+                    In *= omega;
+                Ib = LSEL(Ib, In, act);
+            }
+        }
+        I[b] = Ib;
+    }
+}
+
+/* Intensity of LW pixels (photons) in each of nframes frames (at most LFRAMES) that differ only
+ * in their orientations (orient: nframes x norient records), before they are added to the float
+ * images: value[b] is frame b's. Everything that does not depend on the orientation (the ray,
+ * solid angle, capture, polarization, scattering vector, resolution cut) is computed once for
+ * all frames; each frame's own sum takes exactly the operations, in the same order, that
+ * rendering it alone takes, so its value is the same to the bit. Lanes that are not live
+ * (outside the ROI, masked, past the tile) are computed but never counted or flagged; the caller
+ * writes 0 for them. fallback[b] (0 on entry) marks the lanes whose interpolation left the grid
+ * in frame b; the evaluation that left it uses default_F and the lane's later ones nearest F.
+ * *omega_sum is the solid angle summed per sub-pixel, as the reference reports it (the same for
+ * every frame). */
+NBCL_FN void LNAME(nbcl_pixel_frames)(LINT fpixel, LINT spixel, LMASK live,
                                       NBCL_GLOBAL const REAL *P, NBCL_GLOBAL const int *IP,
                                       NBCL_GLOBAL const REAL *src, NBCL_GLOBAL const REAL *orient,
-                                      NBCL_GLOBAL const REAL *Fhkl, LREAL *omega_sum,
-                                      LMASK *fallback)
+                                      int nframes, NBCL_GLOBAL const REAL *Fhkl, LREAL *value,
+                                      LREAL *omega_sum, LMASK *fallback)
 {
     nbcl_uniform u;
     nbcl_uniform_unpack(&u, P, IP);
     const LREAL zero = LSPLAT(R(0.0));
     const LREAL fpx = LFROMINT(fpixel), spx = LFROMINT(spixel);
-    LREAL I = LSPLAT(P[NBCL_P_I_BG]);
+    LREAL I[LFRAMES];
+    for (int b = 0; b < nframes; b++)
+        I[b] = LSPLAT(P[NBCL_P_I_BG]);
     LREAL polar = LSPLAT(IP[NBCL_IP_NOPOLAR] ? R(1.0) : R(0.0));
     LREAL omega = zero, capture = zero, osum = zero;
     /* The reference skips a sub-path whose F_latt is 0 (without water). Its term is then exactly
@@ -336,46 +389,24 @@ NBCL_FN LREAL LNAME(nbcl_pixel_lanes)(LINT fpixel, LINT spixel, LMASK live,
                         polar = LSEL(polar,
                                      LNAME(nbcl_polar_lanes)(u.kahn, inc, dx, dy, dz, u.pvec),
                                      upd);
-                    for (int o = 0; o < u.norient; o++) {
-                        NBCL_GLOBAL const REAL *m = orient + o * NBCL_ORIENT_STRIDE;
-                        LREAL h = m[0] * Sx + m[1] * Sy + m[2] * Sz;
-                        LREAL k = m[3] * Sx + m[4] * Sy + m[5] * Sz;
-                        LREAL l = m[6] * Sx + m[7] * Sy + m[8] * Sz;
-                        LREAL F_latt = LNAME(nbcl_f_latt)(h, k, l, &u);
-                        LMASK act = pass;
-                        if (skip_zero) {
-                            act = act & (F_latt != zero);
-                            if (!LANY(act))
-                                continue;
-                        }
-                        LREAL F_cell = LNAME(nbcl_f_cell)(h, k, l, act, &u, IP, P, Fhkl, fallback);
-                        LREAL term = F_cell * F_cell * F_latt * F_latt;
-                        if (!any_os) {
-                            I += LSEL(zero, term, act);
-                        } else {
-                            LREAL In = I + term;
-                            if (u.os_thick)
-                                In *= capture;
-                            if (u.os_polar)
-                                In *= polar;
-                            if (u.os_omega)
-                                In *= omega;
-                            I = LSEL(I, In, act);
-                        }
-                    }
+                    LNAME(nbcl_orient_frames)(Sx, Sy, Sz, pass, capture, polar, omega, &u,
+                                              skip_zero, nframes, IP, P, orient, Fhkl, I,
+                                              fallback);
                 }
             }
         }
     }
     *omega_sum = osum;
-    LREAL value = P[NBCL_P_SCALE] * I;
-    if (!u.os_thick)
-        value *= capture;
-    if (!u.os_polar)
-        value *= polar;
-    if (!u.os_omega)
-        value *= omega;
-    return value;
+    for (int b = 0; b < nframes; b++) {
+        LREAL v = P[NBCL_P_SCALE] * I[b];
+        if (!u.os_thick)
+            v *= capture;
+        if (!u.os_polar)
+            v *= polar;
+        if (!u.os_omega)
+            v *= omega;
+        value[b] = v;
+    }
 }
 
 #if LW == 1
@@ -394,6 +425,9 @@ NBCL_FN REAL nbcl_pixel_value(int fpixel, int spixel, NBCL_GLOBAL const REAL *P,
                               NBCL_GLOBAL const REAL *orient, NBCL_GLOBAL const REAL *Fhkl,
                               int *fallback, REAL *omega_sum)
 {
-    return nbcl_pixel_lanes(fpixel, spixel, 1, P, IP, src, orient, Fhkl, omega_sum, fallback);
+    REAL value;
+    nbcl_pixel_frames(fpixel, spixel, 1, P, IP, src, orient, 1, Fhkl, &value, omega_sum,
+                      fallback);
+    return value;
 }
 #endif

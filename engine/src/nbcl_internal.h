@@ -39,6 +39,10 @@ struct nbcl_engine {
     unsigned long long f_cache_id;
     double f_cache_fk;          /* the single-precision amplitude factor it was packed with */
     nbcl_stats_profile stats_prof; /* of the last nbcl_image_stats / nbcl_compare_device (stats.c) */
+    /* the output buffer of the last render that read its pixels back (render.c), kept and grown
+     * as needed: a new one per render would have its pages faulted in again every frame */
+    cl_mem out_cache;
+    size_t out_cache_bytes;
     char last_error[NBCL_ERRLEN];
     struct nbcl_program_prep *prep; /* program.c: the source made while the platform loads */
 };

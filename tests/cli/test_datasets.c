@@ -198,6 +198,32 @@ static void frames_slice(void **state)
     assert_same_series(whole, part, 2, 4);
 }
 
+/* frames per launch (NBCL_BATCH) change no byte: every frame alone, in batches of 4 (6 frames:
+ * 3 + 3) and the default give the same files; 0 is refused like any bad NBCL_* value */
+static void batch_sizes_same_bytes(void **state)
+{
+    (void)state;
+    nbcl_test_need_device();
+    static const char *const env[] = {"NBCL_BATCH=1", "NBCL_BATCH=4", ""};
+    const char *dir[3];
+    char name[32], args[2048];
+    snprintf(args, sizeof args,
+             BASE " -phi %g -osc %g -nframes %d -floatfile f_###.bin -intfile i_###.img "
+                  "-noisefile n_###.img -precision single",
+             PHI0, OSC, NF);
+    for (int i = 0; i < 3; i++) {
+        snprintf(name, sizeof name, "batch_%d", i);
+        dir[i] = workdir(name);
+        assert_int_equal(nbcl_env(dir[i], env[i], args), 0);
+        assert_int_equal(count_entries(dir[i], NULL), 3 * NF);
+    }
+    assert_same_series(dir[0], dir[1], 1, NF);
+    assert_same_series(dir[0], dir[2], 1, NF);
+    const char *bad = workdir("batch_bad");
+    assert_int_equal(nbcl_env(bad, "NBCL_BATCH=0", args), 2);
+    assert_int_equal(count_entries(bad, NULL), 0);
+}
+
 /* stills: frame k's orientation comes from nbcl_frame_seed(misset_seed, k); frame 1 is the
  * single run with the base seed; frames differ from each other */
 static void stills_seeds(void **state)
@@ -523,6 +549,7 @@ int main(void)
         cmocka_unit_test(series_equals_single_runs),
         cmocka_unit_test(series_headers),
         cmocka_unit_test(frames_slice),
+        cmocka_unit_test(batch_sizes_same_bytes),
         cmocka_unit_test(stills_seeds),
         cmocka_unit_test(resume_missing_frames),
         cmocka_unit_test(two_devices),

@@ -68,6 +68,8 @@ typedef struct nbcl_env_options {
     int timing;                /* NBCL_TIMING: 0 or 1 (read by programs) */
     int verbose;               /* NBCL_VERBOSE: 0 or 1 (read by programs) */
     double launch_seconds;     /* NBCL_LAUNCH_SECONDS: 0..86400, < 0 unset (the default) */
+    long batch;                /* NBCL_BATCH: frames of a series per launch, >= 1; 0 unset (by
+                                  the work: nbcl_render_batch_max) */
 } nbcl_env_options;
 
 /* Everything unset: the library's defaults, as with an empty environment. */

@@ -168,6 +168,10 @@ typedef struct nbcl_series_opts {
     nbcl_cancel *cancel;          /* triggered: no new frame, the render in flight stops at its
                                      next tile (an engine's own token, nbcl_engine_opts.cancel,
                                      stops the series too); NULL: only the engines' tokens */
+    int max_batch;                /* the most frames rendered by the same kernel launches
+                                     (nbcl_render_frames; results do not depend on it): 0 lets
+                                     nbcl_render_batch_max() decide per engine, 1 renders every
+                                     frame alone; at most 16 are used */
 } nbcl_series_opts;
 
 NBCL_API void nbcl_series_opts_init(nbcl_series_opts *o);

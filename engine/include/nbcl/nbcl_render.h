@@ -32,6 +32,9 @@ typedef struct nbcl_render_timing {
     const char *kernel_name;  /* which pixel kernel ran */
     int zero_copy;            /* the kernel wrote the host image in place (host-unified memory,
                                  NBCL_ZERO_COPY=0|1 overrides) instead of a device buffer read back */
+    int batch;                /* frames rendered by the same launches (nbcl_render_frames; 1:
+                                 alone). The times above are this frame's share, the batch's
+                                 divided by `batch`; tiles are counted on its first frame only */
 } nbcl_render_timing;
 
 typedef struct nbcl_render_opts {
@@ -50,6 +53,26 @@ NBCL_API void nbcl_image_free(nbcl_image *img);
 /* Render the whole detector of `s` into img (allocated by the call). */
 NBCL_API nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_opts *opts,
                                  nbcl_image *img, nbcl_render_timing *timing);
+
+/* Render n frames (scenes[i] into imgs[i], allocated by the call; timings may be NULL). Frames
+ * that differ only in their orientation tables (nbcl_scenes_batchable: a rotation series' frames
+ * built with nbcl_scene_build_shared from one base) share launches of the vector kernel, up to
+ * NBCL_BATCH_MAX (16) at once: the per-pixel work that does not depend on the orientation is done
+ * once for all of them. Every image is byte-identical to nbcl_render() of its scene alone; frames
+ * that cannot share (other parameters, interpolation, the scalar kernel) are rendered one by
+ * one. On failure every image is freed. */
+NBCL_API nbcl_status nbcl_render_frames(nbcl_engine *e, const nbcl_scene *const *scenes, size_t n,
+                                        const nbcl_render_opts *opts, nbcl_image *imgs,
+                                        nbcl_render_timing *timings);
+/* Non-zero when a and b can share launches: byte-identical parameter blocks, sources, ROI,
+ * mask and structure factors (the same grid), no interpolation (its first fallback switches it
+ * off for the rest of a run: per-frame state). */
+NBCL_API int nbcl_scenes_batchable(const nbcl_scene *a, const nbcl_scene *b);
+/* How many frames like `s` one nbcl_render_frames launch series should take on this engine:
+ * 1 on the scalar kernel (GPUs) and with interpolation; else ceil(32 / sub-paths per pixel)
+ * (the shared per-pixel work is worth 2-3 sub-paths), at most NBCL_BATCH_MAX (16) and 512 MiB
+ * of images. NBCL_BATCH=N replaces the choice (1: every frame alone). */
+NBCL_API size_t nbcl_render_batch_max(const nbcl_engine *e, const nbcl_scene *s);
 
 /* Image statistics as the reference prints them (over the ROI; mask honoured like the
  * reference: the mean/RMS skip masked pixels, the RMSD pass does not). */

@@ -99,6 +99,8 @@ void nbcl_engine_destroy(nbcl_engine *e)
         clFinish(e->queue);
     if (e->f_cache)
         clReleaseMemObject(e->f_cache);
+    if (e->out_cache)
+        clReleaseMemObject(e->out_cache);
     if (e->k_pixel)
         clReleaseKernel(e->k_pixel);
     if (e->k_pixel_simd)

@@ -43,6 +43,7 @@ static const env_def ENV[] = {
     {"NBCL_TIMING", ENV_WORDS, "0 1", NULL, F(timing)},
     {"NBCL_VERBOSE", ENV_WORDS, "0 1", NULL, F(verbose)},
     {"NBCL_LAUNCH_SECONDS", ENV_SECONDS, NULL, NULL, F(launch_seconds)},
+    {"NBCL_BATCH", ENV_COUNT, NULL, NULL, F(batch)},
 };
 #undef F
 #define NENV (sizeof ENV / sizeof ENV[0])

@@ -20,6 +20,7 @@
 
 #define RTD (180.0 / M_PI)
 #define PATHCAP 4096
+#define NBCL_SERIES_BATCH 16 /* the most frames rendered in one call (nbcl_render_frames) */
 
 typedef struct item {
     int frame;
@@ -40,6 +41,7 @@ typedef struct series_ctx {
     const nbcl_series_opts *o;
     nbcl_engine *const *engines;
     size_t nengines;
+    int *bmax;             /* per engine: frames per render call (nbcl_render_batch_max) */
 
     pthread_mutex_t mu;
     pthread_cond_t not_empty, not_full;
@@ -129,14 +131,24 @@ static int render_tick(void *user, size_t done, size_t total)
 }
 
 /* ---------------------------------------------------------------- render side */
-static int next_frame(series_ctx *c)
+/* The next frames for engine ei: up to bmax of the plan, fewer so that what is left splits
+ * evenly over batches (and, with several engines, so that each gets some: dynamic hand-out). */
+static int next_frames(series_ctx *c, size_t ei, int *ks)
 {
-    int k = -1;
+    int n = 0;
     pthread_mutex_lock(&c->mu);
-    if (!c->stop && !cancelled(c) && c->next < c->nplan)
-        k = c->plan[c->next++];
+    if (!c->stop && !cancelled(c) && c->next < c->nplan) {
+        int left = c->nplan - c->next, bmax = c->bmax[ei];
+        int share = (left + (int)c->nengines - 1) / (int)c->nengines;
+        if (bmax > share)
+            bmax = share;
+        int batches = (left + bmax - 1) / bmax;
+        n = (left + batches - 1) / batches;
+        for (int i = 0; i < n; i++)
+            ks[i] = c->plan[c->next++];
+    }
     pthread_mutex_unlock(&c->mu);
-    return k;
+    return n;
 }
 
 static int stats_on_device(const series_ctx *c, nbcl_engine *e)
@@ -148,9 +160,9 @@ static int stats_on_device(const series_ctx *c, nbcl_engine *e)
     return strcmp(nbcl_engine_device(e)->device_type, "CPU") != 0;
 }
 
-static item *render_one(series_ctx *c, size_t ei, int k)
+/* frame k's item with its scene (NULL on failure, recorded) */
+static item *frame_item(series_ctx *c, size_t ei, int k)
 {
-    nbcl_engine *e = c->engines[ei];
     item *it = calloc(1, sizeof *it);
     char err[2048];
     if (!it) {
@@ -172,12 +184,25 @@ static item *render_one(series_ctx *c, size_t ei, int k)
         item_free(it);
         return NULL;
     }
+    return it;
+}
+
+/* render the n items' frames in one call (the engine shares launches between frames that
+ * allow it); 0 on success, -1 (recorded) on failure */
+static int render_items(series_ctx *c, size_t ei, item **its, int n)
+{
+    nbcl_engine *e = c->engines[ei];
+    const nbcl_scene *scenes[NBCL_SERIES_BATCH];
+    nbcl_image imgs[NBCL_SERIES_BATCH];
+    nbcl_render_timing tms[NBCL_SERIES_BATCH];
+    for (int i = 0; i < n; i++)
+        scenes[i] = its[i]->scene;
     nbcl_render_opts ro = {0};
     if (c->o->cancel || (c->nengines == 1 && c->o->render_progress)) {
         ro.progress = render_tick;
         ro.progress_user = c;
     }
-    st = nbcl_render(e, it->scene, &ro, &it->img, &it->tm);
+    nbcl_status st = nbcl_render_frames(e, scenes, (size_t)n, &ro, imgs, tms);
     if (st != NBCL_OK) {
         if (st != NBCL_INTERRUPTED) {
             fail_ctx(c, st, nbcl_engine_last_error(e));
@@ -186,22 +211,26 @@ static item *render_one(series_ctx *c, size_t ei, int k)
             c->render_interrupted = 1;
             pthread_mutex_unlock(&c->mu);
         }
-        item_free(it);
-        return NULL;
+        return -1;
     }
-    double t = nbcl__now();
-    if (stats_on_device(c, e))
-        it->have_stats = nbcl_image_stats(e, it->scene, &it->img, &it->stats) == NBCL_OK;
-    t = nbcl__now() - t;
-    pthread_mutex_lock(&c->mu);
-    c->acc.render_s += it->tm.wall_s;
-    c->acc.upload_s += it->tm.upload_s;
-    c->acc.kernel_s += it->tm.kernel_s;
-    c->acc.readback_s += it->tm.readback_s;
-    c->acc.tiles += it->tm.tiles;
-    c->acc.stats_s += t;
-    pthread_mutex_unlock(&c->mu);
-    return it;
+    for (int i = 0; i < n; i++) {
+        item *it = its[i];
+        it->img = imgs[i];
+        it->tm = tms[i];
+        double t = nbcl__now();
+        if (stats_on_device(c, e))
+            it->have_stats = nbcl_image_stats(e, it->scene, &it->img, &it->stats) == NBCL_OK;
+        t = nbcl__now() - t;
+        pthread_mutex_lock(&c->mu);
+        c->acc.render_s += it->tm.wall_s;
+        c->acc.upload_s += it->tm.upload_s;
+        c->acc.kernel_s += it->tm.kernel_s;
+        c->acc.readback_s += it->tm.readback_s;
+        c->acc.tiles += it->tm.tiles;
+        c->acc.stats_s += t;
+        pthread_mutex_unlock(&c->mu);
+    }
+    return 0;
 }
 
 static void queue_push(series_ctx *c, item *it)
@@ -225,13 +254,31 @@ static void queue_push(series_ctx *c, item *it)
     pthread_mutex_unlock(&c->mu);
 }
 
+/* Batches of frames until the plan is done: each batch's scenes, one render for all of them,
+ * then its frames to the writer one by one, in order. A cancel stops after the batch in
+ * flight (its render stops at its next launch). */
 static void render_loop(series_ctx *c, size_t ei)
 {
-    for (int k; (k = next_frame(c)) > 0;) {
-        item *it = render_one(c, ei, k);
-        if (!it)
+    int ks[NBCL_SERIES_BATCH];
+    for (int n; (n = next_frames(c, ei, ks)) > 0;) {
+        item *its[NBCL_SERIES_BATCH] = {0};
+        int ok = 1, done = 0;
+        for (int i = 0; i < n && ok; i++)
+            ok = (its[i] = frame_item(c, ei, ks[i])) != NULL;
+        /* a run of frames that share launches is rendered, then queued, before the next run */
+        while (ok && done < n) {
+            int m = 1;
+            while (done + m < n && nbcl_scenes_batchable(its[done]->scene, its[done + m]->scene))
+                m++;
+            ok = render_items(c, ei, its + done, m) == 0;
+            for (int i = done; ok && i < done + m; i++)
+                queue_push(c, its[i]);
+            done += ok ? m : 0;
+        }
+        for (int i = done; i < n; i++) /* not rendered or failed: dropped */
+            item_free(its[i]);
+        if (!ok)
             break;
-        queue_push(c, it);
     }
 }
 
@@ -583,12 +630,24 @@ nbcl_status nbcl_series_run(nbcl_engine *const *engines, size_t nengines, const 
     c->o = o;
     c->engines = engines;
     c->nengines = nengines;
-    c->cap = (int)nengines + 1;
     c->t0 = c->last_progress = nbcl__now();
-    nbcl_status st = make_plan(c, err, errlen);
+    c->bmax = calloc(nengines, sizeof *c->bmax);
+    nbcl_status st = c->bmax ? make_plan(c, err, errlen) : NBCL_OUT_OF_MEMORY;
     if (st != NBCL_OK) {
+        if (!c->bmax)
+            nbcl__errf(err, errlen, "out of memory");
+        free(c->bmax);
+        free(c->plan);
         free(c);
         return st;
+    }
+    c->cap = 1; /* a batch of each engine waiting for the writer while the next renders */
+    for (size_t i = 0; i < nengines; i++) { /* stills: each frame has its own orientation */
+        size_t b = o->stills                ? 1
+                   : o->max_batch > 0 ? (size_t)o->max_batch
+                                      : nbcl_render_batch_max(engines[i], base);
+        c->bmax[i] = b < NBCL_SERIES_BATCH ? (int)b : NBCL_SERIES_BATCH;
+        c->cap += c->bmax[i];
     }
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->not_empty, NULL);
@@ -651,6 +710,7 @@ nbcl_status nbcl_series_run(nbcl_engine *const *engines, size_t nengines, const 
     pthread_cond_destroy(&c->not_empty);
     pthread_cond_destroy(&c->not_full);
     free(c->plan);
+    free(c->bmax);
     free(c);
     return st;
 }
