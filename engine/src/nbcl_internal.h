@@ -55,8 +55,6 @@ void nbcl__set_error(nbcl_engine *e, const char *fmt, ...)
 #endif
     ;
 
-/* env.c: a variable's raw value, only for the record of the run's environment (env.json) */
-const char *nbcl__env_record(const char *name);
 /* cancel.c: the token the calling thread installed with nbcl_cancel_use() was triggered (file
  * waits: input FIFOs, slow FIFO readers) */
 int nbcl__io_cancelled(void);

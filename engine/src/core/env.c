@@ -161,8 +161,3 @@ nbcl_status nbcl_env_check(char *err, size_t errlen)
 {
     return nbcl_env_options_read(NULL, err, errlen);
 }
-
-const char *nbcl__env_record(const char *name)
-{
-    return getenv(name);
-}
