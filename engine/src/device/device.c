@@ -212,10 +212,13 @@ nbcl_status nbcl_device_list(nbcl_device_info *out, size_t cap, size_t *count)
     return NBCL_OK;
 }
 
-/* case-insensitive substring test (strcasestr is a GNU extension) */
-static int nbcl_icontains(const char *hay, const char *needle)
+/* case-insensitive substring test (strcasestr is a GNU extension); a NULL haystack holds
+ * nothing, an empty needle is in every other */
+int nbcl__icontains(const char *hay, const char *needle)
 {
     size_t nl = strlen(needle);
+    if (!hay)
+        return 0;
     if (nl == 0)
         return 1;
     for (; *hay; hay++) {
@@ -334,8 +337,8 @@ nbcl_status nbcl__device_resolve(const char *spec, const char *env_device, cl_pl
                 nbcl_device_info tmp;
                 nbcl__device_query(refs[i].platform, refs[i].device, refs[i].pi, refs[i].di,
                                    &tmp);
-                if (nbcl_icontains(tmp.device_name, spec) ||
-                    nbcl_icontains(tmp.platform_name, spec))
+                if (nbcl__icontains(tmp.device_name, spec) ||
+                    nbcl__icontains(tmp.platform_name, spec))
                     pick = (long)i;
             }
         }

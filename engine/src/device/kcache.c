@@ -15,20 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static int nbcl_icontains(const char *hay, const char *needle)
-{
-    size_t nl = strlen(needle);
-    for (; hay && *hay; hay++) {
-        size_t i = 0;
-        while (i < nl && hay[i] &&
-               tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
-            i++;
-        if (i == nl)
-            return 1;
-    }
-    return 0;
-}
-
 int nbcl__kcache_mode_on(nbcl_cache_mode mode, nbcl_cache_mode env_mode,
                          const char *platform_name, const char *platform_vendor)
 {
@@ -43,7 +29,7 @@ int nbcl__kcache_mode_on(nbcl_cache_mode mode, nbcl_cache_mode env_mode,
      * our binary takes a few ms, so our cache is on for PoCL (docs/architecture.md). */
     const char *pn = platform_name ? platform_name : "";
     const char *pv = platform_vendor ? platform_vendor : "";
-    if (nbcl_icontains(pn, "NVIDIA") || nbcl_icontains(pv, "NVIDIA"))
+    if (nbcl__icontains(pn, "NVIDIA") || nbcl__icontains(pv, "NVIDIA"))
         return 0;
     return 1;
 }
