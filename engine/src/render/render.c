@@ -1,6 +1,8 @@
 #define _DEFAULT_SOURCE /* madvise(MADV_HUGEPAGE) */
-/* Rendering: upload the scene once, launch the pixel kernel over tiles (bounded device memory and
- * launch time), read each tile back into the host image. */
+/* Rendering: upload a scene's inputs once (several frames of a rotation series share them and
+ * one launch series, nbcl_render_frames), launch the pixel kernel over tiles sized by work
+ * (bounded device memory and launch time), and read each tile back into the frames' host
+ * images, or, with zero copy, let the kernel write the images in place. */
 #include <limits.h>
 #include <sys/mman.h>
 #include <math.h>
@@ -481,6 +483,8 @@ static size_t job_tile(const render_job *j, const nbcl_render_opts *opts)
     size_t maxalloc = e->info.max_alloc_bytes ? (size_t)e->info.max_alloc_bytes : ((size_t)1 << 28);
     if (tile * sizeof(float) * j->nframes > maxalloc / 2)
         tile = maxalloc / 2 / sizeof(float) / j->nframes;
+    if (tile * j->nframes > (size_t)INT_MAX / 2) /* the kernel's offsets b x count are ints */
+        tile = (size_t)INT_MAX / 2 / j->nframes;
     if (tile > j->npix)
         tile = j->npix;
     return (tile + NBCL_ALIGN - 1) / NBCL_ALIGN * NBCL_ALIGN;

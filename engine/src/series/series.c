@@ -228,6 +228,7 @@ static int render_items(series_ctx *c, size_t ei, item **its, int n)
         c->acc.readback_s += it->tm.readback_s;
         c->acc.tiles += it->tm.tiles;
         c->acc.stats_s += t;
+        c->rendered++;
         pthread_mutex_unlock(&c->mu);
     }
     return 0;
@@ -641,14 +642,18 @@ nbcl_status nbcl_series_run(nbcl_engine *const *engines, size_t nengines, const 
         free(c);
         return st;
     }
-    c->cap = 1; /* a batch of each engine waiting for the writer while the next renders */
-    for (size_t i = 0; i < nengines; i++) { /* stills: each frame has its own orientation */
+    /* the writer's queue: the largest batch plus one frame per engine, so a rendered batch can
+     * wait for the writer while the next renders, and memory stays bounded by about two batches
+     * of images (not one batch per engine) */
+    int bmax_all = 1;
+    for (size_t i = 0; i < nengines; i++) { /* stills: a misset per frame changes a*, b*, c* */
         size_t b = o->stills                ? 1
                    : o->max_batch > 0 ? (size_t)o->max_batch
                                       : nbcl_render_batch_max(engines[i], base);
         c->bmax[i] = b < NBCL_SERIES_BATCH ? (int)b : NBCL_SERIES_BATCH;
-        c->cap += c->bmax[i];
+        bmax_all = c->bmax[i] > bmax_all ? c->bmax[i] : bmax_all;
     }
+    c->cap = (int)nengines + bmax_all;
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->not_empty, NULL);
     pthread_cond_init(&c->not_full, NULL);
@@ -701,7 +706,7 @@ nbcl_status nbcl_series_run(nbcl_engine *const *engines, size_t nengines, const 
     }
     if (res) {
         *res = c->acc;
-        res->rendered = c->next;
+        res->rendered = c->rendered; /* frames handed out but never rendered do not count */
         res->skipped = c->skipped;
         res->written = c->written;
         res->wall_s = nbcl__now() - c->t0;
