@@ -770,7 +770,7 @@ int main(int argc, char **argv)
     g_cancel = nbcl_cancel_create();
     if (!g_cancel) {
         fprintf(stderr, "nbcl: out of memory\n");
-        return NBCL_EXIT_DEVICE;
+        return NBCL_EXIT_PARAM; /* as every other out-of-memory (status_exit) */
     }
     nbcl_cancel_use(g_cancel); /* -img/-mask and outputs are read and written on this thread */
     g_tm.t0 = g_tm.last = now_s();

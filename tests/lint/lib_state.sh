@@ -26,10 +26,11 @@ globals)
     lib=$3 doc=$src/docs/architecture.md
     tmp=$(mktemp)
     trap 'rm -f "$tmp"' EXIT
-    # "file.c.o: ... <section> <size> name": writable sections only (.data.rel.ro is read-only)
+    # "file.c.o: ... <section> <size> name": writable sections only, .data.rel(.local) included
+    # (where -fPIC puts an initialised static pointer); .data.rel.ro is read-only
     objdump -t "$lib" | awk '
         /^[^ ]+\.o: +file format/ { obj = $1; sub(/:$/, "", obj); sub(/\.o$/, "", obj) }
-        $0 ~ /[ \t]\.(data|bss|tdata|tbss)([ \t]|$)/ && $NF !~ /^(\.|__)/ && $2 != "d" {
+        $0 ~ /[ \t]\.(data(\.rel(\.local)?)?|bss|tdata|tbss)([ \t]|$)/ && $NF !~ /^(\.|__)/ && $2 != "d" {
             name = $NF; sub(/\.[0-9]+$/, "", name); print obj, name }' | sort -u >"$tmp"
     count=$(wc -l <"$tmp")
     [ "$count" -ge 1 ] || { echo "lib_state: FAIL: no writable object found in $lib (the check is stale)" >&2; exit 1; }
