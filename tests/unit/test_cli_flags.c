@@ -5,6 +5,7 @@
 #include "nbcl_test.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -345,6 +346,42 @@ static void test_help_from_table(void **state)
     free(text);
 }
 
+/* Units pinned by hand, independent of the table's own div/mul (a row with a wrong conversion
+ * would still agree with itself in test_rows_parse_as_declared) */
+static void test_units_by_hand(void **state)
+{
+    (void)state;
+    static nbcl_cli cli;
+    char err[1024];
+    const double deg = 3.14159265358979323846 / 180.0;
+    static const struct {
+        const char *flag;
+        size_t off;
+        double want;
+    } u[] = {
+        {"-distance", offsetof(nbcl_cli, cfg.distance), 0.002},
+        {"-pixel", offsetof(nbcl_cli, cfg.pixel_size), 0.002},
+        {"-Xbeam", offsetof(nbcl_cli, cfg.Xbeam), 0.002},
+        {"-detector_thick", offsetof(nbcl_cli, cfg.detector_thick), 2e-6},
+        {"-dispersion", offsetof(nbcl_cli, cfg.dispersion), 0.02},
+        {"-divergence", offsetof(nbcl_cli, cfg.hdivrange), 0.002},
+        {"-divergence", offsetof(nbcl_cli, cfg.vdivrange), 0.002},
+    };
+    for (size_t i = 0; i < sizeof u / sizeof u[0]; i++) {
+        char *argv[] = {"nbcl", (char *)u[i].flag, "2", NULL};
+        if (parse(&cli, err, 3, argv) != 0)
+            fail_msg("%s 2: %s", u[i].flag, err);
+        double v;
+        memcpy(&v, (const char *)&cli + u[i].off, sizeof v);
+        if (fabs(v - u[i].want) > 1e-15 * u[i].want)
+            fail_msg("%s 2 gives %.17g, not %.17g", u[i].flag, v, u[i].want);
+    }
+    char *phi[] = {"nbcl", "-phi", "2", "-osc", "2", NULL};
+    assert_int_equal(parse(&cli, err, 5, phi), 0);
+    assert_true(fabs(cli.cfg.phi0 - 2 * deg) <= 1e-15);
+    assert_true(fabs(cli.cfg.osc - 2 * deg) <= 1e-15);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -352,6 +389,7 @@ int main(void)
         cmocka_unit_test(test_rows_consistent),
         cmocka_unit_test(test_rows_parse_as_declared),
         cmocka_unit_test(test_help_from_table),
+        cmocka_unit_test(test_units_by_hand),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

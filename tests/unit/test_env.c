@@ -10,7 +10,7 @@
 static const char *const VARS[] = {
     "NBCL_DEVICE", "NBCL_CACHE",   "NBCL_CACHE_DIR",   "XDG_CACHE_HOME",      "HOME",
     "NBCL_KERNEL_DIR", "NBCL_BUILD_OPTIONS", "NBCL_KERNEL", "NBCL_STATS", "NBCL_HOST_THREADS",
-    "NBCL_ZERO_COPY", "NBCL_TIMING", "NBCL_VERBOSE", "NBCL_LAUNCH_SECONDS"};
+    "NBCL_ZERO_COPY", "NBCL_TIMING", "NBCL_VERBOSE", "NBCL_LAUNCH_SECONDS", "NBCL_BATCH"};
 
 static int clear_all(void **state)
 {
@@ -36,6 +36,7 @@ static void assert_unset(const nbcl_env_options *o)
     assert_int_equal(o->timing, 0);
     assert_int_equal(o->verbose, 0);
     assert_true(o->launch_seconds < 0.0);
+    assert_int_equal(o->batch, 0);
 }
 
 static void test_init_and_empty_environment(void **state)
@@ -73,6 +74,7 @@ static void test_every_kind(void **state)
     setenv("NBCL_TIMING", "1", 1);
     setenv("NBCL_VERBOSE", "1", 1);
     setenv("NBCL_LAUNCH_SECONDS", "0.125", 1);
+    setenv("NBCL_BATCH", "4", 1);
     nbcl_env_options o;
     assert_int_equal(nbcl_env_options_read(&o, NULL, 0), NBCL_OK);
     assert_string_equal(o.device, "0:1");
@@ -89,6 +91,7 @@ static void test_every_kind(void **state)
     assert_int_equal(o.timing, 1);
     assert_int_equal(o.verbose, 1);
     assert_true(o.launch_seconds == 0.125);
+    assert_int_equal(o.batch, 4);
     clear_all(NULL);
 }
 
@@ -106,6 +109,7 @@ static void test_refusals(void **state)
          "NBCL_CACHE='maybe': expected auto|on|off|1|0|yes|no|true|false (or unset)"},
         {"NBCL_ZERO_COPY", "yes", "NBCL_ZERO_COPY='yes': expected 0|1 (or unset)"},
         {"NBCL_HOST_THREADS", "-2", "NBCL_HOST_THREADS='-2': expected an integer >= 1 (or unset)"},
+        {"NBCL_BATCH", "0", "NBCL_BATCH='0': expected an integer >= 1 (or unset)"},
         {"NBCL_LAUNCH_SECONDS", "86401",
          "NBCL_LAUNCH_SECONDS='86401': expected a number of seconds from 0 to 86400 (or unset)"},
         {"NBCL_LAUNCH_SECONDS", "fast",
