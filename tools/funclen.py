@@ -23,6 +23,14 @@ EXTS = (".c", ".h", ".cl")
 DEFAULT_DIRS = ("engine", "cl", "cli", "bench")
 
 
+def past_comment(text, i, line):
+    """The index just past the /* comment that starts at i (the end of text if it never ends),
+    and the line number there."""
+    end = text.find("*/", i + 2)
+    end = len(text) if end < 0 else end + 2
+    return end, line + text.count("\n", i, end)
+
+
 def tokens(text):
     """(kind, value, line) for the tokens that matter: identifiers, '(', ')', '{', '}', and
     every other punctuation character as itself."""
@@ -45,10 +53,7 @@ def tokens(text):
                     i += 2
                     continue
                 if text.startswith("/*", i):
-                    end = text.find("*/", i + 2)
-                    end = n if end < 0 else end + 2
-                    line += text.count("\n", i, end)
-                    i = end
+                    i, line = past_comment(text, i, line)
                     continue
                 i += 1
             continue
@@ -58,10 +63,7 @@ def tokens(text):
                 i += 1
             continue
         if text.startswith("/*", i):
-            end = text.find("*/", i + 2)
-            end = n if end < 0 else end + 2
-            line += text.count("\n", i, end)
-            i = end
+            i, line = past_comment(text, i, line)
             continue
         if c in "\"'":
             j = i + 1
