@@ -328,10 +328,8 @@ static void test_documented_exit_codes(void **state)
 
 int main(void)
 {
-    if (!nbcl_test_have_device()) {
-        printf("no OpenCL device: skipping\n");
-        return 77;
-    }
+    if (!nbcl_test_have_device())
+        return nbcl_test_skip_all();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bundle_with_process_and_reference),
         cmocka_unit_test(test_no_process_and_peak),

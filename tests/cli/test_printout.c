@@ -101,10 +101,7 @@ static float *read_float_image(void)
 static void test_cli(void **state)
 {
     (void)state;
-    if (!nbcl_test_have_device()) {
-        printf("no OpenCL device: skipping\n");
-        skip();
-    }
+    nbcl_test_need_device();
     char cmd[8300];
     snprintf(g_dir, sizeof g_dir, "%s/printout", nbcl_test_tmpdir());
     snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", g_dir, g_dir);

@@ -317,10 +317,8 @@ static void at_noise_001_rendered_image(void **state)
 
 int main(void)
 {
-    if (!nbcl_test_have_device()) {
-        printf("no OpenCL device: skipping\n");
-        return 77;
-    }
+    if (!nbcl_test_have_device())
+        return nbcl_test_skip_all();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(at_roi_001_roi_and_mask_skipped),
         cmocka_unit_test(at_sta_001_statistics_known_pattern),

@@ -321,10 +321,8 @@ static void test_random_scenes(void **state)
 
 int main(void)
 {
-    if (!nbcl_test_have_device()) {
-        printf("no OpenCL device: skipping\n");
-        return 77;
-    }
+    if (!nbcl_test_have_device())
+        return nbcl_test_skip_all();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_scenes),
     };

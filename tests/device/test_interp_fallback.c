@@ -125,10 +125,8 @@ static void fallback_switches_to_nearest(void **state)
 
 int main(void)
 {
-    if (!nbcl_test_have_device()) {
-        printf("no OpenCL device: skipping\n");
-        return 77;
-    }
+    if (!nbcl_test_have_device())
+        return nbcl_test_skip_all();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fallback_switches_to_nearest),
     };

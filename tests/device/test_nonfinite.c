@@ -126,10 +126,8 @@ static void test_single_precision_scaled_amplitudes(void **state)
 
 int main(void)
 {
-    if (!nbcl_test_have_device()) {
-        printf("no OpenCL device: skipping\n");
-        return 77;
-    }
+    if (!nbcl_test_have_device())
+        return nbcl_test_skip_all();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counts_device_and_host),
         cmocka_unit_test(test_check_finite_causes),

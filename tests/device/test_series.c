@@ -23,10 +23,8 @@ static nbcl_scene *g_base;
 static int group_setup(void **state)
 {
     (void)state;
-    if (!nbcl_test_have_device()) {
-        fprintf(stderr, "no OpenCL device: skipping\n");
-        exit(77);
-    }
+    if (!nbcl_test_have_device())
+        exit(nbcl_test_skip_all());
     g_eng = nbcl_test_engine(NBCL_PRECISION_F64);
     if (!g_eng)
         return -1;

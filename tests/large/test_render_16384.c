@@ -122,10 +122,8 @@ static void test_cli(void **state)
 int main(void)
 {
     setenv("POCL_MEMORY_LIMIT", "2", 0);
-    if (!nbcl_test_have_device()) {
-        fprintf(stderr, "no OpenCL device: skipping\n");
-        return 77;
-    }
+    if (!nbcl_test_have_device())
+        return nbcl_test_skip_all();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_library),
         cmocka_unit_test(test_cli),

@@ -33,6 +33,9 @@ nbcl_engine *nbcl_test_engine_with(nbcl_precision p, const nbcl_env_options *env
                                    nbcl_cancel *cancel);
 /* 1 if any OpenCL device exists */
 int nbcl_test_have_device(void);
+/* For a device test binary's main() without any OpenCL device: says so and returns CTest's
+ * skip code (77, SKIP_RETURN_CODE) for main to return. */
+int nbcl_test_skip_all(void);
 /* Inside a cmocka test: skip it (saying why) when no OpenCL device exists; the answer is cached. */
 void nbcl_test_need_device(void);
 /* Read a whole file; NULL on failure. */
