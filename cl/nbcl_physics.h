@@ -140,9 +140,9 @@ NBCL_FN LREAL LNAME(nbcl_sinpi_half)(LREAL x)
  * returned, which is all the intensity uses (F_latt is squared). */
 NBCL_FN LREAL LNAME(nbcl_sincg_frac)(LREAL h, REAL N)
 {
-    LREAL d = h - rint(h);
+    LREAL d = h - NBCL_RINT(h);
     LREAL nd = N * d;
-    LREAL r = nd - rint(nd);
+    LREAL r = nd - NBCL_RINT(nd);
     LREAL den = LNAME(nbcl_sinpi_half)(d);
     LREAL v = LSEL(LNAME(nbcl_sinpi_half)(r) / den, LSPLAT(N), d == R(0.0));
     return fabs(v);
@@ -153,11 +153,11 @@ NBCL_FN LREAL LNAME(nbcl_sincg_frac)(LREAL h, REAL N)
  * and may be passed as 1) */
 NBCL_FN LREAL LNAME(nbcl_sincg3)(LREAL h, LREAL k, LREAL l, REAL Na, REAL Nb, REAL Nc)
 {
-    LREAL dh = h - rint(h), dk = k - rint(k), dl = l - rint(l);
+    LREAL dh = h - NBCL_RINT(h), dk = k - NBCL_RINT(k), dl = l - NBCL_RINT(l);
     LREAL rh = Na * dh, rk = Nb * dk, rl = Nc * dl;
-    rh -= rint(rh);
-    rk -= rint(rk);
-    rl -= rint(rl);
+    rh -= NBCL_RINT(rh);
+    rk -= NBCL_RINT(rk);
+    rl -= NBCL_RINT(rl);
     LREAL nh = LNAME(nbcl_sinpi_half)(rh), nk = LNAME(nbcl_sinpi_half)(rk);
     LREAL nl = LNAME(nbcl_sinpi_half)(rl);
     LREAL qh = LNAME(nbcl_sinpi_half)(dh), qk = LNAME(nbcl_sinpi_half)(dk);

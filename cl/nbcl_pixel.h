@@ -103,9 +103,9 @@ NBCL_FN LREAL LNAME(nbcl_f_nearest_lanes)(LREAL h, LREAL k, LREAL l, NBCL_GLOBAL
                                           NBCL_GLOBAL const REAL *Fhkl)
 {
     REAL h0[LW], k0[LW], l0[LW], out[LW];
-    LSTORE(ceil(h - R(0.5)), h0);
-    LSTORE(ceil(k - R(0.5)), k0);
-    LSTORE(ceil(l - R(0.5)), l0);
+    LSTORE(NBCL_CEIL(h - R(0.5)), h0);
+    LSTORE(NBCL_CEIL(k - R(0.5)), k0);
+    LSTORE(NBCL_CEIL(l - R(0.5)), l0);
     for (int q = 0; q < LW; q++)
         out[q] = nbcl_f_nearest((int)h0[q], (int)k0[q], (int)l0[q], IP, P, Fhkl);
     return LLOAD(out);
@@ -129,9 +129,9 @@ NBCL_FN LREAL LNAME(nbcl_f_tricubic)(LREAL h, LREAL k, LREAL l, LMASK live,
     if (!LANY(LNOT(out)))
         return LSPLAT(P[NBCL_P_DEFAULT_F]);
     /* lanes outside the grid interpolate at the grid's first cell, then are replaced */
-    LREAL hf = LSEL(floor(h), LSPLAT(hmin + R(1.0)), out);
-    LREAL kf = LSEL(floor(k), LSPLAT(kmin + R(1.0)), out);
-    LREAL lf = LSEL(floor(l), LSPLAT(lmin + R(1.0)), out);
+    LREAL hf = LSEL(NBCL_FLOOR(h), LSPLAT(hmin + R(1.0)), out);
+    LREAL kf = LSEL(NBCL_FLOOR(k), LSPLAT(kmin + R(1.0)), out);
+    LREAL lf = LSEL(NBCL_FLOOR(l), LSPLAT(lmin + R(1.0)), out);
     LREAL dh[4], dk[4], dl[4]; /* distances to the nodes hf-1 .. hf+2 (and for k, l) */
     for (int i = 0; i < 4; i++) {
         dh[i] = h - (hf - R(1.0) + (REAL)i);
@@ -227,8 +227,8 @@ NBCL_FN LREAL LNAME(nbcl_f_latt)(LREAL h, LREAL k, LREAL l, const nbcl_uniform *
 {
     if (u->shape == 0)
         return LNAME(nbcl_sincg3)(h, k, l, u->Na1, u->Nb1, u->Nc1);
-    LREAL dh = h - ceil(h - R(0.5)), dk = k - ceil(k - R(0.5));
-    LREAL dl = l - ceil(l - R(0.5));
+    LREAL dh = h - NBCL_CEIL(h - R(0.5)), dk = k - NBCL_CEIL(k - R(0.5));
+    LREAL dl = l - NBCL_CEIL(l - R(0.5));
     if (u->shape == 1) {
         LREAL hrad = dh * dh * u->Na * u->Na + dk * dk * u->Nb * u->Nb + dl * dl * u->Nc * u->Nc;
         return u->NaNbNc * R(0.723601254558268) *

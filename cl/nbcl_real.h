@@ -39,4 +39,29 @@ typedef float REAL;
 #define NBCL_PI 3.14159265358979323846f
 #endif
 
+/* Rounding to integral values for scalars and vectors. PoCL's kernel library implements the
+ * OpenCL C rint/floor/ceil of vectors as portable software sequences (about 20 instructions a
+ * vector on x86, where AVX-512 and SSE4.1 round in one); clang's element-wise builtins are the
+ * same IEEE operations (roundeven is rint in the default rounding mode, the only one an OpenCL
+ * kernel has) and lower to the device's own instruction. Not every clang-based runtime can run
+ * them (oclgrind's interpreter lacks llvm.ceil), so the host asks for them, with
+ * -DNBCL_ROUND_BUILTINS=1, on the platforms known to lower them (program.c: PoCL). The same
+ * values to the bit either way (tests/device/test_rounding.c). NBCL_ROUND_NATIVE says which
+ * path was compiled. */
+#if NBCL_DEVICE && defined(NBCL_ROUND_BUILTINS) && defined(__has_builtin)
+#if NBCL_ROUND_BUILTINS && __has_builtin(__builtin_elementwise_roundeven) &&                      \
+    __has_builtin(__builtin_elementwise_floor) && __has_builtin(__builtin_elementwise_ceil)
+#define NBCL_RINT(x) __builtin_elementwise_roundeven(x)
+#define NBCL_FLOOR(x) __builtin_elementwise_floor(x)
+#define NBCL_CEIL(x) __builtin_elementwise_ceil(x)
+#define NBCL_ROUND_NATIVE 1
+#endif
+#endif
+#ifndef NBCL_RINT
+#define NBCL_RINT(x) rint(x)
+#define NBCL_FLOOR(x) floor(x)
+#define NBCL_CEIL(x) ceil(x)
+#define NBCL_ROUND_NATIVE 0
+#endif
+
 #endif

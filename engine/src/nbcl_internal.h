@@ -94,6 +94,8 @@ void nbcl__device_query(cl_platform_id p, cl_device_id d, unsigned pi, unsigned 
  * using the on-disk cache (kcache.c); fills e->program and e->facts. Build log on failure goes
  * to last_error (with device and options). */
 nbcl_status nbcl__program_build(nbcl_engine *e);
+/* 1 when the kernels may use clang's element-wise rounding builtins on this platform (PoCL) */
+int nbcl__round_builtins_ok(const char *platform_name);
 /* program.c: start making the program source on a helper thread (before the device is
  * resolved; nbcl__program_build takes it); _end waits for it and drops it (engine teardown) */
 void nbcl__program_prep_start(nbcl_engine *e);

@@ -128,11 +128,21 @@ static int nbcl_blank(const char *s)
     return 1;
 }
 
+/* 1 when the platform's compiler turns clang's element-wise rounding builtins into the device's
+ * rounding instructions (cl/nbcl_real.h): PoCL. oclgrind's interpreter cannot run them; other
+ * platforms keep the OpenCL C functions until checked there. */
+int nbcl__round_builtins_ok(const char *platform_name)
+{
+    return platform_name && nbcl__icontains(platform_name, "Portable Computing Language");
+}
+
 /* Option string: ours, then the caller's, then env NBCL_BUILD_OPTIONS (last, as CLBlast). */
 static char *nbcl_build_options(const nbcl_engine *e)
 {
     nbcl_sbuf b = {0};
     nbcl_sb_puts(&b, "-cl-std=CL1.2");
+    if (nbcl__round_builtins_ok(e->info.platform_name))
+        nbcl_sb_puts(&b, " -DNBCL_ROUND_BUILTINS=1"); /* cl/nbcl_real.h NBCL_RINT */
     if (e->opts.fast_math)
         nbcl_sb_puts(&b, " -cl-fast-relaxed-math");
     if (e->opts.build_options && *e->opts.build_options) {
