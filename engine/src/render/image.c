@@ -65,6 +65,16 @@ typedef struct stat_job {
  * compiler vectorises the loop; the first pixel reaching a new maximum is searched for only in
  * the (few) rows whose maximum beats the best so far. */
 #define LANES 8
+/* GCC and clang vectorise sums but not `v > m ? v : m` (a NaN v keeps m, which no max
+ * instruction promises for either operand order), so the maximum is written in their vector
+ * extension: a lane-wise compare and bitwise select, any ISA. */
+#if defined(__GNUC__)
+#define STAT_VEC_MAX 1
+typedef float stat_v8f __attribute__((vector_size(32)));
+typedef int stat_v8i __attribute__((vector_size(32)));
+#else
+#define STAT_VEC_MAX 0
+#endif
 HOST_CLONES static void stat_pass1(void *ctx, size_t i)
 {
     stat_job *j = ctx;
@@ -92,6 +102,24 @@ HOST_CLONES static void stat_pass1(void *ctx, size_t i)
             for (int k = 0; k < LANES; k++)
                 n += cnt8[k];
         } else {
+#if STAT_VEC_MAX
+            /* the maximum in float lanes by compare and select (the value is the same: the
+             * doubles are the floats converted) */
+            stat_v8f m8 = {0};
+            for (; x + LANES <= nx; x += LANES) {
+                stat_v8f f8;
+                memcpy(&f8, row + x, sizeof f8);
+                stat_v8i gt = f8 > m8;
+                m8 = (stat_v8f)(((stat_v8i)f8 & gt) | ((stat_v8i)m8 & ~gt));
+                for (int k = 0; k < LANES; k++) {
+                    double v = row[x + k];
+                    sum8[k] += v;
+                    sq8[k] += v * v;
+                }
+            }
+            for (int k = 0; k < LANES; k++)
+                rmax8[k] = m8[k];
+#else
             for (; x + LANES <= nx; x += LANES)
                 for (int k = 0; k < LANES; k++) {
                     double v = row[x + k];
@@ -99,6 +127,7 @@ HOST_CLONES static void stat_pass1(void *ctx, size_t i)
                     sq8[k] += v * v;
                     rmax8[k] = v > rmax8[k] ? v : rmax8[k];
                 }
+#endif
             n += (size_t)x;
         }
         for (; x < nx; x++) { /* the row's tail */
