@@ -566,7 +566,9 @@ static int check_files(const nbcl_cli *cli, char *err, size_t errlen)
     return 0;
 }
 
-/* -nexusfile: one process writes it in one go, to a regular file, with an available filter */
+/* -nexusfile: one process writes it in one go, to a regular file, with an available filter.
+ * -cbffile and -nexusfile: their writers (CBFlib, HDF5) are modules that libnbcl loads on first
+ * use; loaded here, so that a missing one refuses the run before any work */
 static int check_nexus(const nbcl_cli *cli, const nbcl_ranks *rk)
 {
     if (cli->nframes > 1 && cli->nexusfile && (rk->size > 1 || cli->resume)) {
@@ -575,6 +577,16 @@ static int check_nexus(const nbcl_cli *cli, const nbcl_ranks *rk)
                         "ranges with a file each instead\n",
                 rk->size > 1 ? "several MPI ranks" : "-resume");
         return NBCL_EXIT_USAGE;
+    }
+    char err[2048];
+    const char *flag = NULL, *file = NULL;
+    if (cli->cbffile && nbcl_format_load(NBCL_FORMAT_CBF, err, sizeof err) != NBCL_OK)
+        flag = "-cbffile", file = cli->cbffile;
+    else if (cli->nexusfile && nbcl_format_load(NBCL_FORMAT_HDF5, err, sizeof err) != NBCL_OK)
+        flag = "-nexusfile", file = cli->nexusfile;
+    if (flag) {
+        fprintf(stderr, "nbcl: %s %s: %s\n", flag, file, err);
+        return NBCL_EXIT_OUTPUT;
     }
     struct stat nxst; /* HDF5 seeks: an NXmx file cannot be a device or FIFO written in place */
     if (cli->nexusfile && stat(cli->nexusfile, &nxst) == 0 && !S_ISREG(nxst.st_mode)) {

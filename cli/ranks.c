@@ -1,4 +1,5 @@
-/* Ranks of an MPI job (Open MPI when CMake found it: NBCL_HAVE_MPI), or one process. */
+/* Ranks of an MPI job (Open MPI when CMake found it: NBCL_HAVE_MPI, the calls in the module
+ * nbcl-mpi.so, cli/ranks_mpi.c), or one process. */
 #include "ranks.h"
 
 #include <stdio.h>
@@ -6,7 +7,7 @@
 #include <string.h>
 
 #ifdef NBCL_HAVE_MPI
-#include <mpi.h>
+#include "ranks_mpi.h"
 #endif
 
 /* the launcher's world size from the environment, 0 when not started by a launcher */
@@ -34,20 +35,17 @@ int nbcl_ranks_init(int *argc, char ***argv, nbcl_ranks *r, char *err, size_t er
     const char *which = NULL;
     int lsize = launcher_size(&which);
 #ifdef NBCL_HAVE_MPI
-    if (lsize > 0) { /* only under a launcher: a plain run stays free of MPI start-up */
-        MPI_Init(argc, argv);
-        r->mpi = 1;
-        MPI_Comm_rank(MPI_COMM_WORLD, &r->rank);
-        MPI_Comm_size(MPI_COMM_WORLD, &r->size);
-        MPI_Comm node;
-        if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, r->rank, MPI_INFO_NULL,
-                                &node) == MPI_SUCCESS) {
-            MPI_Comm_rank(node, &r->local_rank);
-            MPI_Comm_free(&node);
+    if (lsize > 0) { /* only under a launcher: a plain run stays free of MPI and its libraries */
+        char why[1024] = "";
+        r->mod = nbcl_module_load("mpi", NBCL_MODULE_GLOBAL, why, sizeof why);
+        if (!r->mod) {
+            snprintf(err, errlen, "started by an MPI launcher (%s=%s) but MPI is not available: %s",
+                     which, getenv(which), why);
+            return 1;
         }
+        r->mod->init(argc, argv, &r->rank, &r->size, &r->local_rank);
+        r->mpi = 1;
     }
-    (void)err;
-    (void)errlen;
     return 0;
 #else
     (void)argc;
@@ -67,11 +65,8 @@ int nbcl_ranks_init(int *argc, char ***argv, nbcl_ranks *r, char *err, size_t er
 int nbcl_ranks_max(const nbcl_ranks *r, int code)
 {
 #ifdef NBCL_HAVE_MPI
-    if (r->mpi) {
-        int out = code;
-        MPI_Allreduce(&code, &out, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-        return out;
-    }
+    if (r->mpi)
+        return r->mod->max_int(code);
 #endif
     (void)r;
     return code;
@@ -80,11 +75,8 @@ int nbcl_ranks_max(const nbcl_ranks *r, int code)
 long nbcl_ranks_sum(const nbcl_ranks *r, long v)
 {
 #ifdef NBCL_HAVE_MPI
-    if (r->mpi) {
-        long out = v;
-        MPI_Allreduce(&v, &out, 1, MPI_LONG, MPI_SUM, MPI_COMM_WORLD);
-        return out;
-    }
+    if (r->mpi)
+        return r->mod->sum_long(v);
 #endif
     (void)r;
     return v;
@@ -94,7 +86,7 @@ void nbcl_ranks_finalize(const nbcl_ranks *r)
 {
 #ifdef NBCL_HAVE_MPI
     if (r->mpi)
-        MPI_Finalize();
+        r->mod->finalize();
 #endif
     (void)r;
 }

@@ -2,6 +2,7 @@
 #   cmake --install build [--prefix DIR]   installs:
 #     bin/nbcl bin/nbcl-bench bin/nbcl-compare
 #     lib/libnbcl.so.X.Y.Z (+ SONAME and dev links), lib/libnbcl.a
+#     lib/nbcl/nbcl-cbf.so nbcl-nexus.so [nbcl-mpi.so]  modules libnbcl loads on first use
 #     include/nbcl/*.h                     (the public API; nbcl.h is the umbrella)
 #     lib/cmake/nbcl/                      find_package(nbcl) -> nbcl::nbcl (+ nbcl::nbcl_static)
 #     lib/pkgconfig/nbcl.pc                pkg-config nbcl (relocatable: paths from ${pcfiledir})
@@ -35,6 +36,10 @@ if(TARGET nbcl_shared)
     LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
   install(EXPORT nbclTargets NAMESPACE nbcl:: DESTINATION ${NBCL_CMAKE_DIR})
 endif()
+
+# ---- modules (cmake/NbclModule.cmake): where libnbcl looks for them, <its folder>/nbcl
+get_property(_nbcl_modules GLOBAL PROPERTY NBCL_MODULES)
+install(TARGETS ${_nbcl_modules} LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/nbcl)
 
 # ---- public headers (and the generated version header)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/engine/include/nbcl
@@ -106,21 +111,26 @@ set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
   "nbcl simulates X-ray diffraction images exactly like nanoBragg (same flags, same numbers)
 on any OpenCL device: CPUs through PoCL, GPUs through their vendors' drivers.
 The package holds the programs nbcl, nbcl-bench and nbcl-compare, the library libnbcl
-(shared and static), its headers, CMake package and pkg-config file.")
+(shared and static) with its modules (CBF, NXmx, MPI), its headers, CMake package and
+pkg-config file.")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION science)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # CLBlast is loaded with dlopen (engine/src/render/blas.c) and the OpenCL driver through the ICD
 # loader, so no ELF file names them: they are listed by hand. The rest comes from
-# dpkg-shlibdeps when it is there (dpkg-dev), else from this list (Debian 12 names).
+# dpkg-shlibdeps when it is there (dpkg-dev; it reads the modules too: CBFlib, HDF5, Open MPI),
+# else from this list (Debian 12 names).
 set(_nbcl_deb_runtime "libclblast1, pocl-opencl-icd | opencl-icd")
 find_program(NBCL_DPKG_SHLIBDEPS dpkg-shlibdeps)
 if(NBCL_DPKG_SHLIBDEPS)
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
   set(CPACK_DEBIAN_PACKAGE_DEPENDS "${_nbcl_deb_runtime}")
 else()
-  set(CPACK_DEBIAN_PACKAGE_DEPENDS "libc6 (>= 2.34), ocl-icd-libopencl1 | libopencl1, libjson-c5, libpng16-16, libssl3, ${_nbcl_deb_runtime}")
+  set(CPACK_DEBIAN_PACKAGE_DEPENDS "libc6 (>= 2.34), ocl-icd-libopencl1 | libopencl1, libjson-c5, libpng16-16, libssl3, libcbf1, libhdf5-103-1, ${_nbcl_deb_runtime}")
+  if(TARGET nbcl_module_mpi)
+    string(APPEND CPACK_DEBIAN_PACKAGE_DEPENDS ", libopenmpi3")
+  endif()
 endif()
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
 include(CPack)

@@ -215,6 +215,27 @@ typedef struct nbcl_build_facts {
 } nbcl_build_facts;
 NBCL_API const nbcl_build_facts *nbcl_engine_build_facts(const nbcl_engine *e);
 
+/* ---------------------------------------------------------------- modules
+ * Code that needs a large library lives in a module that is loaded on first use, so that a
+ * process which does not need it never loads the library: CBFlib (nbcl-cbf.so, for the CBF
+ * functions of nbcl_formats.h), HDF5 (nbcl-nexus.so, NXmx) and Open MPI (nbcl-mpi.so, nbcl's
+ * ranks). A module lies in the folder "nbcl" next to the shared libnbcl (build tree: lib/nbcl;
+ * installed: <libdir>/nbcl); docs/architecture.md "Modules". A module exports one function,
+ * nbcl_module_NAME, that returns its table of entry points; the table begins with this head: */
+#define NBCL_MODULE_ABI 1
+typedef struct nbcl_module_head {
+    int abi;             /* NBCL_MODULE_ABI of the module's build */
+    const char *version; /* NBCL_VERSION_TEXT of the module's build */
+} nbcl_module_head;
+#define NBCL_MODULE_GLOBAL 1 /* its symbols (and its libraries') in the process' global scope */
+/* Loads module NAME ("cbf", "nexus", "mpi": the file nbcl-NAME.so) once per process and returns
+ * its table, which stays valid until the process ends; later calls return the same table.
+ * NULL when it is missing, fails to load, lacks its entry point or was built for another
+ * version, with a message naming the module, the path tried and the loader's reason.
+ * Thread-safe. flags: 0 (the module's libraries stay private to it) or NBCL_MODULE_GLOBAL
+ * (needed by libraries that load plug-ins of their own which expect them there: Open MPI). */
+NBCL_API const void *nbcl_module_load(const char *name, int flags, char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

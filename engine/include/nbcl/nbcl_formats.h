@@ -145,6 +145,14 @@ NBCL_API nbcl_status nbcl_read_cbf(const char *path, nbcl_counts_image *out, cha
 NBCL_API nbcl_status nbcl_read_nexus(const char *path, int frame, nbcl_counts_image *out, char *err,
                             size_t errlen);
 
+/* The CBF functions run in the module nbcl-cbf.so (CBFlib), the NXmx ones in nbcl-nexus.so
+ * (HDF5), each loaded on first use (nbcl_module_load in nbcl.h); when it cannot be, they fail
+ * with NBCL_IO and the loader's message (nbcl_nexus_filter_available says 0). This loads the
+ * module of format f (NBCL_FORMAT_CBF or NBCL_FORMAT_HDF5) now, e.g. to refuse a run before
+ * any work: NBCL_OK (also for formats that need no module), or NBCL_IO with a message naming the
+ * module, the path tried and the reason. */
+NBCL_API nbcl_status nbcl_format_load(nbcl_image_format f, char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,14 +1,14 @@
-/* miniCBF (Pilatus-style) images through CBFlib: the "# " header lines a Pilatus writes, then
- * the int32 counts with byte-offset compression (CBFlib's, not ours). CBFlib writes into a
- * memory stream; the bytes then go through nbcl_outfile (temporary file + rename). */
-#include <cbflib/cbf.h>
-#include <errno.h>
+/* miniCBF (Pilatus-style) images: the "# " header lines a Pilatus writes, then the int32 counts
+ * with byte-offset compression (CBFlib's, not ours). CBFlib itself is in the module nbcl-cbf.so
+ * (modules/cbf.c), loaded on first use: it makes the file's bytes in memory, which then go
+ * through nbcl_outfile here (temporary file + rename). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nbcl_internal.h"
 #include "io_util.h"
+#include "nbcl_modules.h"
 
 /* a Pilatus module layout (487 x 195 pixel modules, 7 and 17 pixel gaps): dxtbx's Pilatus
  * reader asserts it and masks the gaps */
@@ -47,14 +47,10 @@ static int cbf_header(char *buf, size_t cap, const nbcl_frame_meta *m, int pilat
         m->beam_distance, m->beam_fast_px, m->beam_slow_px, m->phi_start, m->osc, m->phi_start);
 }
 
-#define CBF_TRY(call)                                                                          \
-    do {                                                                                       \
-        int cbf_rc_ = (call);                                                                  \
-        if (cbf_rc_) {                                                                         \
-            nbcl__errf(err, errlen, "%s: CBFlib %s failed (error 0x%x)", path, #call, cbf_rc_); \
-            goto fail;                                                                         \
-        }                                                                                      \
-    } while (0)
+const nbcl_cbf_module *nbcl__cbf_module(char *err, size_t errlen)
+{
+    return nbcl_module_load("cbf", 0, err, errlen);
+}
 
 nbcl_status nbcl_write_cbf(const char *path, const nbcl_frame_meta *m, const int32_t *counts,
                            char *err, size_t errlen)
@@ -70,41 +66,20 @@ nbcl_status nbcl_write_cbf(const char *path, const nbcl_frame_meta *m, const int
         nbcl__errf(err, errlen, "%s: CBF header formatting failed", path);
         return NBCL_INVALID_ARGUMENT;
     }
-    size_t n = (size_t)m->fpixels * (size_t)m->spixels;
+    char why[1024] = "";
+    const nbcl_cbf_module *cbf = nbcl__cbf_module(why, sizeof why);
+    if (!cbf) {
+        nbcl__errf(err, errlen, "%s: cannot write CBF: %s", path, why);
+        return NBCL_IO;
+    }
     char *mem = NULL;
     size_t memlen = 0;
-    FILE *fp = NULL;
-    cbf_handle h = NULL;
-    nbcl_status st = NBCL_IO;
-    CBF_TRY(cbf_make_handle(&h));
-    CBF_TRY(cbf_new_datablock(h, "image_1"));
-    CBF_TRY(cbf_new_category(h, "array_data"));
-    CBF_TRY(cbf_new_column(h, "header_convention"));
-    CBF_TRY(cbf_set_value(h, pilatus ? "PILATUS_1.2" : "GENERIC_MINI"));
-    CBF_TRY(cbf_new_column(h, "header_contents"));
-    CBF_TRY(cbf_set_value(h, head));
-    CBF_TRY(cbf_new_column(h, "data"));
-    CBF_TRY(cbf_set_integerarray_wdims_fs(
-        h, CBF_BYTE_OFFSET, 1, (void *)counts, sizeof(int32_t), 1, n,
-        nbcl__host_little_endian() ? "little_endian" : "big_endian", (size_t)m->fpixels,
-        (size_t)m->spixels, 1, 0));
-    fp = open_memstream(&mem, &memlen);
-    if (!fp) {
-        nbcl__errf(err, errlen, "%s: out of memory for the CBF image", path);
-        st = NBCL_OUT_OF_MEMORY;
-        goto fail;
+    nbcl_status st = cbf->encode(path, head, pilatus, nbcl__host_little_endian(), counts,
+                                 m->fpixels, m->spixels, &mem, &memlen, why, sizeof why);
+    if (st != NBCL_OK) {
+        nbcl__errf(err, errlen, "%s", why);
+        return st;
     }
-    /* not a buffer (0): CBFlib leaves the stream to us */
-    CBF_TRY(cbf_write_widefile(h, fp, 0, CBF, MIME_HEADERS | MSG_DIGEST | PAD_4K, 0));
-    cbf_free_handle(h);
-    h = NULL;
-    if (fclose(fp) != 0) {
-        fp = NULL;
-        nbcl__errf(err, errlen, "%s: out of memory for the CBF image", path);
-        st = NBCL_OUT_OF_MEMORY;
-        goto fail;
-    }
-    fp = NULL;
     nbcl_outfile *f = NULL;
     st = nbcl_outfile_open(path, &f, err, errlen);
     if (st == NBCL_OK) {
@@ -116,13 +91,6 @@ nbcl_status nbcl_write_cbf(const char *path, const nbcl_frame_meta *m, const int
     }
     free(mem);
     return st;
-fail:
-    if (h)
-        cbf_free_handle(h);
-    if (fp)
-        fclose(fp);
-    free(mem);
-    return st;
 }
 
 nbcl_status nbcl_read_cbf(const char *path, nbcl_counts_image *out, char *err, size_t errlen)
@@ -132,52 +100,14 @@ nbcl_status nbcl_read_cbf(const char *path, nbcl_counts_image *out, char *err, s
         return NBCL_INVALID_ARGUMENT;
     }
     memset(out, 0, sizeof *out);
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        nbcl__errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    char why[1024] = "";
+    const nbcl_cbf_module *cbf = nbcl__cbf_module(why, sizeof why);
+    if (!cbf) {
+        nbcl__errf(err, errlen, "%s: cannot read CBF: %s", path, why);
         return NBCL_IO;
     }
-    cbf_handle h = NULL;
-    nbcl_status st = NBCL_PARSE;
-    unsigned int compression;
-    int id, elsigned, elunsigned, minel, maxel;
-    size_t elsize, nel, dimf, dimm, dims, pad, got;
-    const char *order;
-    if (cbf_make_handle(&h)) {
-        fclose(fp);
-        nbcl__errf(err, errlen, "%s: out of memory", path);
-        return NBCL_OUT_OF_MEMORY;
-    }
-    CBF_TRY(cbf_read_widefile(h, fp, MSG_DIGEST)); /* CBFlib owns and closes fp from here */
-    CBF_TRY(cbf_find_category(h, "array_data"));
-    CBF_TRY(cbf_find_column(h, "data"));
-    CBF_TRY(cbf_get_integerarrayparameters_wdims_fs(h, &compression, &id, &elsize, &elsigned,
-                                                    &elunsigned, &nel, &minel, &maxel, &order,
-                                                    &dimf, &dimm, &dims, &pad));
-    if (dimf == 0 || dimm == 0 || dimf > (1u << 20) || dimm > (1u << 20) || nel != dimf * dimm) {
-        nbcl__errf(err, errlen, "%s: CBF array of %zu elements is not a %zu x %zu image", path,
-                   nel, dimf, dimm);
-        goto fail;
-    }
-    out->counts = malloc(nel * sizeof(int32_t));
-    if (!out->counts) {
-        nbcl__errf(err, errlen, "%s: out of memory for %zu pixels", path, nel);
-        st = NBCL_OUT_OF_MEMORY;
-        goto fail;
-    }
-    CBF_TRY(cbf_get_integerarray(h, &id, out->counts, sizeof(int32_t), 1, nel, &got));
-    if (got != nel) {
-        nbcl__errf(err, errlen, "%s: CBF array holds %zu of %zu pixels", path, got, nel);
-        goto fail;
-    }
-    cbf_free_handle(h);
-    out->fpixels = (int)dimf;
-    out->spixels = (int)dimm;
-    out->nframes = 1;
-    return NBCL_OK;
-fail:
-    free(out->counts);
-    out->counts = NULL;
-    cbf_free_handle(h);
+    nbcl_status st = cbf->read(path, out, why, sizeof why);
+    if (st != NBCL_OK)
+        nbcl__errf(err, errlen, "%s", why);
     return st;
 }
