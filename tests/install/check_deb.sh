@@ -26,7 +26,8 @@ for f in /usr/bin/nbcl /usr/bin/nbcl-bench /usr/bin/nbcl-compare /usr/include/nb
     grep -qx "$f" "$tmp/files" || fail "$f not in the package"
 done
 for pat in '/usr/lib/.*libnbcl\.so\.[0-9.]*$' '/usr/lib/.*libnbcl\.a$' '/usr/lib/.*pkgconfig/nbcl\.pc$' \
-           '/usr/lib/.*cmake/nbcl/nbclConfig\.cmake$'; do
+           '/usr/lib/.*cmake/nbcl/nbclConfig\.cmake$' '/usr/lib/.*nbcl/nbcl-cbf\.so$' \
+           '/usr/lib/.*nbcl/nbcl-nexus\.so$'; do
     grep -q "$pat" "$tmp/files" || fail "nothing matching $pat in the package"
 done
 if grep -v '^/usr/' "$tmp/files" | grep -v '^/$' | grep -q .; then
@@ -36,7 +37,8 @@ fi
 dpkg-deb -f "$deb" Package Version Architecture Depends >"$tmp/control"
 cat "$tmp/control"
 depends=$(dpkg-deb -f "$deb" Depends)
-for d in libc6 libclblast1 'pocl-opencl-icd | opencl-icd' libssl3 'ocl-icd-libopencl1'; do
+for d in libc6 libclblast1 'pocl-opencl-icd | opencl-icd' libssl3 'ocl-icd-libopencl1' libcbf1 \
+         libhdf5; do
     case "$depends" in
         *"$d"*) ;;
         *) fail "Depends lacks $d: $depends" ;;
@@ -52,6 +54,14 @@ so=$(find "$tmp/root/usr/lib" -name 'libnbcl.so.*.*.*' | head -1)
 if ldd "$so" | grep -q "not found"; then
     fail "libnbcl.so has unresolved dependencies: $(ldd "$so" | grep 'not found')"
 fi
+# its modules lie where it looks for them (nbcl/ next to it), every dependency resolved
+for m in cbf nexus; do
+    mod=$(dirname "$so")/nbcl/nbcl-$m.so
+    [ -f "$mod" ] || fail "nbcl-$m.so is not next to $so, in nbcl/"
+    if ldd "$mod" | grep -q "not found"; then
+        fail "nbcl-$m.so has unresolved dependencies: $(ldd "$mod" | grep 'not found')"
+    fi
+done
 
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     if apt-get -s -q install "$deb" >"$tmp/apt.log" 2>&1; then

@@ -27,7 +27,8 @@ for f in bin/nbcl bin/nbcl-bench bin/nbcl-compare include/nbcl/nbcl.h include/nb
     [ -e "$prefix/$f" ] || fail "$f not installed"
 done
 for f in libnbcl.a libnbcl.so pkgconfig/nbcl.pc cmake/nbcl/nbclConfig.cmake \
-         cmake/nbcl/nbclConfigVersion.cmake cmake/nbcl/nbclTargets.cmake; do
+         cmake/nbcl/nbclConfigVersion.cmake cmake/nbcl/nbclTargets.cmake nbcl/nbcl-cbf.so \
+         nbcl/nbcl-nexus.so; do
     [ -e "$libdir/$f" ] || fail "$libdir/$f not installed"
 done
 soname=$(objdump -p "$libdir/libnbcl.so" | awk '/SONAME/ {print $2}')
@@ -109,6 +110,23 @@ mkdir -p "$tmp/run-cli"
     { cat "$tmp/cli.log" >&2; fail "installed nbcl from another folder"; }
 size=$(wc -c <"$tmp/run-cli/cli.bin")
 [ "$size" -eq $((64 * 64 * 4)) ] || fail "cli.bin is $size bytes"
+# the installed libnbcl finds its installed modules (CBFlib, HDF5: docs/architecture.md
+# "Modules"), and only those: the build tree's are out of its sight
+mkdir -p "$tmp/run-formats"
+(cd "$tmp/run-formats" && LD_DEBUG=files "$prefix/bin/nbcl" -cell 100 100 100 90 90 90 \
+    -default_F 100 -N 5 -lambda 6.2 -distance 100 -detpixels 64 -nopgm -nonoise \
+    -floatfile f.bin -cbffile c.cbf -nexusfile s.nxs) >"$tmp/formats.log" 2>&1 ||
+    { cat "$tmp/formats.log" >&2; fail "installed nbcl -cbffile -nexusfile"; }
+# (LD_DEBUG names each file as it was opened: $prefix/bin/../lib/nbcl/... through the RUNPATH)
+sed -n 's/.*file=\([^ ]*nbcl-[a-z]*\.so\) .*dynamically loaded.*/\1/p' "$tmp/formats.log" |
+    sort -u >"$tmp/modules.txt"
+for m in cbf nexus; do
+    loaded=$(grep "/nbcl-$m\.so$" "$tmp/modules.txt" || true)
+    [ -n "$loaded" ] && [ "$(readlink -f "$loaded")" = "$(readlink -f "$libdir/nbcl/nbcl-$m.so")" ] ||
+        fail "the installed nbcl did not load $libdir/nbcl/nbcl-$m.so (loaded: $(cat "$tmp/modules.txt"))"
+done
+"$prefix/bin/nbcl-compare" "$tmp/run-formats/c.cbf" "$tmp/run-formats/s.nxs" --host \
+    --threshold 0.999999 -q || fail "installed nbcl-compare: the CBF and the NXmx file differ"
 i=0
 for b in $bins; do
     i=$((i + 1))
