@@ -10,6 +10,7 @@
 
 #include "nbcl_internal.h"
 #include "io_util.h"
+#include "nbcl_modules.h"
 
 #define RTD (180.0 / 3.14159265358979323846)
 
@@ -188,4 +189,19 @@ nbcl_image_format nbcl_detect_format(const char *path)
 double nbcl__sensor_thickness(const nbcl_frame_meta *m)
 {
     return m->thickness > 0 ? m->thickness : NBCL_DEFAULT_SENSOR_THICKNESS_M;
+}
+
+/* the module of a format, loaded now (nbcl_modules.h) */
+nbcl_status nbcl_format_load(nbcl_image_format f, char *err, size_t errlen)
+{
+    char why[1024] = "";
+    if (f == NBCL_FORMAT_CBF && !nbcl__cbf_module(why, sizeof why)) {
+        nbcl__errf(err, errlen, "miniCBF (CBFlib) is not available: %s", why);
+        return NBCL_IO;
+    }
+    if (f == NBCL_FORMAT_HDF5 && !nbcl__nexus_module(why, sizeof why)) {
+        nbcl__errf(err, errlen, "NXmx (HDF5) is not available: %s", why);
+        return NBCL_IO;
+    }
+    return NBCL_OK;
 }

@@ -214,17 +214,3 @@ nbcl_status nbcl_read_nexus(const char *path, int frame, nbcl_counts_image *out,
         nbcl__errf(err, errlen, "%s", why);
     return st;
 }
-
-nbcl_status nbcl_format_load(nbcl_image_format f, char *err, size_t errlen)
-{
-    char why[1024] = "";
-    if (f == NBCL_FORMAT_CBF && !nbcl__cbf_module(why, sizeof why)) {
-        nbcl__errf(err, errlen, "miniCBF (CBFlib) is not available: %s", why);
-        return NBCL_IO;
-    }
-    if (f == NBCL_FORMAT_HDF5 && !nbcl__nexus_module(why, sizeof why)) {
-        nbcl__errf(err, errlen, "NXmx (HDF5) is not available: %s", why);
-        return NBCL_IO;
-    }
-    return NBCL_OK;
-}
