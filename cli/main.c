@@ -569,7 +569,7 @@ static int check_files(const nbcl_cli *cli, char *err, size_t errlen)
 /* -nexusfile: one process writes it in one go, to a regular file, with an available filter.
  * -cbffile and -nexusfile: their writers (CBFlib, HDF5) are modules that libnbcl loads on first
  * use; loaded here, so that a missing one refuses the run before any work */
-static int check_nexus(const nbcl_cli *cli, const nbcl_ranks *rk)
+static int check_formats(const nbcl_cli *cli, const nbcl_ranks *rk)
 {
     if (cli->nframes > 1 && cli->nexusfile && (rk->size > 1 || cli->resume)) {
         fprintf(stderr, "nbcl: -nexusfile with %s: one NXmx file holds the whole series (or the "
@@ -634,7 +634,7 @@ static int parse_checked(int argc, char **argv, nbcl_cli *cli, const nbcl_ranks 
         cli->pngfile, cli->cbffile};
     memcpy(outs, o, sizeof o);
     if ((rc = check_series(cli, outs)) != 0 || (rc = check_files(cli, err, errlen)) != 0 ||
-        (rc = check_nexus(cli, rk)) != 0)
+        (rc = check_formats(cli, rk)) != 0)
         return rc;
     return -1;
 }
