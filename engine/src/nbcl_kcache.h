@@ -20,7 +20,7 @@ typedef struct nbcl_kcache {
  * the key fields, so a new layout gets new names and never reads an old one. */
 #define NBCL_KCACHE_VERSION 1
 #define NBCL_KCACHE_HEADER 88
-#define NBCL_KCACHE_FORMAT_TAG "nbcl-kcache-1"
+#define NBCL_KCACHE_FORMAT_TAG "nbcl-kcache-2" /* 2: lean PoCL binaries (poclbin.c) */
 
 /* Header for `payload` stored under `key` (64 hex digits). Returns 0 when it cannot be formed. */
 int nbcl__kcache_header(const char *key, const void *payload, size_t len,
@@ -31,6 +31,17 @@ int nbcl__kcache_header(const char *key, const void *payload, size_t len,
  * "checksum mismatch ..."). */
 const char *nbcl__kcache_verify(const char *key, const unsigned char *entry, size_t len,
                                 size_t *payload_len);
+
+/* n-byte little-endian integers (n <= 8), as the entry header and PoCL's binary store them */
+void nbcl__put_le(unsigned char *p, uint64_t v, int n);
+uint64_t nbcl__get_le(const unsigned char *p, int n);
+
+/* PoCL's binary (format 9) without its LLVM bitcode, under a build hash made from `key` (64 hex
+ * digits): NULL and *out (malloc'ed, *outlen bytes) when `bin` parses exactly as that format
+ * and every kernel holds its generic work-group function; else a short reason and *out NULL.
+ * (poclbin.c; docs/kernels.md "The program cache") */
+const char *nbcl__poclbin_lean(const unsigned char *bin, size_t len, const char *key,
+                               unsigned char **out, size_t *outlen);
 
 /* Effective on/off for a mode. AUTO takes env_mode (NBCL_CACHE as env.c parsed it into the
  * engine's nbcl_env_options); auto there too is off on platforms naming NVIDIA (name or vendor),
@@ -70,7 +81,10 @@ cl_program nbcl__kcache_load(const nbcl_engine *e, const nbcl_kcache *kc, const 
 void nbcl__kcache_drop(const nbcl_engine *e, const nbcl_kcache *kc, const char *why);
 
 /* Store the program's binary for the engine's device (header + binary): temp file in the same
- * dir, fsync, rename(). Failures are logged at DEBUG and otherwise ignored. */
-void nbcl__kcache_store(const nbcl_engine *e, const nbcl_kcache *kc, cl_program prog);
+ * dir, fsync, rename(). On PoCL the binary stored is the lean one (nbcl__poclbin_lean) once it
+ * has loaded here with `options` and all of prog's kernels. Failures are logged at DEBUG and
+ * otherwise ignored. */
+void nbcl__kcache_store(const nbcl_engine *e, const nbcl_kcache *kc, cl_program prog,
+                        const char *options);
 
 #endif
