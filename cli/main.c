@@ -791,8 +791,20 @@ static int end_process(int rc)
     return rc;
 }
 
+/* PoCL's CPU device reads the machine's topology with hwloc as it starts. hwloc's x86 backend
+ * then moves the calling thread onto each CPU in turn to run CPUID there: each move waits for
+ * that core (milliseconds when it is busy), and on Linux it adds nothing that sysfs does not
+ * give (clinfo prints the same). Left out unless the user chose hwloc's components; set before
+ * any thread exists (docs/performance.md). */
+static void hwloc_linux_only(void)
+{
+    if (setenv("HWLOC_COMPONENTS", "-x86", 0) != 0) { /* no memory: keep hwloc's default */
+    }
+}
+
 int main(int argc, char **argv)
 {
+    hwloc_linux_only();
     g_env_st = nbcl_env_options_read(&g_env, g_env_err, sizeof g_env_err);
     g_tm.on = g_env.timing == 1;
     g_cancel = nbcl_cancel_create();
