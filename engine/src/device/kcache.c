@@ -424,8 +424,8 @@ static void kc_make_lean(const nbcl_engine *e, const nbcl_kcache *kc, cl_program
     if (!why)
         why = kc_try_binary(e, lean, len, options, want);
     if (why) {
-        nbcl__log(e, NBCL_LOG_DEBUG, "kernel cache: storing the driver's binary as it is (lean "
-                                     "PoCL binary: %s)", why);
+        nbcl__log(e, NBCL_LOG_DEBUG, "kernel cache: storing the driver's binary as it came (not "
+                                     "made lean: %s)", why);
         free(lean);
         return;
     }
