@@ -54,9 +54,10 @@ int nbcl__kcache_mode_on(nbcl_cache_mode mode, nbcl_cache_mode env_mode,
 int nbcl__kcache_dir(const char *opt_dir, const char *env_dir, const char *xdg, const char *home,
                      char *out, size_t outlen);
 
-/* SHA-256 hex over NUL-separated fields: entry format tag, engine version, source, options, platform
- * name/vendor/version, device name/vendor/version, driver version, OpenCL C version. */
-void nbcl__kcache_key(const char *engine_version, const char *source, const char *options,
+/* SHA-256 hex over NUL-separated fields: entry format tag, engine version, the SHA-256 (hex) of
+ * the assembled source, options, platform name/vendor/version, device name/vendor/version,
+ * driver version, OpenCL C version. */
+void nbcl__kcache_key(const char *engine_version, const char *source_sha256, const char *options,
                       const nbcl_device_info *info, char out[65]);
 
 /* Precision decision: AUTO -> F64 when has_fp64 else F32; F32 -> F32; F64 -> F64 when has_fp64,
@@ -66,10 +67,10 @@ nbcl_status nbcl__precision_resolve(nbcl_precision requested, int has_fp64, nbcl
 
 /* ---- cache operations (need an engine with device/context) */
 
-/* Decide mode, resolve and create (mkdir -p) the directory, compute the key. Never fails: an
- * unusable directory disables the cache (logged at DEBUG). */
-void nbcl__kcache_open(const nbcl_engine *e, const char *source, const char *options,
-                       nbcl_kcache *kc);
+/* Decide mode, resolve and create (mkdir -p) the directory, compute the key (from
+ * e->facts.source_sha256, which must be set). Never fails: an unusable directory disables the
+ * cache (logged at DEBUG). */
+void nbcl__kcache_open(const nbcl_engine *e, const char *options, nbcl_kcache *kc);
 
 /* Load, verify (size, checksum, key) and build the cached binary. Returns a built program, or
  * NULL on a miss. An entry that is not a regular file, fails verification, or fails

@@ -56,12 +56,13 @@ int nbcl__kcache_dir(const char *opt_dir, const char *env_dir, const char *xdg, 
     return 1;
 }
 
-void nbcl__kcache_key(const char *engine_version, const char *source, const char *options,
+void nbcl__kcache_key(const char *engine_version, const char *source_sha256, const char *options,
                       const nbcl_device_info *info, char out[65])
 {
     const char *fields[] = {
         NBCL_KCACHE_FORMAT_TAG,
-        engine_version ? engine_version : "", source ? source : "", options ? options : "",
+        engine_version ? engine_version : "", source_sha256 ? source_sha256 : "",
+        options ? options : "",
         info->platform_name, info->platform_vendor, info->platform_version,
         info->device_name, info->device_vendor, info->device_version,
         info->driver_version, info->opencl_c_version,
@@ -150,8 +151,7 @@ static void kc_remove_stale_temps(const nbcl_engine *e, const char *dir)
     closedir(d);
 }
 
-void nbcl__kcache_open(const nbcl_engine *e, const char *source, const char *options,
-                       nbcl_kcache *kc)
+void nbcl__kcache_open(const nbcl_engine *e, const char *options, nbcl_kcache *kc)
 {
     memset(kc, 0, sizeof *kc);
     if (!nbcl__kcache_mode_on(e->opts.cache, (nbcl_cache_mode)e->env.cache, e->info.platform_name,
@@ -172,7 +172,13 @@ void nbcl__kcache_open(const nbcl_engine *e, const char *source, const char *opt
         return;
     }
     kc_remove_stale_temps(e, kc->dir);
-    nbcl__kcache_key(nbcl_version(), source, options, &e->info, kc->key);
+    /* the source through its SHA-256, made with the source on the helper thread while the
+     * platform loaded (program.c): hashing the ~50 KB text again here cost ~0.15 ms */
+    if (strlen(e->facts.source_sha256) != 64) {
+        nbcl__log(e, NBCL_LOG_DEBUG, "kernel cache: disabled (no SHA-256 of the source)");
+        return;
+    }
+    nbcl__kcache_key(nbcl_version(), e->facts.source_sha256, options, &e->info, kc->key);
     if (!kc->key[0]) {
         nbcl__log(e, NBCL_LOG_DEBUG, "kernel cache: disabled (cannot hash key)");
         return;

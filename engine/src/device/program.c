@@ -274,7 +274,7 @@ nbcl_status nbcl__program_build(nbcl_engine *e)
 
     double t0 = nbcl__now();
     nbcl_kcache kc;
-    nbcl__kcache_open(e, src, opts, &kc);
+    nbcl__kcache_open(e, opts, &kc);
     cl_program prog = nbcl__kcache_load(e, &kc, opts);
     if (prog) {
         /* a binary that builds but lacks our entry point is as bad as a corrupt one */
