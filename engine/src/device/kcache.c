@@ -401,15 +401,17 @@ static const char *kc_try_binary(const nbcl_engine *e, const unsigned char *bin,
     const char *why = NULL;
     cl_kernel ks[64];
     cl_uint n = 0;
-    if (clBuildProgram(prog, 1, &e->device, options, NULL, NULL) != CL_SUCCESS)
+    if (clBuildProgram(prog, 1, &e->device, options, NULL, NULL) != CL_SUCCESS) {
         why = "clBuildProgram refuses it";
-    else if (want == 0 || want > 64 ||
-             clCreateKernelsInProgram(prog, (cl_uint)want, ks, &n) != CL_SUCCESS)
+    } else if (want == 0 || want > 64 ||
+               clCreateKernelsInProgram(prog, (cl_uint)want, ks, &n) != CL_SUCCESS) {
         why = "its kernels cannot be made";
-    else if (n != want)
-        why = "it holds other kernels";
-    for (cl_uint i = 0; i < n && i < want; i++)
-        clReleaseKernel(ks[i]);
+    } else {
+        if (n != want)
+            why = "it holds other kernels";
+        for (cl_uint i = 0; i < n && i < want; i++)
+            clReleaseKernel(ks[i]);
+    }
     clReleaseProgram(prog);
     return why;
 }

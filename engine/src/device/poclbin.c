@@ -7,9 +7,11 @@
  * "/<kernel>/0-0-0/<kernel>.so" that runs any launch shape. clCreateProgramWithBinary unpacks
  * the files into PoCL's cache folder named by the header's build hash and reads program.bc back
  * from there when it exists; clBuildProgram then parses it (~5.5 ms for nbcl's program on the
- * 2-core machine). Without it the build is a few header reads, and every launch runs the
- * generic work-group function (PoCL compiles a size-specialised one only from the bitcode; for
- * nbcl's heavy work-items the two run alike, docs/performance.md).
+ * 2-core machine). Without it the build is a few header reads, and launches run the work-group
+ * functions the binary carries: a size-specialised one when PoCL had compiled it before the
+ * binary was taken, else the generic one (PoCL compiles new specialised ones only from the
+ * bitcode; for nbcl's heavy work-items the two run alike and give the same bytes,
+ * docs/performance.md).
  *
  * The lean binary keeps the header (with a build hash of its own, so that it unpacks into a
  * folder where no program.bc from the source build lies) and the kernels' records byte for
@@ -70,8 +72,8 @@ static int pb_files_ok(const unsigned char *p, const unsigned char *end, const c
     return found && (want || records == 1);
 }
 
-/* 1 when the kernel record at p (size at least 24, within end) holds a generic work-group
- * function among its files */
+/* 1 when the kernel record at p (struct_size bytes, the last files_size of them its files)
+ * names a kernel and holds its generic work-group function among its files */
 static int pb_kernel_ok(const unsigned char *p, size_t struct_size, size_t files_size)
 {
     if (struct_size < 24 || files_size > struct_size - 24)
