@@ -56,12 +56,13 @@ int nbcl__kcache_dir(const char *opt_dir, const char *env_dir, const char *xdg, 
     return 1;
 }
 
-void nbcl__kcache_key(const char *engine_version, const char *source, const char *options,
+void nbcl__kcache_key(const char *engine_version, const char *source_sha256, const char *options,
                       const nbcl_device_info *info, char out[65])
 {
     const char *fields[] = {
         NBCL_KCACHE_FORMAT_TAG,
-        engine_version ? engine_version : "", source ? source : "", options ? options : "",
+        engine_version ? engine_version : "", source_sha256 ? source_sha256 : "",
+        options ? options : "",
         info->platform_name, info->platform_vendor, info->platform_version,
         info->device_name, info->device_vendor, info->device_version,
         info->driver_version, info->opencl_c_version,
@@ -150,8 +151,7 @@ static void kc_remove_stale_temps(const nbcl_engine *e, const char *dir)
     closedir(d);
 }
 
-void nbcl__kcache_open(const nbcl_engine *e, const char *source, const char *options,
-                       nbcl_kcache *kc)
+void nbcl__kcache_open(const nbcl_engine *e, const char *options, nbcl_kcache *kc)
 {
     memset(kc, 0, sizeof *kc);
     if (!nbcl__kcache_mode_on(e->opts.cache, (nbcl_cache_mode)e->env.cache, e->info.platform_name,
@@ -172,7 +172,13 @@ void nbcl__kcache_open(const nbcl_engine *e, const char *source, const char *opt
         return;
     }
     kc_remove_stale_temps(e, kc->dir);
-    nbcl__kcache_key(nbcl_version(), source, options, &e->info, kc->key);
+    /* the source through its SHA-256, made with the source on the helper thread while the
+     * platform loaded (program.c): hashing the ~50 KB text again here cost ~0.15 ms */
+    if (strlen(e->facts.source_sha256) != 64) {
+        nbcl__log(e, NBCL_LOG_DEBUG, "kernel cache: disabled (no SHA-256 of the source)");
+        return;
+    }
+    nbcl__kcache_key(nbcl_version(), e->facts.source_sha256, options, &e->info, kc->key);
     if (!kc->key[0]) {
         nbcl__log(e, NBCL_LOG_DEBUG, "kernel cache: disabled (cannot hash key)");
         return;
@@ -196,13 +202,13 @@ void nbcl__kcache_open(const nbcl_engine *e, const char *source, const char *opt
  * clCreateProgramWithBinary (drivers crash on damaged binaries instead of failing). */
 static const unsigned char kc_magic[8] = {'N', 'B', 'C', 'L', 'K', 'C', 'B', '\n'};
 
-static void put_le(unsigned char *p, uint64_t v, int n)
+void nbcl__put_le(unsigned char *p, uint64_t v, int n)
 {
     for (int i = 0; i < n; i++)
         p[i] = (unsigned char)(v >> (8 * i));
 }
 
-static uint64_t get_le(const unsigned char *p, int n)
+uint64_t nbcl__get_le(const unsigned char *p, int n)
 {
     uint64_t v = 0;
     for (int i = n - 1; i >= 0; i--)
@@ -234,9 +240,9 @@ int nbcl__kcache_header(const char *key, const void *payload, size_t len,
 {
     memset(hdr, 0, NBCL_KCACHE_HEADER);
     memcpy(hdr, kc_magic, sizeof kc_magic);
-    put_le(hdr + 8, NBCL_KCACHE_VERSION, 4);
-    put_le(hdr + 12, NBCL_KCACHE_HEADER, 4);
-    put_le(hdr + 16, (uint64_t)len, 8);
+    nbcl__put_le(hdr + 8, NBCL_KCACHE_VERSION, 4);
+    nbcl__put_le(hdr + 12, NBCL_KCACHE_HEADER, 4);
+    nbcl__put_le(hdr + 16, (uint64_t)len, 8);
     return nbcl__sha256(payload, len, hdr + 24) && hex_to_raw(key, hdr + 56);
 }
 
@@ -250,11 +256,11 @@ const char *nbcl__kcache_verify(const char *key, const unsigned char *entry, siz
         return "shorter than its header";
     if (memcmp(entry, kc_magic, sizeof kc_magic) != 0)
         return "not an nbcl cache entry (bad magic)";
-    if (get_le(entry + 8, 4) != NBCL_KCACHE_VERSION)
+    if (nbcl__get_le(entry + 8, 4) != NBCL_KCACHE_VERSION)
         return "unknown entry format version";
-    if (get_le(entry + 12, 4) != NBCL_KCACHE_HEADER)
+    if (nbcl__get_le(entry + 12, 4) != NBCL_KCACHE_HEADER)
         return "bad header size";
-    uint64_t plen = get_le(entry + 16, 8);
+    uint64_t plen = nbcl__get_le(entry + 16, 8);
     if (plen == 0 || plen != (uint64_t)(len - NBCL_KCACHE_HEADER))
         return plen < (uint64_t)(len - NBCL_KCACHE_HEADER) ? "longer than its stated size"
                                                            : "truncated (shorter than its stated size)";
@@ -381,7 +387,65 @@ static int kc_write_all(int fd, const unsigned char *p, size_t n)
     return 1;
 }
 
-void nbcl__kcache_store(const nbcl_engine *e, const nbcl_kcache *kc, cl_program prog)
+/* NULL when the binary loads, builds and holds as many kernels as want here; else why not */
+static const char *kc_try_binary(const nbcl_engine *e, const unsigned char *bin, size_t len,
+                                 const char *options, size_t want)
+{
+    cl_int bstatus = CL_SUCCESS, rc = CL_SUCCESS;
+    cl_program prog = clCreateProgramWithBinary(e->ctx, 1, &e->device, &len, &bin, &bstatus, &rc);
+    if (rc != CL_SUCCESS || bstatus != CL_SUCCESS || !prog) {
+        if (prog)
+            clReleaseProgram(prog);
+        return "clCreateProgramWithBinary refuses it";
+    }
+    const char *why = NULL;
+    cl_kernel ks[64];
+    cl_uint n = 0;
+    if (clBuildProgram(prog, 1, &e->device, options, NULL, NULL) != CL_SUCCESS) {
+        why = "clBuildProgram refuses it";
+    } else if (want == 0 || want > 64 ||
+               clCreateKernelsInProgram(prog, (cl_uint)want, ks, &n) != CL_SUCCESS) {
+        why = "its kernels cannot be made";
+    } else {
+        if (n != want)
+            why = "it holds other kernels";
+        for (cl_uint i = 0; i < n && i < want; i++)
+            clReleaseKernel(ks[i]);
+    }
+    clReleaseProgram(prog);
+    return why;
+}
+
+/* On PoCL: its binary without the LLVM bitcode (poclbin.c), once it has loaded here with all
+ * of prog's kernels; loading it also unpacks it into PoCL's cache, which the next process would
+ * otherwise pay for (~10 ms). Else *bin stays the driver's binary as it came. */
+static void kc_make_lean(const nbcl_engine *e, const nbcl_kcache *kc, cl_program prog,
+                         const char *options, unsigned char **bin, size_t *size)
+{
+    unsigned char *lean = NULL;
+    size_t len = 0;
+    const char *why = nbcl__poclbin_lean(*bin, *size, kc->key, &lean, &len);
+    size_t want = 0; /* a size_t (OpenCL 1.2) */
+    if (!why && clGetProgramInfo(prog, CL_PROGRAM_NUM_KERNELS, sizeof want, &want, NULL) !=
+                    CL_SUCCESS)
+        why = "CL_PROGRAM_NUM_KERNELS failed";
+    if (!why)
+        why = kc_try_binary(e, lean, len, options, want);
+    if (why) {
+        nbcl__log(e, NBCL_LOG_DEBUG, "kernel cache: storing the driver's binary as it came (not "
+                                     "made lean: %s)", why);
+        free(lean);
+        return;
+    }
+    nbcl__log(e, NBCL_LOG_DEBUG, "kernel cache: PoCL binary without its bitcode, %zu of %zu bytes",
+              len, *size);
+    free(*bin);
+    *bin = lean;
+    *size = len;
+}
+
+void nbcl__kcache_store(const nbcl_engine *e, const nbcl_kcache *kc, cl_program prog,
+                        const char *options)
 {
     if (!kc->enabled)
         return;
@@ -408,6 +472,7 @@ void nbcl__kcache_store(const nbcl_engine *e, const nbcl_kcache *kc, cl_program 
         free(bin);
         return;
     }
+    kc_make_lean(e, kc, prog, options, &bin, &size);
     unsigned char hdr[NBCL_KCACHE_HEADER];
     if (!nbcl__kcache_header(kc->key, bin, size, hdr)) {
         nbcl__log(e, NBCL_LOG_DEBUG, "kernel cache: not storing (cannot checksum the binary)");

@@ -274,7 +274,7 @@ nbcl_status nbcl__program_build(nbcl_engine *e)
 
     double t0 = nbcl__now();
     nbcl_kcache kc;
-    nbcl__kcache_open(e, src, opts, &kc);
+    nbcl__kcache_open(e, opts, &kc);
     cl_program prog = nbcl__kcache_load(e, &kc, opts);
     if (prog) {
         /* a binary that builds but lacks our entry point is as bad as a corrupt one */
@@ -321,7 +321,7 @@ nbcl_status nbcl__program_build(nbcl_engine *e)
         if (log && !nbcl_blank(log))
             nbcl__log(e, NBCL_LOG_DEBUG, "kernel build log (%s):\n%s", opts, log);
         free(log);
-        nbcl__kcache_store(e, &kc, prog);
+        nbcl__kcache_store(e, &kc, prog, opts);
     }
     e->facts.build_seconds = nbcl__now() - t0;
     nbcl__log(e, NBCL_LOG_DEBUG,
