@@ -160,6 +160,8 @@ static void phase_report(void)
  * uninitialized-value checker) need. */
 typedef struct scene_job {
     const nbcl_config *cfg;
+    int frames, smv;               /* a series: its images are made ahead, here */
+    nbcl_series_buffers *buffers;
     nbcl_scene *scene;
     nbcl_status st;
     char err[16384];
@@ -172,6 +174,10 @@ static void *scene_thread(void *arg)
     scene_job *j = arg;
     nbcl_cancel *prev = nbcl_cancel_use(g_cancel); /* a FIFO input stops waiting on a signal */
     j->st = nbcl_scene_build(j->cfg, &j->scene, j->err, sizeof j->err);
+    /* while the main thread still waits for the device: the series' images, pages touched
+     * (best effort: without them the series allocates its own) */
+    if (j->st == NBCL_OK && j->frames > 1)
+        (void)nbcl_series_buffers_create(j->scene, j->frames, j->smv, &j->buffers);
     nbcl_cancel_use(prev);
     return NULL;
 }
@@ -630,10 +636,16 @@ static int parse_checked(int argc, char **argv, nbcl_cli *cli, const nbcl_ranks 
 /* the scene (built on a thread) and the engines (created meanwhile), checked; the summary.
  * -1 to go on (both set), else the exit code (both released) */
 static int prepare(nbcl_cli *cli, const nbcl_ranks *rk, int series, nbcl_scene **scene_out,
-                   engines *en)
+                   engines *en, nbcl_series_buffers **buffers)
 {
     static scene_job sj;
     sj.cfg = &cli->cfg;
+    if (series) { /* this rank's frames of the range */
+        int first = cli->frame_first > 0 ? cli->frame_first : 1;
+        int last = cli->frame_last > 0 ? cli->frame_last : cli->nframes;
+        sj.frames = (last - first + rk->size) / (rk->size > 0 ? rk->size : 1);
+        sj.smv = cli->write_int;
+    }
     scene_start(&sj);
     char devbuf[32];
     engines_create(en, cli, rank_device(cli, rk, devbuf, sizeof devbuf));
@@ -642,6 +654,7 @@ static int prepare(nbcl_cli *cli, const nbcl_ranks *rk, int series, nbcl_scene *
     /* input errors first: they are the user's to fix whatever the device */
     nbcl_status st = scene_wait(&sj);
     nbcl_scene *scene = sj.scene;
+    *buffers = sj.buffers;
     if (st != NBCL_OK) {
         fprintf(stderr, "nbcl: %s\n", sj.err);
         engines_destroy(en);
@@ -675,6 +688,8 @@ static int prepare(nbcl_cli *cli, const nbcl_ranks *rk, int series, nbcl_scene *
     if (rc != 0) {
         engines_destroy(en);
         nbcl_scene_destroy(scene);
+        nbcl_series_buffers_destroy(*buffers);
+        *buffers = NULL;
         return rc;
     }
     if (rk->rank == 0)
@@ -685,11 +700,12 @@ static int prepare(nbcl_cli *cli, const nbcl_ranks *rk, int series, nbcl_scene *
 
 /* the frames (one, or a series), their outputs and the structure-factor cache */
 static int render_frames(nbcl_cli *cli, const nbcl_ranks *rk, int series, nbcl_scene *scene,
-                         engines *en, const char *outs[NBCL_OUT_KINDS], run_out *out, char *err,
-                         size_t errlen)
+                         engines *en, nbcl_series_buffers *buffers,
+                         const char *outs[NBCL_OUT_KINDS], run_out *out, char *err, size_t errlen)
 {
     nbcl_series_opts so;
     series_opts_fill(&so, cli, scene, rk, outs);
+    so.buffers = buffers;
     run_ctx rctx = {cli, series, isatty(2), en->n, en};
     so.on_frame = on_frame;
     so.on_frame_user = &rctx;
@@ -753,9 +769,11 @@ static int run(int argc, char **argv, const nbcl_ranks *rk, run_out *out)
     phase("parse");
     static engines en;
     nbcl_scene *scene = NULL;
-    if ((rc = prepare(&cli, rk, series, &scene, &en)) >= 0)
+    nbcl_series_buffers *buffers = NULL;
+    if ((rc = prepare(&cli, rk, series, &scene, &en, &buffers)) >= 0)
         return rc;
-    rc = render_frames(&cli, rk, series, scene, &en, outs, out, err, sizeof err);
+    rc = render_frames(&cli, rk, series, scene, &en, buffers, outs, out, err, sizeof err);
+    nbcl_series_buffers_destroy(buffers);
     engines_destroy(&en);
     nbcl_scene_destroy(scene);
     phase("teardown");
