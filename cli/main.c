@@ -160,8 +160,6 @@ static void phase_report(void)
  * uninitialized-value checker) need. */
 typedef struct scene_job {
     const nbcl_config *cfg;
-    int frames, smv;               /* a series: its images are made ahead, here */
-    nbcl_series_buffers *buffers;
     nbcl_scene *scene;
     nbcl_status st;
     char err[16384];
@@ -174,10 +172,6 @@ static void *scene_thread(void *arg)
     scene_job *j = arg;
     nbcl_cancel *prev = nbcl_cancel_use(g_cancel); /* a FIFO input stops waiting on a signal */
     j->st = nbcl_scene_build(j->cfg, &j->scene, j->err, sizeof j->err);
-    /* while the main thread still waits for the device: the series' images, pages touched
-     * (best effort: without them the series allocates its own) */
-    if (j->st == NBCL_OK && j->frames > 1)
-        (void)nbcl_series_buffers_create(j->scene, j->frames, j->smv, &j->buffers);
     nbcl_cancel_use(prev);
     return NULL;
 }
@@ -636,16 +630,10 @@ static int parse_checked(int argc, char **argv, nbcl_cli *cli, const nbcl_ranks 
 /* the scene (built on a thread) and the engines (created meanwhile), checked; the summary.
  * -1 to go on (both set), else the exit code (both released) */
 static int prepare(nbcl_cli *cli, const nbcl_ranks *rk, int series, nbcl_scene **scene_out,
-                   engines *en, nbcl_series_buffers **buffers)
+                   engines *en)
 {
     static scene_job sj;
     sj.cfg = &cli->cfg;
-    if (series) { /* this rank's frames of the range */
-        int first = cli->frame_first > 0 ? cli->frame_first : 1;
-        int last = cli->frame_last > 0 ? cli->frame_last : cli->nframes;
-        sj.frames = (last - first + rk->size) / (rk->size > 0 ? rk->size : 1);
-        sj.smv = cli->write_int;
-    }
     scene_start(&sj);
     char devbuf[32];
     engines_create(en, cli, rank_device(cli, rk, devbuf, sizeof devbuf));
@@ -654,7 +642,6 @@ static int prepare(nbcl_cli *cli, const nbcl_ranks *rk, int series, nbcl_scene *
     /* input errors first: they are the user's to fix whatever the device */
     nbcl_status st = scene_wait(&sj);
     nbcl_scene *scene = sj.scene;
-    *buffers = sj.buffers;
     if (st != NBCL_OK) {
         fprintf(stderr, "nbcl: %s\n", sj.err);
         engines_destroy(en);
@@ -688,8 +675,6 @@ static int prepare(nbcl_cli *cli, const nbcl_ranks *rk, int series, nbcl_scene *
     if (rc != 0) {
         engines_destroy(en);
         nbcl_scene_destroy(scene);
-        nbcl_series_buffers_destroy(*buffers);
-        *buffers = NULL;
         return rc;
     }
     if (rk->rank == 0)
@@ -700,12 +685,11 @@ static int prepare(nbcl_cli *cli, const nbcl_ranks *rk, int series, nbcl_scene *
 
 /* the frames (one, or a series), their outputs and the structure-factor cache */
 static int render_frames(nbcl_cli *cli, const nbcl_ranks *rk, int series, nbcl_scene *scene,
-                         engines *en, nbcl_series_buffers *buffers,
-                         const char *outs[NBCL_OUT_KINDS], run_out *out, char *err, size_t errlen)
+                         engines *en, const char *outs[NBCL_OUT_KINDS], run_out *out, char *err,
+                         size_t errlen)
 {
     nbcl_series_opts so;
     series_opts_fill(&so, cli, scene, rk, outs);
-    so.buffers = buffers;
     run_ctx rctx = {cli, series, isatty(2), en->n, en};
     so.on_frame = on_frame;
     so.on_frame_user = &rctx;
@@ -769,11 +753,9 @@ static int run(int argc, char **argv, const nbcl_ranks *rk, run_out *out)
     phase("parse");
     static engines en;
     nbcl_scene *scene = NULL;
-    nbcl_series_buffers *buffers = NULL;
-    if ((rc = prepare(&cli, rk, series, &scene, &en, &buffers)) >= 0)
+    if ((rc = prepare(&cli, rk, series, &scene, &en)) >= 0)
         return rc;
-    rc = render_frames(&cli, rk, series, scene, &en, buffers, outs, out, err, sizeof err);
-    nbcl_series_buffers_destroy(buffers);
+    rc = render_frames(&cli, rk, series, scene, &en, outs, out, err, sizeof err);
     engines_destroy(&en);
     nbcl_scene_destroy(scene);
     phase("teardown");

@@ -180,8 +180,5 @@ nbcl_status nbcl__frame_products_make_into(const nbcl_scene *s, const nbcl_image
  * commit (which then syncs only the rest): series.c syncs a batch's frames one by one in the
  * background while later frames are written. Not concurrently with other calls on the set. */
 void nbcl__commit_set_datasync(nbcl_commit_set *set);
-/* nbcl_render_batch_max() before an engine exists: the CPU vector kernel's choice without
- * NBCL_BATCH (at most what any engine takes) */
-size_t nbcl__render_batch_guess(const nbcl_scene *s);
 
 #endif

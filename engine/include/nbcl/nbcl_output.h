@@ -132,18 +132,6 @@ typedef enum nbcl_stats_where {
     NBCL_STATS_HOST
 } nbcl_stats_where;
 
-/* Image memory for a series, made ahead. nbcl_series_buffers_create() allocates the float
- * images (with smv, also the SMV images) that a series of `frames` frames like `base` keeps in
- * flight, at most 64 MiB, and touches every page, so that the renders and writers later find
- * them present instead of taking thousands of page faults while the CPUs are busy. Meant for a
- * thread that would otherwise idle, e.g. while the engine is created. nbcl_series_opts.buffers
- * hands them to the series, which takes them over (the object is left empty: destroy it after
- * the series; NULL is fine). */
-typedef struct nbcl_series_buffers nbcl_series_buffers;
-NBCL_API nbcl_status nbcl_series_buffers_create(const nbcl_scene *base, int frames, int smv,
-                                                nbcl_series_buffers **out);
-NBCL_API void nbcl_series_buffers_destroy(nbcl_series_buffers *b);
-
 typedef struct nbcl_series_opts {
     int nframes;                  /* frames in the series (>= 1) */
     int first, last;              /* render only frames first..last (1-based); 0: all */
@@ -184,7 +172,6 @@ typedef struct nbcl_series_opts {
                                      (nbcl_render_frames; results do not depend on it): 0 lets
                                      nbcl_render_batch_max() decide per engine, 1 renders every
                                      frame alone; at most 16 are used */
-    nbcl_series_buffers *buffers; /* images made ahead (nbcl_series_buffers_create), or NULL */
 } nbcl_series_opts;
 
 NBCL_API void nbcl_series_opts_init(nbcl_series_opts *o);

@@ -845,38 +845,20 @@ int nbcl_scenes_batchable(const nbcl_scene *a, const nbcl_scene *b)
 /* the images of one batch stay within this many bytes */
 #define NBCL_BATCH_BYTES ((size_t)512 << 20)
 
-/* frames per batch by the work of a pixel: NBCL_BATCH_SUBPATHS sub-paths, at most
- * NBCL_BATCH_MAX */
-static size_t batch_by_work(const nbcl_scene *s)
-{
-    double per_pixel = (double)s->steps * (double)(s->thicksteps > 0 ? s->thicksteps : 1);
-    double want = ceil(NBCL_BATCH_SUBPATHS / (per_pixel > 1.0 ? per_pixel : 1.0));
-    return want < NBCL_BATCH_MAX ? (size_t)want : NBCL_BATCH_MAX;
-}
-
-/* b, fewer where b images would pass NBCL_BATCH_BYTES */
-static size_t batch_by_bytes(size_t b, const nbcl_scene *s)
-{
-    size_t img = (size_t)s->fpixels * (size_t)s->spixels * sizeof(float);
-    while (b > 1 && b * img > NBCL_BATCH_BYTES)
-        b--;
-    return b ? b : 1;
-}
-
 size_t nbcl_render_batch_max(const nbcl_engine *e, const nbcl_scene *s)
 {
     if (!e || !s || !use_simd(e) || s->interpolate)
         return 1;
-    size_t b = batch_by_work(s);
+    double per_pixel = (double)s->steps * (double)(s->thicksteps > 0 ? s->thicksteps : 1);
+    double want = ceil(NBCL_BATCH_SUBPATHS / (per_pixel > 1.0 ? per_pixel : 1.0));
+    size_t b = want < NBCL_BATCH_MAX ? (size_t)want : NBCL_BATCH_MAX;
     long env = e->env.batch; /* NBCL_BATCH replaces the choice by work; 1: each alone */
     if (env > 0)
         b = env < NBCL_BATCH_MAX ? (size_t)env : NBCL_BATCH_MAX;
-    return batch_by_bytes(b, s);
-}
-
-size_t nbcl__render_batch_guess(const nbcl_scene *s)
-{
-    return s->interpolate ? 1 : batch_by_bytes(batch_by_work(s), s);
+    size_t img = (size_t)s->fpixels * (size_t)s->spixels * sizeof(float);
+    while (b > 1 && b * img > NBCL_BATCH_BYTES)
+        b--;
+    return b ? b : 1;
 }
 
 static nbcl_status render_frames(nbcl_engine *e, const nbcl_scene *const *scenes, size_t n,

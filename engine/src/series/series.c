@@ -88,69 +88,6 @@ static void pool_destroy(buf_pool *p)
     pthread_mutex_destroy(&p->mu);
 }
 
-/* ---------------------------------------------------------------- images made ahead */
-#define PREFAULT_BYTES ((size_t)64 << 20)
-#define PREFAULT_MAX 64
-
-struct nbcl_series_buffers {
-    size_t image_bytes, smv_bytes;
-    void *image[PREFAULT_MAX];
-    void *smv[2];
-    int nimage, nsmv;
-};
-
-/* a buffer whose pages are all present (each written once: the kernel zeroes them) */
-static void *prefaulted(size_t bytes)
-{
-    unsigned char *p = nbcl_alloc_large(bytes);
-    for (size_t i = 0; p && i < bytes; i += 4096)
-        p[i] = 0;
-    return p;
-}
-
-nbcl_status nbcl_series_buffers_create(const nbcl_scene *base, int frames, int smv,
-                                       nbcl_series_buffers **out)
-{
-    if (!out)
-        return NBCL_INVALID_ARGUMENT;
-    *out = NULL;
-    if (!base || frames < 1)
-        return NBCL_INVALID_ARGUMENT;
-    nbcl_series_buffers *b = calloc(1, sizeof *b);
-    if (!b)
-        return NBCL_OUT_OF_MEMORY;
-    size_t npix = (size_t)base->fpixels * (size_t)base->spixels;
-    b->image_bytes = (npix ? npix : 1) * sizeof(float);
-    b->smv_bytes = (npix ? npix : 1) * sizeof(uint16_t);
-    /* what one CPU engine keeps in flight: the queue (a batch and one), a batch rendering, the
-     * two writers' (series_ctx) */
-    size_t batch = nbcl__render_batch_guess(base), want = 2 * batch + 3;
-    if (want > (size_t)frames)
-        want = (size_t)frames;
-    if (want > PREFAULT_MAX)
-        want = PREFAULT_MAX;
-    while (want > 1 && want * b->image_bytes > PREFAULT_BYTES)
-        want--;
-    while (b->nimage < (int)want && (b->image[b->nimage] = prefaulted(b->image_bytes)) != NULL)
-        b->nimage++;
-    while (smv && b->nsmv < (frames > 1 ? 2 : 1) &&
-           (b->smv[b->nsmv] = prefaulted(b->smv_bytes)) != NULL)
-        b->nsmv++;
-    *out = b;
-    return NBCL_OK;
-}
-
-void nbcl_series_buffers_destroy(nbcl_series_buffers *b)
-{
-    if (!b)
-        return;
-    while (b->nimage > 0)
-        free(b->image[--b->nimage]);
-    while (b->nsmv > 0)
-        free(b->smv[--b->nsmv]);
-    free(b);
-}
-
 typedef struct series_ctx {
     const nbcl_config *cfg;
     const nbcl_scene *base;
@@ -1000,11 +937,6 @@ static nbcl_status pipeline_init(series_ctx *c, char *err, size_t errlen)
         nbcl__errf(err, errlen, "out of memory");
         return NBCL_OUT_OF_MEMORY;
     }
-    nbcl_series_buffers *ahead = c->o->buffers; /* taken over (the pools free what they do not keep) */
-    while (ahead && ahead->image_bytes == c->images.bytes && ahead->nimage > 0)
-        pool_put(&c->images, ahead->image[--ahead->nimage]);
-    while (ahead && ahead->smv_bytes == c->smv.bytes && ahead->nsmv > 0)
-        pool_put(&c->smv, ahead->smv[--ahead->nsmv]);
     c->batch->cap = batch_frames(c);
     c->batch->interval = c->o->sync_interval_s > 0 ? c->o->sync_interval_s : 2.0;
     c->batch->last_commit = nbcl__now();
