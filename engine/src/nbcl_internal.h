@@ -176,9 +176,5 @@ nbcl_status nbcl__frame_products_make_into(const nbcl_scene *s, const nbcl_image
                                            const nbcl_stats *stats,
                                            const int want[NBCL_OUT_KINDS], uint16_t *smv,
                                            nbcl_frame_products *p, char *err, size_t errlen);
-/* fdatasync every file of the set that is not on disk yet, keeping each result for the set's
- * commit (which then syncs only the rest): series.c syncs a batch's frames one by one in the
- * background while later frames are written. Not concurrently with other calls on the set. */
-void nbcl__commit_set_datasync(nbcl_commit_set *set);
 
 #endif

@@ -558,17 +558,6 @@ static void presync(nbcl_commit_set *const *sets, size_t nsets)
     free(j.v);
 }
 
-void nbcl__commit_set_datasync(nbcl_commit_set *set)
-{
-    for (size_t i = 0; set && i < set->n; i++) {
-        nbcl_outfile *f = set->f[i];
-        if (!f->special && !f->synced && !f->datasynced && f->fd >= 0) {
-            f->sync_errno = fdatasync(f->fd) == 0 ? 0 : errno;
-            f->datasynced = 1;
-        }
-    }
-}
-
 /* step 1 for one file: on disk, closed, not removed by a signal, target still replaceable */
 static nbcl_status settle(nbcl_outfile *f, char *err, size_t errlen)
 {

@@ -618,98 +618,14 @@ static nbcl_status write_item(series_ctx *c, item *it, int *turned, char *err, s
 
 /* A batch of frames waiting for their commit: one commit set per frame (its files appear
  * together or not at all), synced together (one wait for the batch) and then renamed set by set.
- * In a series a thread syncs the batch's frames one by one as they join it, while later frames
- * are written (the disk works while the CPUs do), so the commit waits only for the last ones. */
+ * (A thread that fdatasynced each frame as it joined the batch, while later frames were written,
+ * made the series slower, not faster: 40 interleaved runs, docs/performance.md.) */
 #define BATCH_FILES 96 /* the outfile layer holds at most 256 temporary files over all sets */
 typedef struct batch {
     nbcl_commit_set *set[BATCH_FILES];
     int n, cap;
     double last_commit, interval;
-    pthread_mutex_t mu;    /* the sync thread's state below */
-    pthread_cond_t cv;
-    pthread_t tid;
-    int init, thread;      /* mu and cv made; the sync thread runs */
-    int avail, synced;     /* set[synced..avail) wait for it */
-    int busy, hold, quit;  /* it syncs one now; a commit holds it; the series ends */
 } batch;
-
-static void *sync_thread(void *arg)
-{
-    batch *b = arg;
-    pthread_mutex_lock(&b->mu);
-    for (;;) {
-        while (!b->quit && (b->hold || b->synced >= b->avail))
-            pthread_cond_wait(&b->cv, &b->mu);
-        if (b->quit)
-            break;
-        nbcl_commit_set *set = b->set[b->synced];
-        b->busy = 1;
-        pthread_mutex_unlock(&b->mu);
-        nbcl__commit_set_datasync(set); /* the commit syncs what is left, and checks results */
-        pthread_mutex_lock(&b->mu);
-        b->synced++;
-        b->busy = 0;
-        pthread_cond_broadcast(&b->cv);
-    }
-    pthread_mutex_unlock(&b->mu);
-    return NULL;
-}
-
-/* the sync thread: set[0..n) may be synced; hold it (and wait for the set in its hands) before
- * the batch's sets are committed or removed; let it go again once the batch is empty */
-static void sync_publish(batch *b)
-{
-    if (!b->thread)
-        return;
-    pthread_mutex_lock(&b->mu);
-    b->avail = b->n;
-    pthread_cond_broadcast(&b->cv);
-    pthread_mutex_unlock(&b->mu);
-}
-
-static void sync_hold(batch *b)
-{
-    if (!b->thread)
-        return;
-    pthread_mutex_lock(&b->mu);
-    b->hold = 1;
-    while (b->busy)
-        pthread_cond_wait(&b->cv, &b->mu);
-    pthread_mutex_unlock(&b->mu);
-}
-
-static void sync_release(batch *b)
-{
-    if (!b->thread)
-        return;
-    pthread_mutex_lock(&b->mu);
-    b->hold = 0;
-    b->avail = b->synced = b->n;
-    pthread_mutex_unlock(&b->mu);
-}
-
-static void sync_start(batch *b)
-{
-    pthread_mutex_init(&b->mu, NULL);
-    pthread_cond_init(&b->cv, NULL);
-    b->init = 1;
-    b->thread = pthread_create(&b->tid, NULL, sync_thread, b) == 0;
-}
-
-static void sync_stop(batch *b)
-{
-    if (!b->init)
-        return;
-    if (b->thread) {
-        pthread_mutex_lock(&b->mu);
-        b->quit = 1;
-        pthread_cond_broadcast(&b->cv);
-        pthread_mutex_unlock(&b->mu);
-        pthread_join(b->tid, NULL);
-    }
-    pthread_mutex_destroy(&b->mu);
-    pthread_cond_destroy(&b->cv);
-}
 
 static int batch_frames(const series_ctx *c)
 {
@@ -727,12 +643,10 @@ static int batch_frames(const series_ctx *c)
 static nbcl_status batch_commit(series_ctx *c, batch *b, char *err, size_t errlen)
 {
     double t = nbcl__now();
-    sync_hold(b);
     nbcl_status st = nbcl_commit_sets_commit(b->set, (size_t)b->n, err, errlen);
     for (int i = 0; i < b->n; i++)
         nbcl_commit_set_destroy(b->set[i]);
     b->n = 0;
-    sync_release(b);
     b->last_commit = nbcl__now();
     acc_add(c, &c->acc.commit_s, b->last_commit - t);
     return st;
@@ -740,11 +654,9 @@ static nbcl_status batch_commit(series_ctx *c, batch *b, char *err, size_t errle
 
 static void batch_abort(batch *b)
 {
-    sync_hold(b);
     for (int i = 0; i < b->n; i++)
         nbcl_commit_set_destroy(b->set[i]); /* removes its files */
     b->n = 0;
-    sync_release(b);
 }
 
 /* a written frame's set joins the batch, which is committed when full or due (in TURN_COMMIT:
@@ -756,8 +668,6 @@ static nbcl_status batch_add(series_ctx *c, nbcl_commit_set *set, char *err, siz
     nbcl_status st = NBCL_OK;
     if (b->n >= b->cap || nbcl__now() - b->last_commit >= b->interval)
         st = batch_commit(c, b, err, errlen);
-    else
-        sync_publish(b);
     pthread_mutex_lock(&c->mu);
     c->written++;
     pthread_mutex_unlock(&c->mu);
@@ -940,8 +850,6 @@ static nbcl_status pipeline_init(series_ctx *c, char *err, size_t errlen)
     c->batch->cap = batch_frames(c);
     c->batch->interval = c->o->sync_interval_s > 0 ? c->o->sync_interval_s : 2.0;
     c->batch->last_commit = nbcl__now();
-    if (c->nplan > 1)
-        sync_start(c->batch);
     return NBCL_OK;
 }
 
@@ -1004,8 +912,6 @@ static void pipeline_free(series_ctx *c)
     pthread_cond_destroy(&c->turn_cv);
     pool_destroy(&c->images);
     pool_destroy(&c->smv);
-    if (c->batch)
-        sync_stop(c->batch);
     free(c->batch);
 }
 
