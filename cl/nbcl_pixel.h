@@ -268,6 +268,33 @@ NBCL_FN LREAL LNAME(nbcl_subpixel_ray)(const nbcl_uniform *u, LREAL Fdet, LREAL 
     return inv_air;
 }
 
+/* fractional Miller indices of the lanes' scattering vectors in one orientation record (its rows
+ * are the rotated real-space axes a, b, c) */
+NBCL_FN void LNAME(nbcl_hkl_lanes)(NBCL_GLOBAL const REAL *m, LREAL Sx, LREAL Sy, LREAL Sz,
+                                   LREAL *h, LREAL *k, LREAL *l)
+{
+    *h = m[0] * Sx + m[1] * Sy + m[2] * Sz;
+    *k = m[3] * Sx + m[4] * Sy + m[5] * Sz;
+    *l = m[6] * Sx + m[7] * Sy + m[8] * Sz;
+}
+
+/* One frame's orientations (ob: norient records) summed onto Ib in the common case:
+ * parallelepiped, F = default_F everywhere (F2 = default_F^2), no oversample factors, no zero
+ * skip. The general loop (nbcl_orient_frames) calls nbcl_f_latt, which is not inlined (four
+ * shapes), and merges F from its branches through memory; this keeps everything in registers.
+ * The same operations in the same order, so the same bits. */
+NBCL_FN LREAL LNAME(nbcl_orient_plain)(NBCL_GLOBAL const REAL *ob, LREAL Sx, LREAL Sy, LREAL Sz,
+                                       LMASK pass, REAL F2, const nbcl_uniform *u, LREAL Ib)
+{
+    for (int o = 0; o < u->norient; o++) {
+        LREAL h, k, l;
+        LNAME(nbcl_hkl_lanes)(ob + o * NBCL_ORIENT_STRIDE, Sx, Sy, Sz, &h, &k, &l);
+        LREAL F_latt = LNAME(nbcl_sincg3)(h, k, l, u->Na1, u->Nb1, u->Nc1);
+        Ib += LSEL(LSPLAT(R(0.0)), F2 * F_latt * F_latt, pass);
+    }
+    return Ib;
+}
+
 /* The sub-paths of one (sub-pixel, source) pair for nframes frames: frame b sums its own
  * orientations (orient + b x norient records) into its own I[b], in the same order as alone. */
 NBCL_FN void LNAME(nbcl_orient_frames)(LREAL Sx, LREAL Sy, LREAL Sz, LMASK pass, LREAL capture,
@@ -278,14 +305,20 @@ NBCL_FN void LNAME(nbcl_orient_frames)(LREAL Sx, LREAL Sy, LREAL Sz, LMASK pass,
 {
     const LREAL zero = LSPLAT(R(0.0));
     const int any_os = u->os_thick || u->os_polar || u->os_omega;
+    /* the common case: parallelepiped, F = default_F everywhere, plain sum */
+    const int plain = u->shape == 0 && !any_os && !skip_zero && !u->interpolate && !u->has_grid;
+    const REAL F2 = u->default_F * u->default_F;
     for (int b = 0; b < nframes; b++) {
         NBCL_GLOBAL const REAL *ob = orient + b * u->norient * NBCL_ORIENT_STRIDE;
         LREAL Ib = I[b];
+        if (plain) {
+            I[b] = LNAME(nbcl_orient_plain)(ob, Sx, Sy, Sz, pass, F2, u, Ib);
+            continue;
+        }
         for (int o = 0; o < u->norient; o++) {
             NBCL_GLOBAL const REAL *m = ob + o * NBCL_ORIENT_STRIDE;
-            LREAL h = m[0] * Sx + m[1] * Sy + m[2] * Sz;
-            LREAL k = m[3] * Sx + m[4] * Sy + m[5] * Sz;
-            LREAL l = m[6] * Sx + m[7] * Sy + m[8] * Sz;
+            LREAL h, k, l;
+            LNAME(nbcl_hkl_lanes)(m, Sx, Sy, Sz, &h, &k, &l);
             LREAL F_latt = LNAME(nbcl_f_latt)(h, k, l, u);
             LMASK act = pass;
             if (skip_zero) {

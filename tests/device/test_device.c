@@ -2,6 +2,7 @@
 #include "nbcl_test.h"
 #include "nbcl_embedded.h"
 #include "nbcl_kcache.h"
+#include "nbcl_internal.h" /* nbcl__round_builtins_ok */
 
 #include <ctype.h>
 #include <stdio.h>
@@ -369,8 +370,13 @@ static void test_engine_auto_and_options(void **state)
     if (st != NBCL_OK)
         fail_msg("%s", err);
     assert_int_equal(nbcl_engine_precision(e), d.has_fp64 ? NBCL_PRECISION_F64 : NBCL_PRECISION_F32);
-    assert_string_equal(nbcl_engine_build_facts(e)->options,
-                        "-cl-std=CL1.2 -DNBCL_TEST_OPT=1 -DNBCL_ENV_OPT=2");
+    /* ours first (with the rounding builtins on PoCL), then the caller's, then the variable's */
+    const char *ours = nbcl__round_builtins_ok(nbcl_engine_device(e)->platform_name)
+                           ? "-cl-std=CL1.2 -DNBCL_ROUND_BUILTINS=1"
+                           : "-cl-std=CL1.2";
+    char want[256];
+    snprintf(want, sizeof want, "%s -DNBCL_TEST_OPT=1 -DNBCL_ENV_OPT=2", ours);
+    assert_string_equal(nbcl_engine_build_facts(e)->options, want);
     assert_string_equal(nbcl_engine_build_facts(e)->source_origin, g_trivial_dir);
     nbcl_engine_destroy(e);
 
@@ -379,7 +385,8 @@ static void test_engine_auto_and_options(void **state)
     o.fast_math = 1;
     o.precision = NBCL_PRECISION_F32;
     assert_int_equal(nbcl_engine_create(&o, &e, err, sizeof err), NBCL_OK);
-    assert_string_equal(nbcl_engine_build_facts(e)->options, "-cl-std=CL1.2 -cl-fast-relaxed-math");
+    snprintf(want, sizeof want, "%s -cl-fast-relaxed-math", ours);
+    assert_string_equal(nbcl_engine_build_facts(e)->options, want);
     nbcl_engine_destroy(e);
 
     /* NULL opts: defaults */
