@@ -1,7 +1,9 @@
 /* A series of frames in one process: the frame plan (this process's share, -frames, -resume),
  * render workers (the calling thread with one engine, one thread per engine with several: each
- * engine's OpenCL calls stay on one thread), and one writer thread that computes statistics,
- * conversions and the noise image and writes every output while the next frame renders.
+ * engine's OpenCL calls stay on one thread), and a writer thread that computes statistics,
+ * conversions and the noise image and writes every output while the next frame renders; once
+ * the renders are done the calling thread writes queued frames too (two_writers). Images are
+ * used again frame after frame (buf_pool).
  *
  * Durability: each frame's files are written to temporary files in a commit set of the frame's
  * own; when a batch is full (as many frames as 96 open files allow, or sync_frames), when
