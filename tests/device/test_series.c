@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef M_PI
@@ -374,6 +376,54 @@ static nbcl_status fail_frame_4(void *user, const nbcl_series_frame *f, char *er
     return NBCL_NONFINITE;
 }
 
+/* Frames 1..3 whose float files are links to one FIFO: its reader gets frame 1, 2, 3 whole and
+ * in that order (such outputs keep one writer: two would interleave the stream), the same
+ * bytes as the regular files of ref. */
+static void fifo_frames_in_order(const char *ref)
+{
+    const char *dir = nbcl_test_workdir("series_fifo");
+    assert_non_null(dir);
+    char ff[4300], link[4300], tf[4300], ti[4300];
+    snprintf(ff, sizeof ff, "%s/ff", dir);
+    assert_int_equal(mkfifo(ff, 0644), 0);
+    for (int k = 1; k <= 3; k++) {
+        snprintf(link, sizeof link, "%s/f_%d.bin", dir, k);
+        assert_int_equal(symlink("ff", link), 0);
+    }
+    int in = open(ff, O_RDONLY | O_NONBLOCK); /* 3 x 9 KiB: the pipe holds them, read after */
+    assert_true(in >= 0);
+    snprintf(tf, sizeof tf, "%s/f_#.bin", dir);
+    snprintf(ti, sizeof ti, "%s/i_#.img", dir);
+    nbcl_series_opts o;
+    opts(&o, 9);
+    o.last = 3;
+    o.max_batch = 3; /* one render: both writers would start on frames 1 and 2 at once */
+    o.path[NBCL_OUT_FLOAT] = tf;
+    o.path[NBCL_OUT_SMV] = ti;
+    nbcl_engine *e[1] = {g_eng};
+    char err[1024];
+    setenv("NBCL_HOST_THREADS", "2", 1);
+    nbcl_status st = nbcl_series_run(e, 1, &g_cfg, g_base, &o, NULL, err, sizeof err);
+    unsetenv("NBCL_HOST_THREADS");
+    assert_int_equal(st, NBCL_OK);
+    size_t frame = 48 * 48 * sizeof(float);
+    unsigned char *got = malloc(3 * frame + 1), *want = malloc(frame);
+    assert_true(got && want);
+    assert_int_equal(read(in, got, 3 * frame + 1), (ssize_t)(3 * frame));
+    close(in);
+    for (int k = 1; k <= 3; k++) {
+        char path[4300];
+        snprintf(path, sizeof path, "%s/f_%d.bin", ref, k);
+        FILE *f = fopen(path, "rb");
+        assert_non_null(f);
+        assert_int_equal(fread(want, 1, frame, f), frame);
+        fclose(f);
+        assert_memory_equal(got + (size_t)(k - 1) * frame, want, frame);
+    }
+    free(got);
+    free(want);
+}
+
 /* Two writers (the calling thread joins the writer thread once its renders are done): the
  * callbacks still come in frame order and every file is the one a single writer makes. A frame
  * that fails its check stops the series there: the frames before it are committed, none after
@@ -416,6 +466,7 @@ static void two_writers(void **state)
     }
     check_files(dir, ref, 9, 0);
     check_files(bad, ref, 9, 4);
+    fifo_frames_in_order(ref);
 }
 
 /* a bad plan is refused before anything is rendered */

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "nbcl_internal.h"
 
@@ -825,8 +826,21 @@ static nbcl_status make_plan(series_ctx *c, char *err, size_t errlen)
 static int two_writers(const series_ctx *c)
 {
     const nbcl_series_opts *o = c->o;
-    return c->nplan > 1 && !o->nexus_path && !o->cbf_path && o->nsinks == 0 &&
-           !o->path[NBCL_OUT_CBF] && nbcl__host_threads() > 1;
+    if (c->nplan < 2 || o->nexus_path || o->cbf_path || o->nsinks > 0 || o->path[NBCL_OUT_CBF] ||
+        nbcl__host_threads() < 2)
+        return 0;
+    /* outputs that are devices or FIFOs (names linked to one FIFO, say) get their frames one
+     * after the other, as from one writer: two writing at once would interleave the streams */
+    for (int kd = 0; kd < NBCL_OUT_KINDS; kd++) {
+        char name[PATHCAP];
+        struct stat st;
+        if (o->path[kd] &&
+            nbcl_template_expand(o->path[kd], o->nframes > 1 ? c->plan[0] : -1, name,
+                                 sizeof name) == NBCL_OK &&
+            stat(name, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)))
+            return 0;
+    }
+    return 1;
 }
 
 /* locks, pools (bounded by the frames in flight: the queue, a batch being rendered per engine,
