@@ -202,7 +202,8 @@ NBCL_API void nbcl_series_frame_config(const nbcl_config *cfg, const nbcl_series
  * frame `first`'s configuration: its structure factors and mask are shared by all frames.
  * Statistics, conversions and writing run on a writer thread, overlapping the next render;
  * once its renders are done the calling thread writes queued frames too (per-frame outputs,
- * more than one CPU and NBCL_HOST_THREADS not 1; not with nexus_path, cbf_path or sinks).
+ * more than one CPU and NBCL_HOST_THREADS not 1; not with nexus_path, cbf_path, sinks, or
+ * outputs that are FIFOs or devices).
  * Each frame's files appear all together or not at all (temporary files renamed after one
  * fdatasync pass per batch: sync_frames frames, or sync_interval_s); a failed or interrupted
  * run leaves no partial file. NBCL_INTERRUPTED when cancelled (opts.cancel or
