@@ -162,4 +162,19 @@ void nbcl__image_stats_u16(const nbcl_scene *s, const nbcl_image *img, nbcl_stat
  * the sums in st is not finite. */
 void nbcl__stats_count_nonfinite(const nbcl_scene *s, const nbcl_image *img, nbcl_stats *st);
 
+/* nbcl_render_frames() into images whose memory the caller owns: imgs[i].data already holds
+ * fpixels x spixels floats of scenes[i] (page-aligned: zero-copy devices write there in place);
+ * the call sets the sizes and solid-angle sums and frees nothing, also on failure (series.c
+ * reuses the buffers frame after frame instead of faulting fresh pages in every one) */
+nbcl_status nbcl__render_frames_into(nbcl_engine *e, const nbcl_scene *const *scenes, size_t n,
+                                     const nbcl_render_opts *opts, nbcl_image *imgs,
+                                     nbcl_render_timing *timings);
+/* nbcl_frame_products_make() with the SMV image made in smv (fpixels x spixels, the caller's)
+ * when want[NBCL_OUT_SMV] and smv is not NULL: the caller takes it back (p->smv = NULL) before
+ * nbcl_frame_products_free() */
+nbcl_status nbcl__frame_products_make_into(const nbcl_scene *s, const nbcl_image *img,
+                                           const nbcl_stats *stats,
+                                           const int want[NBCL_OUT_KINDS], uint16_t *smv,
+                                           nbcl_frame_products *p, char *err, size_t errlen);
+
 #endif

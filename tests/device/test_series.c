@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef M_PI
@@ -343,6 +345,130 @@ static void engine_pool(void **state)
         nbcl_engine_destroy(e[i]);
 }
 
+/* the float and SMV files of frames 1..n in dir: byte-compared with ref's, or absent */
+static void check_files(const char *dir, const char *ref, int n, int absent_from)
+{
+    for (int k = 1; k <= n; k++) {
+        for (int kind = 0; kind < 2; kind++) {
+            char a[4300], b[4300];
+            snprintf(a, sizeof a, "%s/%c_%d.%s", dir, "fi"[kind], k, kind ? "img" : "bin");
+            snprintf(b, sizeof b, "%s/%c_%d.%s", ref, "fi"[kind], k, kind ? "img" : "bin");
+            if (absent_from > 0 && k >= absent_from) {
+                assert_int_equal(access(a, F_OK), -1);
+                continue;
+            }
+            char cmd[9000];
+            snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", a, b);
+            assert_int_equal(system(cmd), 0);
+        }
+    }
+    char cmd[4400]; /* no temporary file left */
+    snprintf(cmd, sizeof cmd, "ls -a '%s' | grep -q tmp", dir);
+    assert_int_not_equal(system(cmd), 0);
+}
+
+static nbcl_status fail_frame_4(void *user, const nbcl_series_frame *f, char *err, size_t errlen)
+{
+    (void)user;
+    if (f->frame != 4)
+        return NBCL_OK;
+    snprintf(err, errlen, "frame 4 refused");
+    return NBCL_NONFINITE;
+}
+
+/* Frames 1..3 whose float files are links to one FIFO: its reader gets frame 1, 2, 3 whole and
+ * in that order (such outputs keep one writer: two would interleave the stream), the same
+ * bytes as the regular files of ref. */
+static void fifo_frames_in_order(const char *ref)
+{
+    const char *dir = nbcl_test_workdir("series_fifo");
+    assert_non_null(dir);
+    char ff[4300], link[4300], tf[4300], ti[4300];
+    snprintf(ff, sizeof ff, "%s/ff", dir);
+    assert_int_equal(mkfifo(ff, 0644), 0);
+    for (int k = 1; k <= 3; k++) {
+        snprintf(link, sizeof link, "%s/f_%d.bin", dir, k);
+        assert_int_equal(symlink("ff", link), 0);
+    }
+    int in = open(ff, O_RDONLY | O_NONBLOCK); /* 3 x 9 KiB: the pipe holds them, read after */
+    assert_true(in >= 0);
+    snprintf(tf, sizeof tf, "%s/f_#.bin", dir);
+    snprintf(ti, sizeof ti, "%s/i_#.img", dir);
+    nbcl_series_opts o;
+    opts(&o, 9);
+    o.last = 3;
+    o.max_batch = 3; /* one render: both writers would start on frames 1 and 2 at once */
+    o.path[NBCL_OUT_FLOAT] = tf;
+    o.path[NBCL_OUT_SMV] = ti;
+    nbcl_engine *e[1] = {g_eng};
+    char err[1024];
+    setenv("NBCL_HOST_THREADS", "2", 1);
+    nbcl_status st = nbcl_series_run(e, 1, &g_cfg, g_base, &o, NULL, err, sizeof err);
+    unsetenv("NBCL_HOST_THREADS");
+    assert_int_equal(st, NBCL_OK);
+    size_t frame = 48 * 48 * sizeof(float);
+    unsigned char *got = malloc(3 * frame + 1), *want = malloc(frame);
+    assert_true(got && want);
+    assert_int_equal(read(in, got, 3 * frame + 1), (ssize_t)(3 * frame));
+    close(in);
+    for (int k = 1; k <= 3; k++) {
+        char path[4300];
+        snprintf(path, sizeof path, "%s/f_%d.bin", ref, k);
+        FILE *f = fopen(path, "rb");
+        assert_non_null(f);
+        assert_int_equal(fread(want, 1, frame, f), frame);
+        fclose(f);
+        assert_memory_equal(got + (size_t)(k - 1) * frame, want, frame);
+    }
+    free(got);
+    free(want);
+}
+
+/* Two writers (the calling thread joins the writer thread once its renders are done): the
+ * callbacks still come in frame order and every file is the one a single writer makes. A frame
+ * that fails its check stops the series there: the frames before it are committed, none after
+ * it (the other writer may have made it already). */
+static void two_writers(void **state)
+{
+    (void)state;
+    const char *dir = nbcl_test_workdir("series_two_writers");
+    const char *ref = nbcl_test_workdir("series_one_writer");
+    const char *bad = nbcl_test_workdir("series_check_fails");
+    assert_true(dir && ref && bad);
+    char tf[3][4200], ti[3][4200];
+    const char *dirs[3] = {dir, ref, bad};
+    for (int d = 0; d < 3; d++) {
+        snprintf(tf[d], sizeof tf[d], "%s/f_#.bin", dirs[d]);
+        snprintf(ti[d], sizeof ti[d], "%s/i_#.img", dirs[d]);
+    }
+    nbcl_engine *e[1] = {g_eng};
+    char err[1024];
+    for (int d = 0; d < 3; d++) {
+        nbcl_series_opts o;
+        opts(&o, 9);
+        o.max_batch = 2; /* several batches, the last frames queued when the renders end */
+        o.path[NBCL_OUT_FLOAT] = tf[d];
+        o.path[NBCL_OUT_SMV] = ti[d];
+        seen s = {0};
+        o.on_frame = on_frame;
+        o.on_frame_user = &s;
+        if (d == 2)
+            o.check_frame = fail_frame_4;
+        setenv("NBCL_HOST_THREADS", d == 1 ? "1" : "2", 1); /* one writer, or two */
+        nbcl_series_result r;
+        nbcl_status st = nbcl_series_run(e, 1, &g_cfg, g_base, &o, &r, err, sizeof err);
+        unsetenv("NBCL_HOST_THREADS");
+        assert_int_equal(st, d == 2 ? NBCL_NONFINITE : NBCL_OK);
+        assert_int_equal(r.written, d == 2 ? 3 : 9);
+        assert_int_equal(s.n, d == 2 ? 3 : 9);
+        for (int i = 0; i < s.n; i++)
+            assert_int_equal(s.frames[i], i + 1);
+    }
+    check_files(dir, ref, 9, 0);
+    check_files(bad, ref, 9, 4);
+    fifo_frames_in_order(ref);
+}
+
 /* a bad plan is refused before anything is rendered */
 static void bad_plan(void **state)
 {
@@ -373,6 +499,7 @@ int main(void)
         cmocka_unit_test(cancel_engine_token),
         cmocka_unit_test(engine_pool),
         cmocka_unit_test(bad_plan),
+        cmocka_unit_test(two_writers),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -95,8 +95,9 @@ NBCL_API nbcl_status nbcl_template_expand(const char *tmpl, int frame, char *out
 NBCL_API long nbcl_frame_seed(long base, int k);
 
 /* ---------------------------------------------------------------- series */
-/* What the per-frame callback sees (called on the writer thread, frames in completion order,
- * never two at once, BEFORE the frame's files are written). */
+/* What the per-frame callback sees (called on a writer thread - the series' own, or the calling
+ * thread once its renders are done - frames in the order they were rendered, never two at
+ * once, BEFORE the frame's files are written). */
 typedef struct nbcl_series_frame {
     int frame, nframes;           /* 1-based frame number, frames in the whole series */
     double phi_deg;               /* spindle start of this frame */
@@ -199,7 +200,10 @@ NBCL_API void nbcl_series_frame_config(const nbcl_config *cfg, const nbcl_series
  * are several; frames handed out dynamically; with one engine every OpenCL call stays on the
  * calling thread), writing every kind in o->path for each frame. `base` is a scene built from
  * frame `first`'s configuration: its structure factors and mask are shared by all frames.
- * Statistics, conversions and writing run on a writer thread, overlapping the next render.
+ * Statistics, conversions and writing run on a writer thread, overlapping the next render;
+ * once its renders are done the calling thread writes queued frames too (per-frame outputs,
+ * more than one CPU and NBCL_HOST_THREADS not 1; not with nexus_path, cbf_path, sinks, or
+ * outputs that are FIFOs or devices).
  * Each frame's files appear all together or not at all (temporary files renamed after one
  * fdatasync pass per batch: sync_frames frames, or sync_interval_s); a failed or interrupted
  * run leaves no partial file. NBCL_INTERRUPTED when cancelled (opts.cancel or

@@ -55,6 +55,8 @@ struct nbcl_outfile {
     int special; /* a character device or FIFO, written in place: no temporary, no rename */
     int fifo;    /* kept O_NONBLOCK: a write waiting for the reader polls the cancel token */
     int synced;  /* on disk and closed, target checked (step 1 of a set's commit) */
+    int datasynced; /* fdatasync done (presync): its result is in sync_errno (0: on disk) */
+    int sync_errno;
     int renamed; /* in place (step 2), but its set is not committed yet */
     int had_old; /* a previous target existed when it was renamed */
     char *path;  /* as the caller named it (messages) */
@@ -521,7 +523,11 @@ static void *presync_worker(void *arg)
         size_t i = atomic_fetch_add(&j->next, 1);
         if (i >= j->n)
             return NULL;
-        (void)fdatasync(j->v[i]->fd); /* errors surface in settle()'s own call */
+        nbcl_outfile *f = j->v[i];
+        /* the result is kept for settle(): after a failed fsync another one may report
+         * success while the data is lost, and a good one need not be repeated */
+        f->sync_errno = fdatasync(f->fd) == 0 ? 0 : errno;
+        f->datasynced = 1;
     }
 }
 
@@ -538,7 +544,7 @@ static void presync(nbcl_commit_set *const *sets, size_t nsets)
     for (size_t s = 0; s < nsets; s++)
         for (size_t i = 0; sets[s] && i < sets[s]->n; i++) {
             nbcl_outfile *f = sets[s]->f[i];
-            if (!f->special && !f->synced && f->fd >= 0)
+            if (!f->special && !f->synced && !f->datasynced && f->fd >= 0)
                 j.v[j.n++] = f;
         }
     pthread_t tid[PRESYNC_THREADS];
@@ -557,8 +563,12 @@ static nbcl_status settle(nbcl_outfile *f, char *err, size_t errlen)
 {
     if (f->synced)
         return NBCL_OK;
-    if (!f->special && fdatasync(f->fd) != 0) {
-        nbcl__errf(err, errlen, "%s: fsync failed: %s", f->path, strerror(errno));
+    if (!f->special && !f->datasynced) {
+        f->sync_errno = fdatasync(f->fd) == 0 ? 0 : errno;
+        f->datasynced = 1;
+    }
+    if (!f->special && f->sync_errno != 0) {
+        nbcl__errf(err, errlen, "%s: fsync failed: %s", f->path, strerror(f->sync_errno));
         return NBCL_IO;
     }
     int fd = f->fd;

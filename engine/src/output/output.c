@@ -94,10 +94,18 @@ nbcl_status nbcl_frame_products_make(const nbcl_scene *s, const nbcl_image *img,
                                      const nbcl_stats *stats, const int want[NBCL_OUT_KINDS],
                                      nbcl_frame_products *p, char *err, size_t errlen)
 {
+    return nbcl__frame_products_make_into(s, img, stats, want, NULL, p, err, errlen);
+}
+
+nbcl_status nbcl__frame_products_make_into(const nbcl_scene *s, const nbcl_image *img,
+                                           const nbcl_stats *stats,
+                                           const int want[NBCL_OUT_KINDS], uint16_t *smv,
+                                           nbcl_frame_products *p, char *err, size_t errlen)
+{
     memset(p, 0, sizeof *p);
     size_t npix = (size_t)img->fpixels * img->spixels;
     if (want[NBCL_OUT_SMV]) {
-        p->smv = nbcl_alloc_large((npix ? npix : 1) * sizeof *p->smv);
+        p->smv = smv ? smv : nbcl_alloc_large((npix ? npix : 1) * sizeof *p->smv);
         if (!p->smv)
             goto oom;
     }
@@ -137,6 +145,8 @@ nbcl_status nbcl_frame_products_make(const nbcl_scene *s, const nbcl_image *img,
         return nbcl_frame_products_counts(s, img, p, err, errlen);
     return NBCL_OK;
 oom:
+    if (smv && p->smv == smv)
+        p->smv = NULL; /* the caller's */
     nbcl_frame_products_free(p);
     nbcl__errf(err, errlen, "out of memory for the output images of a %dx%d frame", img->fpixels,
                img->spixels);

@@ -128,6 +128,7 @@ typedef struct render_job {
     const nbcl_scene *s;   /* the first frame: everything but the orientation tables */
     size_t nframes;
     nbcl_image *imgs;      /* nframes */
+    int borrowed;          /* the images' memory is the caller's (nbcl__render_frames_into) */
     int f64, zero_copy, cpu, simd;
     unsigned cus;
     size_t npix, tile, vw; /* tile: pixels of the largest launch (buffer capacity) */
@@ -431,13 +432,14 @@ static int use_simd(const nbcl_engine *e)
  * integrated GPUs): each launch's output buffers are the images themselves (NBCL_ZERO_COPY=0
  * turns it off: one buffer read back). */
 static nbcl_status job_begin(render_job *j, nbcl_engine *e, const nbcl_scene *s, size_t n,
-                             nbcl_image *imgs)
+                             nbcl_image *imgs, int borrowed)
 {
     memset(j, 0, sizeof *j);
     j->e = e;
     j->s = s;
     j->nframes = n;
     j->imgs = imgs;
+    j->borrowed = borrowed;
     j->f64 = e->precision == NBCL_PRECISION_F64;
     j->npix = (size_t)s->fpixels * (size_t)s->spixels;
     j->cpu = strcmp(e->info.device_type, "CPU") == 0;
@@ -453,13 +455,19 @@ static nbcl_status job_begin(render_job *j, nbcl_engine *e, const nbcl_scene *s,
     int zc_env = e->env.zero_copy; /* NBCL_ZERO_COPY: 0, 1; -1 unset */
     j->zero_copy = zc_env >= 0 ? zc_env : unified == CL_TRUE;
     j->tm.zero_copy = j->zero_copy;
-    for (size_t b = 0; b < n; b++)
-        imgs[b].data = NULL;
+    if (!borrowed)
+        for (size_t b = 0; b < n; b++)
+            imgs[b].data = NULL;
     if (nbcl__pack_kernel_inputs(s, &j->K) != NBCL_OK) { /* K.src NULL: freed at the end */
         nbcl__set_error(e, "out of host memory while packing the scene");
         return NBCL_OUT_OF_MEMORY;
     }
-    for (size_t b = 0; b < n; b++) /* written whole: no need to zero them */
+    for (size_t b = 0; b < n && borrowed; b++) {
+        imgs[b].fpixels = s->fpixels;
+        imgs[b].spixels = s->spixels;
+        imgs[b].omega_sum = 0.0;
+    }
+    for (size_t b = 0; b < n && !borrowed; b++) /* written whole: no need to zero them */
         if ((j->zero_copy || n > 1 ? image_alloc_aligned(&imgs[b], s->fpixels, s->spixels)
                                    : nbcl_image_alloc(&imgs[b], s->fpixels, s->spixels)) !=
             NBCL_OK) {
@@ -755,9 +763,9 @@ static void job_end(render_job *j, nbcl_status st, double t_start, nbcl_render_t
     tm.wall_s /= n;
     tm.batch = (int)j->nframes;
     for (size_t b = 0; b < j->nframes; b++) {
-        if (st != NBCL_OK)
+        if (st != NBCL_OK && !j->borrowed)
             nbcl_image_free(&j->imgs[b]);
-        else
+        else if (st == NBCL_OK)
             j->imgs[b].omega_sum = j->omega_sum;
         if (timings)
             timings[b] = tm;
@@ -768,11 +776,11 @@ static void job_end(render_job *j, nbcl_status st, double t_start, nbcl_render_t
 /* one job: frames[0..n) (n > 1 only for batchable frames on the vector kernel) */
 static nbcl_status render_job_run(nbcl_engine *e, const nbcl_scene *const *frames, size_t n,
                                   const nbcl_render_opts *opts, nbcl_image *imgs,
-                                  nbcl_render_timing *timings)
+                                  nbcl_render_timing *timings, int borrowed)
 {
     double t_start = nbcl__now();
     render_job j;
-    nbcl_status st = job_begin(&j, e, frames[0], n, imgs);
+    nbcl_status st = job_begin(&j, e, frames[0], n, imgs, borrowed);
     if (st == NBCL_OK)
         st = job_upload(&j, frames, opts);
     if (st == NBCL_OK)
@@ -786,7 +794,7 @@ nbcl_status nbcl_render(nbcl_engine *e, const nbcl_scene *s, const nbcl_render_o
 {
     if (!e || !s || !img)
         return NBCL_INVALID_ARGUMENT;
-    return render_job_run(e, &s, 1, opts, img, timing);
+    return render_job_run(e, &s, 1, opts, img, timing, 0);
 }
 
 /* ------------------------------------------------------------ several frames per launch */
@@ -853,16 +861,17 @@ size_t nbcl_render_batch_max(const nbcl_engine *e, const nbcl_scene *s)
     return b ? b : 1;
 }
 
-nbcl_status nbcl_render_frames(nbcl_engine *e, const nbcl_scene *const *scenes, size_t n,
-                               const nbcl_render_opts *opts, nbcl_image *imgs,
-                               nbcl_render_timing *timings)
+static nbcl_status render_frames(nbcl_engine *e, const nbcl_scene *const *scenes, size_t n,
+                                 const nbcl_render_opts *opts, nbcl_image *imgs,
+                                 nbcl_render_timing *timings, int borrowed)
 {
     if (!e || !scenes || !imgs || n == 0)
         return NBCL_INVALID_ARGUMENT;
     for (size_t i = 0; i < n; i++) {
-        if (!scenes[i])
+        if (!scenes[i] || (borrowed && !imgs[i].data))
             return NBCL_INVALID_ARGUMENT;
-        imgs[i].data = NULL;
+        if (!borrowed)
+            imgs[i].data = NULL;
     }
     const size_t cap = use_simd(e) ? NBCL_BATCH_MAX : 1;
     nbcl_status st = NBCL_OK;
@@ -870,12 +879,27 @@ nbcl_status nbcl_render_frames(nbcl_engine *e, const nbcl_scene *const *scenes, 
         m = 1; /* the longest run of frames that can share launches with frame i */
         while (i + m < n && m < cap && nbcl_scenes_batchable(scenes[i], scenes[i + m]))
             m++;
-        st = render_job_run(e, scenes + i, m, opts, imgs + i, timings ? timings + i : NULL);
+        st = render_job_run(e, scenes + i, m, opts, imgs + i, timings ? timings + i : NULL,
+                            borrowed);
     }
-    if (st != NBCL_OK)
+    if (st != NBCL_OK && !borrowed)
         for (size_t i = 0; i < n; i++)
             nbcl_image_free(&imgs[i]);
     return st;
+}
+
+nbcl_status nbcl_render_frames(nbcl_engine *e, const nbcl_scene *const *scenes, size_t n,
+                               const nbcl_render_opts *opts, nbcl_image *imgs,
+                               nbcl_render_timing *timings)
+{
+    return render_frames(e, scenes, n, opts, imgs, timings, 0);
+}
+
+nbcl_status nbcl__render_frames_into(nbcl_engine *e, const nbcl_scene *const *scenes, size_t n,
+                                     const nbcl_render_opts *opts, nbcl_image *imgs,
+                                     nbcl_render_timing *timings)
+{
+    return render_frames(e, scenes, n, opts, imgs, timings, 1);
 }
 
 /* ------------------------------------------------------------------ comparison (host) */

@@ -1,7 +1,9 @@
 /* A series of frames in one process: the frame plan (this process's share, -frames, -resume),
  * render workers (the calling thread with one engine, one thread per engine with several: each
- * engine's OpenCL calls stay on one thread), and one writer thread that computes statistics,
- * conversions and the noise image and writes every output while the next frame renders.
+ * engine's OpenCL calls stay on one thread), and a writer thread that computes statistics,
+ * conversions and the noise image and writes every output while the next frame renders; once
+ * the renders are done the calling thread writes queued frames too (two_writers). Images are
+ * used again frame after frame (buf_pool).
  *
  * Durability: each frame's files are written to temporary files in a commit set of the frame's
  * own; when a batch is full (as many frames as 96 open files allow, or sync_frames), when
@@ -15,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "nbcl_internal.h"
 
@@ -24,9 +27,10 @@
 
 typedef struct item {
     int frame;
+    long seq;              /* its place in the writers' queue (0, 1, ...): callbacks in order */
     size_t engine;
     nbcl_scene *scene;
-    nbcl_image img;
+    nbcl_image img;        /* its memory from the series' image pool */
     nbcl_render_timing tm;
     nbcl_stats stats;
     int have_stats;
@@ -34,6 +38,58 @@ typedef struct item {
     double phi_deg;
     struct item *next;
 } item;
+
+/* Buffers of one size used again frame after frame (a stack): a fresh 1 MB image is a fresh
+ * mmap whose 256 pages fault in inside the kernel's threads (glibc serves page-aligned blocks of
+ * that size with mmap every time, and munmap flushes the other core's TLB). At most `cap`
+ * buffers are kept; more are freed. */
+typedef struct buf_pool {
+    pthread_mutex_t mu;
+    void **buf;
+    int n, cap;
+    size_t bytes;
+} buf_pool;
+
+static int pool_init(buf_pool *p, size_t bytes, int cap)
+{
+    p->buf = calloc((size_t)(cap > 0 ? cap : 1), sizeof *p->buf);
+    p->n = 0;
+    p->cap = cap;
+    p->bytes = bytes;
+    pthread_mutex_init(&p->mu, NULL);
+    return p->buf != NULL;
+}
+
+static void *pool_get(buf_pool *p)
+{
+    void *b = NULL;
+    pthread_mutex_lock(&p->mu);
+    if (p->n > 0)
+        b = p->buf[--p->n];
+    pthread_mutex_unlock(&p->mu);
+    return b ? b : nbcl_alloc_large(p->bytes);
+}
+
+static void pool_put(buf_pool *p, void *b)
+{
+    if (!b)
+        return;
+    pthread_mutex_lock(&p->mu);
+    if (p->n < p->cap) {
+        p->buf[p->n++] = b;
+        b = NULL;
+    }
+    pthread_mutex_unlock(&p->mu);
+    free(b);
+}
+
+static void pool_destroy(buf_pool *p)
+{
+    while (p->n > 0)
+        free(p->buf[--p->n]);
+    free(p->buf);
+    pthread_mutex_destroy(&p->mu);
+}
 
 typedef struct series_ctx {
     const nbcl_config *cfg;
@@ -49,6 +105,19 @@ typedef struct series_ctx {
     int nplan, next;
     item *head, *tail;
     int queued, cap;
+    buf_pool images;       /* float images: renders write them, item_free gives them back */
+    buf_pool smv;          /* the writers' SMV images */
+
+    /* The writers: one thread; with writers == 2 the calling thread joins it once its renders
+     * are done, for the frames still queued. Two turns keep the queue's order whatever the
+     * writers' speed: a frame's callbacks (check_frame, on_frame) run after every earlier
+     * frame's, and its files join the batch after every earlier frame's did (or failed). */
+    int writers;
+    long pushed;           /* items queued so far (the next one's seq) */
+    long turn[2];          /* TURN_ANNOUNCE, TURN_COMMIT: seq of the item whose turn it is */
+    pthread_cond_t turn_cv;
+    int out_failed;        /* a frame's output failed: no later frame is begun or committed */
+    struct batch *batch;   /* frames waiting for their commit (in TURN_COMMIT, or at the end) */
     int producers_done;
     int stop;              /* an error: no more frames */
     nbcl_status st;
@@ -99,11 +168,11 @@ static void fail_ctx(series_ctx *c, nbcl_status st, const char *msg)
     pthread_mutex_unlock(&c->mu);
 }
 
-static void item_free(item *it)
+static void item_free(series_ctx *c, item *it)
 {
     if (!it)
         return;
-    nbcl_image_free(&it->img);
+    pool_put(&c->images, it->img.data);
     nbcl_scene_destroy(it->scene);
     free(it);
 }
@@ -132,11 +201,14 @@ static int render_tick(void *user, size_t done, size_t total)
 
 /* ---------------------------------------------------------------- render side */
 /* The next frames for engine ei: up to bmax of the plan, fewer so that what is left splits
- * evenly over batches (and, with several engines, so that each gets some: dynamic hand-out). */
+ * evenly over batches (and, with several engines, so that each gets some: dynamic hand-out).
+ * Waits first while the writers' queue is full: the frames in flight stay bounded. */
 static int next_frames(series_ctx *c, size_t ei, int *ks)
 {
     int n = 0;
     pthread_mutex_lock(&c->mu);
+    while (c->queued >= c->cap && !c->stop && !cancelled(c))
+        pthread_cond_wait(&c->not_full, &c->mu);
     if (!c->stop && !cancelled(c) && c->next < c->nplan) {
         int left = c->nplan - c->next, bmax = c->bmax[ei];
         int share = (left + (int)c->nengines - 1) / (int)c->nengines;
@@ -181,7 +253,7 @@ static item *frame_item(series_ctx *c, size_t ei, int k)
         char msg[2100];
         snprintf(msg, sizeof msg, "frame %d: %s", k, err);
         fail_ctx(c, st, msg);
-        item_free(it);
+        item_free(c, it);
         return NULL;
     }
     return it;
@@ -195,14 +267,21 @@ static int render_items(series_ctx *c, size_t ei, item **its, int n)
     const nbcl_scene *scenes[NBCL_SERIES_BATCH];
     nbcl_image imgs[NBCL_SERIES_BATCH];
     nbcl_render_timing tms[NBCL_SERIES_BATCH];
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         scenes[i] = its[i]->scene;
+        imgs[i].data = its[i]->img.data ? its[i]->img.data : pool_get(&c->images);
+        its[i]->img.data = imgs[i].data; /* the item gives it back, whatever happens */
+        if (!imgs[i].data) {
+            fail_ctx(c, NBCL_OUT_OF_MEMORY, "out of memory for the frames' images");
+            return -1;
+        }
+    }
     nbcl_render_opts ro = {0};
     if (c->o->cancel || (c->nengines == 1 && c->o->render_progress)) {
         ro.progress = render_tick;
         ro.progress_user = c;
     }
-    nbcl_status st = nbcl_render_frames(e, scenes, (size_t)n, &ro, imgs, tms);
+    nbcl_status st = nbcl__render_frames_into(e, scenes, (size_t)n, &ro, imgs, tms);
     if (st != NBCL_OK) {
         if (st != NBCL_INTERRUPTED) {
             fail_ctx(c, st, nbcl_engine_last_error(e));
@@ -234,16 +313,18 @@ static int render_items(series_ctx *c, size_t ei, item **its, int n)
     return 0;
 }
 
+/* a rendered frame to the writers; never waits (its image is made: next_frames waits for room
+ * before the next batch is rendered), so the calling thread is free to write as soon as its
+ * last batch is rendered */
 static void queue_push(series_ctx *c, item *it)
 {
     pthread_mutex_lock(&c->mu);
-    while (c->queued >= c->cap && !c->stop)
-        pthread_cond_wait(&c->not_full, &c->mu);
     if (c->stop) {
         pthread_mutex_unlock(&c->mu);
-        item_free(it);
+        item_free(c, it);
         return;
     }
+    it->seq = c->pushed++;
     it->next = NULL;
     if (c->tail)
         c->tail->next = it;
@@ -277,7 +358,7 @@ static void render_loop(series_ctx *c, size_t ei)
             done += ok ? m : 0;
         }
         for (int i = done; i < n; i++) /* not rendered or failed: dropped */
-            item_free(its[i]);
+            item_free(c, its[i]);
         if (!ok)
             break;
     }
@@ -378,10 +459,78 @@ static void nexus_finish(series_ctx *c)
     c->nexus = NULL;
 }
 
-static nbcl_status write_item(series_ctx *c, item *it, char *err, size_t errlen)
+/* The queue's order for the writers (see series_ctx): with two writers, frame k+1's products
+ * may be ready before frame k's callbacks ran, or its files written before frame k's; it waits
+ * here for its turn. Every item passes each turn exactly once. Returns 0 when an earlier
+ * frame's output failed (nothing after it is begun or committed, as with one writer). */
+enum { TURN_ANNOUNCE = 0, TURN_COMMIT = 1 };
+
+static int turn_wait(series_ctx *c, int which, long seq)
+{
+    pthread_mutex_lock(&c->mu);
+    while (c->turn[which] != seq)
+        pthread_cond_wait(&c->turn_cv, &c->mu);
+    int go = !c->out_failed;
+    pthread_mutex_unlock(&c->mu);
+    return go;
+}
+
+static void turn_next(series_ctx *c, int which)
+{
+    pthread_mutex_lock(&c->mu);
+    c->turn[which]++;
+    pthread_cond_broadcast(&c->turn_cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void acc_add(series_ctx *c, double *sum, double s)
+{
+    pthread_mutex_lock(&c->mu);
+    *sum += s;
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* an error of the output side: the first one is the series' */
+static void fail_output(series_ctx *c, nbcl_status st, const char *msg, int check)
+{
+    pthread_mutex_lock(&c->mu);
+    c->acc.output_failed = 1;
+    c->acc.check_failed |= check;
+    c->out_failed = 1;
+    pthread_mutex_unlock(&c->mu);
+    fail_ctx(c, st, msg);
+}
+
+/* *turned: whether a frame passed TURN_ANNOUNCE (TURN_PASSED), was dropped there after an
+ * earlier frame failed (TURN_STOPPED: not an error of its own), or did not reach it */
+enum { TURN_NOT_YET = 0, TURN_PASSED = 1, TURN_STOPPED = 2 };
+
+/* the frame's callbacks (check_frame, on_frame), in queue order */
+static nbcl_status announce(series_ctx *c, item *it, const nbcl_series_frame *f, int *turned,
+                            char *err, size_t errlen)
 {
     const nbcl_series_opts *o = c->o;
-    double t = nbcl__now(); /* the writer's sums are its own (read after the join) */
+    nbcl_status st = NBCL_OK;
+    *turned = TURN_PASSED;
+    if (!turn_wait(c, TURN_ANNOUNCE, it->seq)) {
+        st = NBCL_INTERRUPTED;
+        *turned = TURN_STOPPED;
+        nbcl__errf(err, errlen, "stopped");
+    } else if (o->check_frame && (st = o->check_frame(o->check_frame_user, f, err, errlen)) !=
+                                     NBCL_OK) {
+        fail_output(c, st, err, 1); /* before the next frame's turn: it sees the failure */
+    } else if (o->on_frame) {
+        o->on_frame(o->on_frame_user, f);
+    }
+    turn_next(c, TURN_ANNOUNCE);
+    return st;
+}
+
+static nbcl_status write_products(series_ctx *c, item *it, nbcl_frame_products *p, int *turned,
+                                  char *err, size_t errlen)
+{
+    const nbcl_series_opts *o = c->o;
+    double t = nbcl__now();
     int want[NBCL_OUT_KINDS];
     char names[NBCL_OUT_KINDS][PATHCAP];
     nbcl_series_frame f;
@@ -398,13 +547,21 @@ static nbcl_status write_item(series_ctx *c, item *it, char *err, size_t errlen)
         }
         f.path[kd] = names[kd];
     }
-    nbcl_frame_products p;
+    uint16_t *smv = want[NBCL_OUT_SMV] ? pool_get(&c->smv) : NULL;
     /* without device statistics the host's are made with the SMV image (one sweep fewer) */
-    nbcl_status st = nbcl_frame_products_make(it->scene, &it->img,
-                                              it->have_stats ? &it->stats : NULL, want, &p, err,
-                                              errlen);
-    it->stats = p.stats;
-    c->acc.convert_s += nbcl__now() - t;
+    nbcl_status st = want[NBCL_OUT_SMV] && !smv
+                         ? NBCL_OUT_OF_MEMORY
+                         : nbcl__frame_products_make_into(it->scene, &it->img,
+                                                          it->have_stats ? &it->stats : NULL,
+                                                          want, smv, p, err, errlen);
+    if (want[NBCL_OUT_SMV] && !smv)
+        nbcl__errf(err, errlen, "out of memory for the SMV image of frame %d", it->frame);
+    if (p->smv != smv) { /* make failed before taking it */
+        pool_put(&c->smv, smv);
+        smv = NULL;
+    }
+    it->stats = p->stats;
+    acc_add(c, &c->acc.convert_s, nbcl__now() - t);
     if (st != NBCL_OK)
         return st;
     f.frame = it->frame;
@@ -415,53 +572,62 @@ static nbcl_status write_item(series_ctx *c, item *it, char *err, size_t errlen)
     f.scene = it->scene;
     f.image = &it->img;
     f.timing = &it->tm;
-    f.products = &p;
+    f.products = p;
     f.engine = it->engine;
-    if (o->check_frame && (st = o->check_frame(o->check_frame_user, &f, err, errlen)) != NBCL_OK) {
-        c->acc.check_failed = 1;
-        nbcl_frame_products_free(&p);
+    if ((st = announce(c, it, &f, turned, err, errlen)) != NBCL_OK)
         return st;
-    }
-    if (o->on_frame)
-        o->on_frame(o->on_frame_user, &f);
     for (int kd = 0; kd < NBCL_OUT_KINDS && st == NBCL_OK; kd++)
         if (want[kd]) {
             t = nbcl__now();
-            st = nbcl_frame_products_write(&p, &it->img, (nbcl_output_kind)kd, names[kd], err,
+            st = nbcl_frame_products_write(p, &it->img, (nbcl_output_kind)kd, names[kd], err,
                                            errlen);
-            c->acc.write_s[kd] += nbcl__now() - t;
+            acc_add(c, &c->acc.write_s[kd], nbcl__now() - t);
         }
-    if (st == NBCL_OK && (o->nexus_path || o->cbf_path)) {
+    if (st == NBCL_OK && (o->nexus_path || o->cbf_path)) { /* one writer: no lock needed */
         t = nbcl__now();
-        st = nbcl_frame_products_counts(it->scene, &it->img, &p, err, errlen);
+        st = nbcl_frame_products_counts(it->scene, &it->img, p, err, errlen);
         if (st == NBCL_OK && o->nframes == 1) {
             nbcl_nexus_opts no = {1, (nbcl_nexus_compression)o->nexus_compression, 0};
             if (o->cbf_path)
-                st = nbcl_write_cbf(o->cbf_path, &p.meta, p.counts, err, errlen);
+                st = nbcl_write_cbf(o->cbf_path, &p->meta, p->counts, err, errlen);
             if (st == NBCL_OK && o->nexus_path)
-                st = nbcl_write_nexus(o->nexus_path, &p.meta, p.counts, &no, err, errlen);
+                st = nbcl_write_nexus(o->nexus_path, &p->meta, p->counts, &no, err, errlen);
         } else if (st == NBCL_OK && o->nexus_path) {
-            st = nexus_frame(c, it->frame, &p, err, errlen);
+            st = nexus_frame(c, it->frame, p, err, errlen);
         }
         c->acc.convert_s += nbcl__now() - t;
     }
-    if (st == NBCL_OK && p.counts && o->nframes == 1) {
+    if (st == NBCL_OK && p->counts && o->nframes == 1) {
         c->acc.counts_written = 1;
-        c->acc.counts_overloads = p.counts_info.overloads;
-        c->acc.counts_masked = p.counts_info.masked;
+        c->acc.counts_overloads = p->counts_info.overloads;
+        c->acc.counts_masked = p->counts_info.masked;
     }
     for (size_t i = 0; i < o->nsinks && st == NBCL_OK; i++)
         st = o->sinks[i].write_frame(o->sinks[i].user, &f, err, errlen);
+    return st;
+}
+
+/* one frame's products and files; the SMV image goes back to the pool */
+static nbcl_status write_item(series_ctx *c, item *it, int *turned, char *err, size_t errlen)
+{
+    nbcl_frame_products p;
+    memset(&p, 0, sizeof p);
+    nbcl_status st = write_products(c, it, &p, turned, err, errlen);
+    pool_put(&c->smv, p.smv);
+    p.smv = NULL;
     nbcl_frame_products_free(&p);
     return st;
 }
 
 /* A batch of frames waiting for their commit: one commit set per frame (its files appear
- * together or not at all), synced together (one wait for the batch) and then renamed set by set. */
+ * together or not at all), synced together (one wait for the batch) and then renamed set by set.
+ * (A thread that fdatasynced each frame as it joined the batch, while later frames were written,
+ * made the series slower, not faster: 40 interleaved runs, docs/performance.md.) */
 #define BATCH_FILES 96 /* the outfile layer holds at most 256 temporary files over all sets */
 typedef struct batch {
     nbcl_commit_set *set[BATCH_FILES];
     int n, cap;
+    double last_commit, interval;
 } batch;
 
 static int batch_frames(const series_ctx *c)
@@ -484,7 +650,8 @@ static nbcl_status batch_commit(series_ctx *c, batch *b, char *err, size_t errle
     for (int i = 0; i < b->n; i++)
         nbcl_commit_set_destroy(b->set[i]);
     b->n = 0;
-    c->acc.commit_s += nbcl__now() - t;
+    b->last_commit = nbcl__now();
+    acc_add(c, &c->acc.commit_s, b->last_commit - t);
     return st;
 }
 
@@ -495,66 +662,108 @@ static void batch_abort(batch *b)
     b->n = 0;
 }
 
-/* one frame's files, into a commit set of their own that joins the batch */
-static nbcl_status write_frame(series_ctx *c, item *it, batch *b, char *err, size_t errlen)
+/* a written frame's set joins the batch, which is committed when full or due (in TURN_COMMIT:
+ * one writer at a time) */
+static nbcl_status batch_add(series_ctx *c, nbcl_commit_set *set, char *err, size_t errlen)
 {
-    nbcl_commit_set *set = NULL;
-    nbcl_status st = nbcl_commit_set_create(&set, err, errlen);
+    batch *b = c->batch;
+    b->set[b->n++] = set;
+    nbcl_status st = NBCL_OK;
+    if (b->n >= b->cap || nbcl__now() - b->last_commit >= b->interval)
+        st = batch_commit(c, b, err, errlen);
+    pthread_mutex_lock(&c->mu);
+    c->written++;
+    pthread_mutex_unlock(&c->mu);
+    if (st == NBCL_OK)
+        report_progress(c, 0);
+    return st;
+}
+
+/* one frame's files, into a commit set of their own (*set; NULL when nothing was written) */
+static nbcl_status write_frame(series_ctx *c, item *it, int *turned, nbcl_commit_set **set,
+                               char *err, size_t errlen)
+{
+    nbcl_status st = nbcl_commit_set_create(set, err, errlen);
     if (st != NBCL_OK)
         return st;
-    nbcl_commit_set *prev = nbcl_commit_set_use(set);
-    st = write_item(c, it, err, errlen);
+    nbcl_commit_set *prev = nbcl_commit_set_use(*set);
+    st = write_item(c, it, turned, err, errlen);
     nbcl_commit_set_use(prev);
     if (st != NBCL_OK) {
-        nbcl_commit_set_destroy(set);
-        return st;
+        nbcl_commit_set_destroy(*set); /* removes its files */
+        *set = NULL;
     }
-    b->set[b->n++] = set;
-    return NBCL_OK;
+    return st;
+}
+
+/* one item: its frame written (unless the series stopped), both turns passed, the frame's set
+ * into the batch in queue order */
+static void writer_item(series_ctx *c, item *it, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&c->mu);
+    int stop = c->stop;
+    pthread_mutex_unlock(&c->mu);
+    if (!stop && cancelled(c) && !c->o->keep_finished_on_cancel)
+        stop = 1;
+    int turned = TURN_NOT_YET;
+    nbcl_commit_set *set = NULL;
+    nbcl_status st = NBCL_OK;
+    if (!stop) {
+        st = write_frame(c, it, &turned, &set, err, errlen);
+        if (st != NBCL_OK && turned != TURN_STOPPED)
+            fail_output(c, st, err, 0); /* before its turns pass: later frames see it */
+    }
+    if (turned == TURN_NOT_YET) {
+        turn_wait(c, TURN_ANNOUNCE, it->seq);
+        turn_next(c, TURN_ANNOUNCE);
+    }
+    if (turn_wait(c, TURN_COMMIT, it->seq) && set) {
+        st = batch_add(c, set, err, errlen);
+        set = NULL;
+        if (st != NBCL_OK)
+            fail_output(c, st, err, 0);
+    }
+    nbcl_commit_set_destroy(set); /* an earlier frame failed after this one was written */
+    turn_next(c, TURN_COMMIT);
+}
+
+/* frames from the queue until it is empty and the renders are done */
+static void writer_loop(series_ctx *c)
+{
+    char err[2048];
+    for (item *it; (it = queue_pop(c)) != NULL;) {
+        writer_item(c, it, err, sizeof err);
+        item_free(c, it);
+    }
+}
+
+/* after the last frame of every writer: the last batch, the NXmx file */
+static void writer_finish(series_ctx *c)
+{
+    char err[2048];
+    if (cancelled(c) && !c->o->keep_finished_on_cancel) {
+        batch_abort(c->batch);
+    } else { /* the frames written so far are whole: commit them, also after a failure */
+        nbcl_status st = batch_commit(c, c->batch, err, sizeof err);
+        if (st != NBCL_OK)
+            fail_output(c, st, err, 0);
+    }
+    nexus_finish(c);
+}
+
+/* a FIFO output waiting for its reader stops with the series' token (or the first engine's) */
+static nbcl_cancel *writer_token(const series_ctx *c)
+{
+    return c->o->cancel ? c->o->cancel : c->engines[0]->opts.cancel;
 }
 
 static void *writer_thread(void *arg)
 {
     series_ctx *c = arg;
-    /* a FIFO output waiting for its reader stops with the series' token (or the first engine's) */
-    nbcl_cancel *prev = nbcl_cancel_use(c->o->cancel ? c->o->cancel : c->engines[0]->opts.cancel);
-    char err[2048];
-    batch b = {.n = 0, .cap = batch_frames(c)};
-    double interval = c->o->sync_interval_s > 0 ? c->o->sync_interval_s : 2.0;
-    double last_commit = nbcl__now();
-    for (item *it; (it = queue_pop(c)) != NULL;) {
-        pthread_mutex_lock(&c->mu);
-        int stop = c->stop;
-        pthread_mutex_unlock(&c->mu);
-        if (!stop && cancelled(c) && !c->o->keep_finished_on_cancel)
-            stop = 1;
-        if (!stop) {
-            nbcl_status st = write_frame(c, it, &b, err, sizeof err);
-            if (st == NBCL_OK) {
-                c->written++;
-                if (b.n >= b.cap || nbcl__now() - last_commit >= interval) {
-                    st = batch_commit(c, &b, err, sizeof err);
-                    last_commit = nbcl__now();
-                }
-                report_progress(c, 0);
-            }
-            if (st != NBCL_OK) {
-                c->acc.output_failed = 1;
-                fail_ctx(c, st, err);
-            }
-        }
-        item_free(it);
-    }
-    if (cancelled(c) && !c->o->keep_finished_on_cancel) {
-        batch_abort(&b);
-    } else { /* the frames written so far are whole: commit them, also after a failure */
-        nbcl_status st = batch_commit(c, &b, err, sizeof err);
-        if (st != NBCL_OK) {
-            c->acc.output_failed = 1;
-            fail_ctx(c, st, err);
-        }
-    }
-    nexus_finish(c);
+    nbcl_cancel *prev = nbcl_cancel_use(writer_token(c));
+    writer_loop(c);
+    if (c->writers == 1)
+        writer_finish(c);
     nbcl_cancel_use(prev); /* it may have run on the caller's thread */
     return NULL;
 }
@@ -611,6 +820,117 @@ static nbcl_status make_plan(series_ctx *c, char *err, size_t errlen)
     return NBCL_OK;
 }
 
+/* whether the calling thread may write frames too once its renders are done: the per-frame
+ * outputs only (the NXmx file, single-frame photon counts and the sinks stay on one thread),
+ * more than one frame to write and more than one CPU */
+static int two_writers(const series_ctx *c)
+{
+    const nbcl_series_opts *o = c->o;
+    if (c->nplan < 2 || o->nexus_path || o->cbf_path || o->nsinks > 0 || o->path[NBCL_OUT_CBF] ||
+        nbcl__host_threads() < 2)
+        return 0;
+    /* outputs that are devices or FIFOs (names linked to one FIFO, say) get their frames one
+     * after the other, as from one writer: two writing at once would interleave the streams */
+    for (int kd = 0; kd < NBCL_OUT_KINDS; kd++) {
+        char name[PATHCAP];
+        struct stat st;
+        if (o->path[kd] &&
+            nbcl_template_expand(o->path[kd], o->nframes > 1 ? c->plan[0] : -1, name,
+                                 sizeof name) == NBCL_OK &&
+            stat(name, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)))
+            return 0;
+    }
+    return 1;
+}
+
+/* locks, pools (bounded by the frames in flight: the queue, a batch being rendered per engine,
+ * one per writer) and the batch */
+static nbcl_status pipeline_init(series_ctx *c, char *err, size_t errlen)
+{
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->not_empty, NULL);
+    pthread_cond_init(&c->not_full, NULL);
+    pthread_cond_init(&c->turn_cv, NULL);
+    c->writers = two_writers(c) ? 2 : 1;
+    int in_flight = c->cap + c->writers;
+    for (size_t i = 0; i < c->nengines; i++)
+        in_flight += c->bmax[i];
+    size_t npix = (size_t)c->base->fpixels * (size_t)c->base->spixels;
+    int ok = pool_init(&c->images, (npix ? npix : 1) * sizeof(float), in_flight);
+    ok &= pool_init(&c->smv, (npix ? npix : 1) * sizeof(uint16_t), c->writers);
+    c->batch = calloc(1, sizeof *c->batch);
+    if (!ok || !c->batch) {
+        nbcl__errf(err, errlen, "out of memory");
+        return NBCL_OUT_OF_MEMORY;
+    }
+    c->batch->cap = batch_frames(c);
+    c->batch->interval = c->o->sync_interval_s > 0 ? c->o->sync_interval_s : 2.0;
+    c->batch->last_commit = nbcl__now();
+    return NBCL_OK;
+}
+
+static void render_all(series_ctx *c)
+{
+    size_t nengines = c->nengines;
+    if (nengines == 1) {
+        render_loop(c, 0);
+    } else {
+        worker *w = calloc(nengines, sizeof *w);
+        for (size_t i = 0; w && i < nengines; i++) {
+            w[i].c = c;
+            w[i].ei = i;
+            w[i].started = pthread_create(&w[i].tid, NULL, render_thread, &w[i]) == 0;
+        }
+        for (size_t i = 0; w && i < nengines; i++)
+            if (w[i].started)
+                pthread_join(w[i].tid, NULL);
+        if (!w)
+            render_loop(c, 0);
+        free(w);
+    }
+}
+
+/* the renders on this thread (one engine) or a thread per engine, the writer thread meanwhile;
+ * with two writers this thread then joins the writer for the frames still queued */
+static void pipeline_run(series_ctx *c)
+{
+    report_progress(c, 1);
+    pthread_t wtid;
+    int wthreaded = pthread_create(&wtid, NULL, writer_thread, c) == 0;
+    if (!wthreaded) {
+        c->cap = c->nplan + 1; /* no writer thread: render everything, then write */
+        c->writers = 1;
+    }
+    render_all(c);
+    pthread_mutex_lock(&c->mu);
+    c->producers_done = 1;
+    pthread_cond_broadcast(&c->not_empty);
+    pthread_mutex_unlock(&c->mu);
+    if (!wthreaded) {
+        writer_thread(c);
+    } else if (c->writers == 1) {
+        pthread_join(wtid, NULL);
+    } else {
+        nbcl_cancel *prev = nbcl_cancel_use(writer_token(c));
+        writer_loop(c);
+        pthread_join(wtid, NULL);
+        writer_finish(c);
+        nbcl_cancel_use(prev);
+    }
+    report_progress(c, 1);
+}
+
+static void pipeline_free(series_ctx *c)
+{
+    pthread_mutex_destroy(&c->mu);
+    pthread_cond_destroy(&c->not_empty);
+    pthread_cond_destroy(&c->not_full);
+    pthread_cond_destroy(&c->turn_cv);
+    pool_destroy(&c->images);
+    pool_destroy(&c->smv);
+    free(c->batch);
+}
+
 nbcl_status nbcl_series_run(nbcl_engine *const *engines, size_t nengines, const nbcl_config *cfg,
                             const nbcl_scene *base, const nbcl_series_opts *o,
                             nbcl_series_result *res, char *err, size_t errlen)
@@ -654,41 +974,11 @@ nbcl_status nbcl_series_run(nbcl_engine *const *engines, size_t nengines, const 
         bmax_all = c->bmax[i] > bmax_all ? c->bmax[i] : bmax_all;
     }
     c->cap = (int)nengines + bmax_all;
-    pthread_mutex_init(&c->mu, NULL);
-    pthread_cond_init(&c->not_empty, NULL);
-    pthread_cond_init(&c->not_full, NULL);
-    report_progress(c, 1);
-
-    pthread_t wtid;
-    int wthreaded = pthread_create(&wtid, NULL, writer_thread, c) == 0;
-    if (!wthreaded)
-        c->cap = c->nplan + 1; /* no writer thread: render everything, then write */
-    if (nengines == 1) {
-        render_loop(c, 0);
-    } else {
-        worker *w = calloc(nengines, sizeof *w);
-        for (size_t i = 0; w && i < nengines; i++) {
-            w[i].c = c;
-            w[i].ei = i;
-            w[i].started = pthread_create(&w[i].tid, NULL, render_thread, &w[i]) == 0;
-        }
-        for (size_t i = 0; w && i < nengines; i++)
-            if (w[i].started)
-                pthread_join(w[i].tid, NULL);
-        if (!w)
-            render_loop(c, 0);
-        free(w);
-    }
-    pthread_mutex_lock(&c->mu);
-    c->producers_done = 1;
-    pthread_cond_broadcast(&c->not_empty);
-    pthread_mutex_unlock(&c->mu);
-    if (wthreaded)
-        pthread_join(wtid, NULL);
+    st = pipeline_init(c, err, errlen);
+    if (st == NBCL_OK)
+        pipeline_run(c);
     else
-        writer_thread(c);
-    report_progress(c, 1);
-
+        fail_ctx(c, st, err);
     st = c->st;
     if (st != NBCL_OK)
         nbcl__errf(err, errlen, "%s", c->err);
@@ -711,9 +1001,7 @@ nbcl_status nbcl_series_run(nbcl_engine *const *engines, size_t nengines, const 
         res->written = c->written;
         res->wall_s = nbcl__now() - c->t0;
     }
-    pthread_mutex_destroy(&c->mu);
-    pthread_cond_destroy(&c->not_empty);
-    pthread_cond_destroy(&c->not_full);
+    pipeline_free(c);
     free(c->plan);
     free(c->bmax);
     free(c);
