@@ -116,6 +116,8 @@ int nbcl__sha256(const void *data, size_t len, unsigned char out[32]);
 double nbcl__now(void);
 /* device.c: case-insensitive substring test; NULL holds nothing */
 int nbcl__icontains(const char *hay, const char *needle);
+/* env.c: NBCL_MODULE_DIR (NULL when unset), for the module loader */
+const char *nbcl__env_module_dir(void);
 
 /* CLBlast routines, resolved from the shared library on first use (blas.c); NULL and the
  * reason in why when it cannot be loaded */

@@ -135,6 +135,42 @@ static void missing_modules(void **state)
     g_lib[0] = 0;
 }
 
+/* NBCL_MODULE_DIR is tried first (a libnbcl whose own nbcl/ is empty still writes CBF with it),
+ * and a libnbcl reached through a link in a folder without nbcl/ finds the modules next to its
+ * real file */
+static void module_dir_and_links(void **state)
+{
+    (void)state;
+    nbcl_test_need_device();
+    if (!scratch_lib("envdir"))
+        skip();
+    char env[4400];
+    snprintf(env, sizeof env, "NBCL_MODULE_DIR='%s/../lib/nbcl'", getenv("NBCL_BIN_DIR"));
+    const char *d = nbcl_test_workdir("envdir_run");
+    assert_int_equal(run_in(d, env, "nbcl", BASE "-floatfile f.bin -cbffile c.cbf"), 0);
+    assert_int_equal(outputs_in(d), 3); /* f.bin, intimage.img, c.cbf */
+    /* the same libnbcl without it: refused, naming its own nbcl/ first */
+    assert_int_equal(run_in(d, NULL, "nbcl", BASE "-floatfile g.bin -cbffile g.cbf"), 6);
+    assert_int_equal(outputs_in(d), 3);
+    /* links only: lib/ holds symbolic links to the build's libnbcl files, no nbcl/ */
+    const char *l = nbcl_test_workdir("links");
+    assert_non_null(l);
+    char cmd[16384];
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p '%s/lib' && for f in '%s'/../lib/libnbcl.so.*; do "
+             "ln -s \"$(readlink -f \"$f\")\" '%s/lib/'\"$(basename \"$f\")\"; done",
+             l, getenv("NBCL_BIN_DIR"), l);
+    assert_int_equal(nbcl_test_run(cmd), 0);
+    snprintf(g_lib, sizeof g_lib, "%s/lib", l);
+    d = nbcl_test_workdir("links_run");
+    assert_int_equal(run_in(d, "LD_DEBUG=files", "nbcl", BASE "-floatfile f.bin -cbffile c.cbf"), 0);
+    assert_int_equal(outputs_in(d), 3);
+    char want[4400];
+    snprintf(want, sizeof want, "needed by %s/libnbcl.so", g_lib); /* the link was used */
+    assert_says(d, want);
+    g_lib[0] = 0;
+}
+
 /* a module file that is not a library, and one that lacks its entry point (another module
  * under its name) */
 static void broken_modules(void **state)
@@ -192,6 +228,7 @@ int main(void)
         cmocka_unit_test(plain_run_loads_none),
         cmocka_unit_test(missing_modules),
         cmocka_unit_test(broken_modules),
+        cmocka_unit_test(module_dir_and_links),
         cmocka_unit_test(mpi_module_missing),
     };
     return cmocka_run_group_tests_name("modules", tests, NULL, NULL);

@@ -161,3 +161,12 @@ nbcl_status nbcl_env_check(char *err, size_t errlen)
 {
     return nbcl_env_options_read(NULL, err, errlen);
 }
+
+/* NBCL_MODULE_DIR, the folder the module loader tries first (core/module.c): read at the first
+ * load of each module, as modules are process-wide and take no options; NULL when unset or
+ * empty */
+const char *nbcl__env_module_dir(void)
+{
+    const char *v = getenv("NBCL_MODULE_DIR");
+    return v && *v ? v : NULL;
+}

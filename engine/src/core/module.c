@@ -5,16 +5,19 @@
  * built as modules, nbcl-NAME.so, which only the processes that write CBF or NXmx, or run under an
  * MPI launcher, load.
  *
- * Where a module is looked for: in the folder "nbcl" next to the shared libnbcl that holds this
- * code (dladdr), the build tree's lib/nbcl and an installed <libdir>/nbcl alike. Code linked from
- * the static libnbcl.a (this tree's tests, static consumers) lies in a program: there the
- * program's ../lib/nbcl is tried (the build tree's bin/ and lib/), then the folder this library
- * was configured to be installed in. */
+ * Where a module is looked for, in this order: the folder NBCL_MODULE_DIR names, when set; the
+ * folder "nbcl" next to the shared libnbcl that holds this code (dladdr: the build tree's
+ * lib/nbcl and an installed <libdir>/nbcl alike), and next to its real path when it was reached
+ * through a link in another folder. Code linked from the static libnbcl.a (this tree's tests,
+ * static consumers) lies in a program: there the program's ../lib/nbcl is tried (the build tree's
+ * bin/ and lib/), then the folder this library was configured to be installed in, then the one
+ * the .deb installs it in (packages are built with another prefix than the configured one). */
 #define _GNU_SOURCE /* dladdr */
 #include <dlfcn.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -24,6 +27,10 @@
 #ifndef NBCL_MODULE_INSTALL_DIR
 #define NBCL_MODULE_INSTALL_DIR "/usr/local/lib/nbcl"
 #endif
+#ifndef NBCL_MODULE_PACKAGE_DIR
+#define NBCL_MODULE_PACKAGE_DIR NBCL_MODULE_INSTALL_DIR
+#endif
+#define CANDIDATES_MAX 5
 
 #define MODULES_MAX 8
 #define NAME_MAX_ 16
@@ -59,9 +66,26 @@ static int dir_of(const char *path, char *dir, size_t cap)
     return 1;
 }
 
-/* the candidate files of module `name`, in order: 1 or 2 of them (0: no name fits) */
-static int candidates(const char *name, char paths[2][PATH_MAX])
+/* append dir/nbcl-name.so (with sub between them) to the list unless it is there already */
+static void add_candidate(char (*paths)[PATH_MAX], int *n, const char *dir, const char *sub,
+                          const char *name)
 {
+    if (*n >= CANDIDATES_MAX ||
+        snprintf(paths[*n], PATH_MAX, "%s%s/nbcl-%s.so", dir, sub, name) >= PATH_MAX)
+        return;
+    for (int i = 0; i < *n; i++)
+        if (strcmp(paths[i], paths[*n]) == 0)
+            return;
+    (*n)++;
+}
+
+/* the candidate files of module `name`, in order (0: no path fits) */
+static int candidates(const char *name, char (*paths)[PATH_MAX])
+{
+    int n = 0;
+    const char *env = nbcl__env_module_dir();
+    if (env)
+        add_candidate(paths, &n, env, "", name);
     Dl_info info;
     char dir[PATH_MAX];
     const char *self = NULL;
@@ -69,28 +93,49 @@ static int candidates(const char *name, char paths[2][PATH_MAX])
         self = info.dli_fname;
     const char *base = self ? strrchr(self, '/') : NULL;
     base = base ? base + 1 : self;
-    if (base && strncmp(base, "libnbcl.so", 10) == 0 && dir_of(self, dir, sizeof dir))
-        return snprintf(paths[0], PATH_MAX, "%s/nbcl/nbcl-%s.so", dir, name) < PATH_MAX;
-    int n = 0;
+    if (base && strncmp(base, "libnbcl.so", 10) == 0) {
+        if (dir_of(self, dir, sizeof dir))
+            add_candidate(paths, &n, dir, "/nbcl", name);
+        char *real = realpath(self, NULL); /* a link to libnbcl from another folder */
+        if (real && dir_of(real, dir, sizeof dir))
+            add_candidate(paths, &n, dir, "/nbcl", name);
+        free(real);
+        return n;
+    }
     char exe[PATH_MAX];
     ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (len > 0) {
         exe[len] = '\0';
-        if (dir_of(exe, dir, sizeof dir) &&
-            snprintf(paths[n], PATH_MAX, "%s/../lib/nbcl/nbcl-%s.so", dir, name) < PATH_MAX)
-            n++;
+        if (dir_of(exe, dir, sizeof dir))
+            add_candidate(paths, &n, dir, "/../lib/nbcl", name);
     }
-    if (snprintf(paths[n], PATH_MAX, "%s/nbcl-%s.so", NBCL_MODULE_INSTALL_DIR, name) < PATH_MAX)
-        n++;
+    add_candidate(paths, &n, NBCL_MODULE_INSTALL_DIR, "", name);
+    add_candidate(paths, &n, NBCL_MODULE_PACKAGE_DIR, "", name);
     return n;
 }
+
+static const void *load_from(const char *name, int flags, char (*paths)[PATH_MAX], int n,
+                             char *err, size_t errlen);
 
 /* dlopen the first candidate that exists (or, when none does, the first), resolve the entry
  * point and check the head */
 static const void *load(const char *name, int flags, char *err, size_t errlen)
 {
-    char paths[2][PATH_MAX];
-    int n = candidates(name, paths), pick = 0;
+    char(*paths)[PATH_MAX] = calloc(CANDIDATES_MAX, PATH_MAX);
+    if (!paths) {
+        nbcl__errf(err, errlen, "nbcl module nbcl-%s.so: out of host memory", name);
+        return NULL;
+    }
+    const void *head = load_from(name, flags, paths, candidates(name, paths), err, errlen);
+    free(paths);
+    return head;
+}
+
+/* load() for the n candidate files in paths */
+static const void *load_from(const char *name, int flags, char (*paths)[PATH_MAX], int n,
+                             char *err, size_t errlen)
+{
+    int pick = 0;
     if (n == 0) {
         nbcl__errf(err, errlen, "nbcl module nbcl-%s.so: its path is too long", name);
         return NULL;
@@ -98,12 +143,19 @@ static const void *load(const char *name, int flags, char *err, size_t errlen)
     struct stat st;
     while (pick < n && stat(paths[pick], &st) != 0)
         pick++;
-    if (pick == n)
+    char tried[1024] = "";
+    if (pick == n) { /* none exists: the first is dlopen's error, the others are listed */
         pick = 0;
+        size_t used = 0;
+        for (int i = 1; i < n && used < sizeof tried; i++) {
+            int w = snprintf(tried + used, sizeof tried - used, "%s%s", i == 1 ? " (also tried " : ", ",
+                             paths[i]);
+            used += w > 0 ? (size_t)w : 0;
+        }
+        if (n > 1 && used < sizeof tried)
+            snprintf(tried + used, sizeof tried - used, ")");
+    }
     const char *path = paths[pick];
-    char tried[2 * PATH_MAX + 16] = "";
-    if (n == 2 && stat(paths[pick], &st) != 0)
-        snprintf(tried, sizeof tried, " (also tried %s)", paths[1]);
     void *h = dlopen(path, RTLD_NOW | (flags & NBCL_MODULE_GLOBAL ? RTLD_GLOBAL : RTLD_LOCAL));
     if (!h) {
         const char *why = dlerror();
