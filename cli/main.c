@@ -800,8 +800,11 @@ static int run(int argc, char **argv, const nbcl_ranks *rk, run_out *out)
  * memory the kernel takes back anyway and cost ~0.4-1 ms of page faults into code not touched
  * before (docs/performance.md). So stdio is flushed and the process ends with _exit, except in
  * sanitizer builds, when PoCL is asked for its exit-time reports (POCL_CQ_PROFILING,
- * POCL_TRACING), and when another OpenCL platform may be loaded (a GPU driver may keep its
- * compiled-program cache up to date from such a hook: not checked, so not skipped). */
+ * POCL_TRACING), and when an engine ran on another platform (a GPU driver may keep its
+ * compiled-program cache up to date from such a hook: not checked, so not skipped). The ICD
+ * loader loads every installed driver at the first platform query, so on a machine with PoCL
+ * and a GPU driver a PoCL run skips the GPU driver's hooks too; that driver made no context in
+ * this process, so it has nothing of this run to save. */
 static int end_process(int rc)
 {
 #ifndef NBCL_EXIT_HOOKS_NEEDED

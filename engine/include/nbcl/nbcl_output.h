@@ -97,7 +97,9 @@ NBCL_API long nbcl_frame_seed(long base, int k);
 /* ---------------------------------------------------------------- series */
 /* What the per-frame callback sees (called on a writer thread - the series' own, or the calling
  * thread once its renders are done - frames in the order they were rendered, never two at
- * once, BEFORE the frame's files are written). */
+ * once, BEFORE the frame's files are written: an announced frame may still fail to be written
+ * or, with two writers, be left uncommitted because an earlier frame's files failed; the
+ * series' result says which frames were committed). */
 typedef struct nbcl_series_frame {
     int frame, nframes;           /* 1-based frame number, frames in the whole series */
     double phi_deg;               /* spindle start of this frame */

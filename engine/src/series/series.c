@@ -830,15 +830,19 @@ static int two_writers(const series_ctx *c)
         nbcl__host_threads() < 2)
         return 0;
     /* outputs that are devices or FIFOs (names linked to one FIFO, say) get their frames one
-     * after the other, as from one writer: two writing at once would interleave the streams */
+     * after the other, as from one writer: two writing at once would interleave the streams.
+     * Every planned frame's names are looked at (with -resume the first may be a plain file). */
     for (int kd = 0; kd < NBCL_OUT_KINDS; kd++) {
-        char name[PATHCAP];
-        struct stat st;
-        if (o->path[kd] &&
-            nbcl_template_expand(o->path[kd], o->nframes > 1 ? c->plan[0] : -1, name,
-                                 sizeof name) == NBCL_OK &&
-            stat(name, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)))
-            return 0;
+        if (!o->path[kd])
+            continue;
+        for (int i = 0; i < c->nplan; i++) {
+            char name[PATHCAP];
+            struct stat st;
+            if (nbcl_template_expand(o->path[kd], o->nframes > 1 ? c->plan[i] : -1, name,
+                                     sizeof name) == NBCL_OK &&
+                stat(name, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)))
+                return 0;
+        }
     }
     return 1;
 }
