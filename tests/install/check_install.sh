@@ -6,7 +6,9 @@
 #      pkg-config (shared and static), never seeing the source or build tree;
 #   3. each example binary renders its image from an unrelated folder, and the image is the
 #      installed nbcl's, bit for bit, for the same parameters (run from yet another folder);
-#   4. the man pages format without warnings.
+#   4. the man pages format without warnings;
+#   5. a program linked with the static libnbcl.a, outside the prefix, loads the installed CBF
+#      and NXmx modules through NBCL_MODULE_DIR; the installed nbcl finds its own.
 # usage: check_install.sh BUILD_DIR SOURCE_DIR       (exit 77: no OpenCL device to render on)
 set -eu
 build=$1 src=$2
@@ -94,6 +96,35 @@ done
 for b in "$tmp/ex-cmake-static/nbcl_example" "$tmp/ex-pc/nbcl_example_static"; do
     if ldd "$b" | grep -q libnbcl; then fail "$b loads libnbcl.so although linked statically"; fi
 done
+
+# a program linked with the static libnbcl.a, outside the prefix, loads the installed modules
+# when NBCL_MODULE_DIR names their folder (docs/architecture.md "Modules": it has no libnbcl.so to
+# look beside, and its ../lib/nbcl is not the prefix's)
+cat >"$tmp/fmtload.c" <<'CEOF'
+#include <nbcl/nbcl.h>
+#include <nbcl/nbcl_formats.h>
+#include <stdio.h>
+int main(void)
+{
+    char err[8192];
+    nbcl_status a = nbcl_format_load(NBCL_FORMAT_CBF, err, sizeof err);
+    if (a != NBCL_OK)
+        fprintf(stderr, "%s\n", err);
+    nbcl_status b = nbcl_format_load(NBCL_FORMAT_HDF5, err, sizeof err);
+    if (b != NBCL_OK)
+        fprintf(stderr, "%s\n", err);
+    return a == NBCL_OK && b == NBCL_OK ? 0 : 1;
+}
+CEOF
+mkdir -p "$tmp/fmtload"
+# shellcheck disable=SC2046
+cc -O2 -o "$tmp/fmtload/fmtload" "$tmp/fmtload.c" $(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config \
+    --cflags nbcl) $(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --static --libs nbcl |
+    sed 's/-lnbcl\b/-l:libnbcl.a/') >"$tmp/fmtload.log" 2>&1 ||
+    { cat "$tmp/fmtload.log" >&2; fail "build a static consumer of the format modules"; }
+if ldd "$tmp/fmtload/fmtload" | grep -q libnbcl; then fail "fmtload loads libnbcl.so"; fi
+NBCL_MODULE_DIR="$libdir/nbcl" "$tmp/fmtload/fmtload" >"$tmp/fmtload.run" 2>&1 ||
+    { cat "$tmp/fmtload.run" >&2; fail "a static consumer with NBCL_MODULE_DIR did not load the modules"; }
 
 "$prefix/bin/nbcl" -version >"$tmp/version.txt" || fail "installed nbcl -version"
 grep -q "^nbcl $(cat "$build/engine/include/nbcl/nbcl_version.h" | sed -n 's/.*NBCL_VERSION_TEXT "\(.*\)"/\1/p') " \
