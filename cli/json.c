@@ -264,14 +264,10 @@ size_t nbcl_json_escape(const char *s, size_t n, char *out, size_t cap)
     return need;
 }
 
-void nbcl_json_strn(nbcl_json *w, const char *s, size_t n)
+/* s[0..n) as a quoted, escaped JSON string (nbcl_json_escape), through a stack buffer when it
+ * fits */
+static void put_escaped(nbcl_json *w, const char *s, size_t n)
 {
-    if (!before_value(w))
-        return;
-    if (!s) {
-        puts_(w, "null");
-        return;
-    }
     size_t need = nbcl_json_escape(s, n, NULL, 0);
     char small[512];
     char *tmp = need + 1 <= sizeof small ? small : malloc(need + 1);
@@ -283,6 +279,17 @@ void nbcl_json_strn(nbcl_json *w, const char *s, size_t n)
     put(w, tmp, need);
     if (tmp != small)
         free(tmp);
+}
+
+void nbcl_json_strn(nbcl_json *w, const char *s, size_t n)
+{
+    if (!before_value(w))
+        return;
+    if (!s) {
+        puts_(w, "null");
+        return;
+    }
+    put_escaped(w, s, n);
 }
 
 void nbcl_json_str(nbcl_json *w, const char *s)
@@ -303,18 +310,7 @@ void nbcl_json_key(nbcl_json *w, const char *key)
     if (l->count > 0)
         put(w, ",", 1);
     newline_indent(w, w->depth);
-    size_t n = strlen(key);
-    size_t need = nbcl_json_escape(key, n, NULL, 0);
-    char small[256];
-    char *tmp = need + 1 <= sizeof small ? small : malloc(need + 1);
-    if (!tmp) {
-        w->failed = 1;
-        return;
-    }
-    nbcl_json_escape(key, n, tmp, need + 1);
-    put(w, tmp, need);
-    if (tmp != small)
-        free(tmp);
+    put_escaped(w, key, strlen(key));
     put(w, w->pretty ? ": " : ":", w->pretty ? 2 : 1);
     l->have_key = 1;
     l->count++;
